@@ -1,0 +1,111 @@
+#include "cli/context.hpp"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+
+#include "util/error.hpp"
+
+namespace tito::cli {
+
+namespace {
+
+bool smart_terminal(int fd) {
+  if (!::isatty(fd)) return false;
+  const char* term = std::getenv("TERM");
+  return term != nullptr && std::strcmp(term, "dumb") != 0;
+}
+
+// "%*": "error: " / "warning: " before a message, nothing for info and debug.
+class LevelPrefix : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    std::string_view text;
+    if (msg.level == spdlog::level::err || msg.level == spdlog::level::critical) text = "error: ";
+    if (msg.level == spdlog::level::warn) text = "warning: ";
+    dest.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<LevelPrefix>(); }
+};
+
+}  // namespace
+
+void Terminal::decide(const std::string& color_option) {
+  interactive_ = smart_terminal(STDERR_FILENO);
+  const char* no_color = std::getenv("NO_COLOR");
+  if (color_option == "always") {
+    color_ = true;
+  } else if (color_option == "never" || (no_color != nullptr && *no_color != '\0')) {
+    color_ = false;
+  } else {
+    color_ = smart_terminal(STDOUT_FILENO);
+  }
+}
+
+void StderrProgress::step(const std::string& what) {
+  if (verbosity_ < 0) return;
+  std::string verb = what.substr(0, what.find(' '));
+  std::string rest = what.size() > verb.size() ? what.substr(verb.size()) : "";
+  if (!verb.empty()) verb[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(verb[0])));
+  std::string padded = std::string(verb.size() < 12 ? 12 - verb.size() : 0, ' ') + verb;
+  std::cerr << (terminal_.color() ? "\033[1;32m" + padded + "\033[0m" : padded) << rest << "\n";
+}
+
+void StderrProgress::detail(const std::string& line) {
+  if (verbosity_ > 0) std::cerr << terminal_.dim("             " + line) << "\n";
+}
+
+void Context::start() {
+  terminal.decide(options.color);
+  auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>(
+      terminal.color() ? spdlog::color_mode::always : spdlog::color_mode::never);
+  auto logger = std::make_shared<spdlog::logger>("tito", sink);
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  formatter->add_flag<LevelPrefix>('*').set_pattern("%^%*%$%v");
+  logger->set_formatter(std::move(formatter));
+  logger->set_level(options.verbosity > 0 ? spdlog::level::debug
+                    : options.verbosity < 0 ? spdlog::level::warn
+                                            : spdlog::level::info);
+  spdlog::set_default_logger(logger);
+  progress_ = std::make_unique<StderrProgress>(terminal, options.verbosity);
+}
+
+const Course& Context::course() {
+  if (!course_) {
+    fs::path root;
+    if (!options.root.empty()) {
+      root = Course::find_root(options.root);
+    } else if (const char* env = std::getenv("TITO_ROOT"); env != nullptr && *env != '\0') {
+      root = Course::find_root(env);
+    } else {
+      root = Course::find_root(fs::current_path());
+    }
+    course_ = Course::open(root);
+  }
+  return *course_;
+}
+
+fs::path Context::build_dir() {
+  if (!options.build_dir.empty()) return fs::absolute(options.build_dir);
+  if (const char* env = std::getenv("TITO_BUILD_DIR"); env != nullptr && *env != '\0') return fs::absolute(env);
+  return course().root() / "build";
+}
+
+Progress& Context::progress() { return *progress_; }
+
+void report_diagnostics(const std::vector<Diagnostic>& diagnostics, bool as_errors) {
+  for (const Diagnostic& d : diagnostics) {
+    if (as_errors) {
+      spdlog::error("{}", d.format());
+    } else {
+      spdlog::warn("{}", d.format());
+    }
+  }
+}
+
+}  // namespace tito::cli

@@ -1,0 +1,22 @@
+// Steps that several verbs share: writing a sync plan, reporting builds.
+#pragma once
+
+#include <vector>
+
+#include "cli/context.hpp"
+#include "engine/builder.hpp"
+#include "engine/sync.hpp"
+
+namespace tito::cli {
+
+// Applies the plan, or reports its errors and throws (nothing written).
+void write_sync(Context& ctx, const SyncPlan& plan);
+
+// Prints compiler errors of failed modules to stderr; true when all built.
+bool report_builds(Context& ctx, const std::vector<ModuleBuild>& builds);
+
+// The compiler's own words from a build log: ninja's progress lines and the
+// command lines of failed steps are dropped (kept with -v).
+std::string compiler_messages(const std::string& log, bool verbose);
+
+}  // namespace tito::cli

@@ -1,0 +1,148 @@
+// tito test [MODULE...] [--junit FILE] [--json] [--timeout S] [-j N]
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "cli/context.hpp"
+#include "cli/shared.hpp"
+#include "engine/sync.hpp"
+#include "engine/testrun.hpp"
+#include "util/fs.hpp"
+
+namespace tito::cli {
+
+namespace {
+
+struct TestArgs {
+  std::vector<std::string> modules;
+  std::string junit;
+  bool json = false;
+  int timeout = 60;
+  int jobs = 2;
+};
+
+std::string indent(const std::string& text, const std::string& pad) {
+  std::string out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) out += pad + line + "\n";
+  return out;
+}
+
+void print_details(Context& ctx, const TestReport& report) {
+  const Terminal& t = ctx.terminal;
+  for (const ModuleReport& m : report.modules) {
+    if (m.outcome == ModuleOutcome::BuildFailed) {
+      std::cerr << compiler_messages(m.build_output, ctx.options.verbosity > 0);
+      spdlog::error("{} does not compile; the messages above point at {}", m.module->folder,
+                    ctx.course().rel(m.module->dev_file()));
+    }
+    std::map<std::string, std::pair<std::string, int>> waiting;  // function -> (location, tests)
+    std::vector<std::string> order;
+    for (const TestCase& c : m.cases) {
+      if (c.status == TestStatus::NotImplemented) {
+        if (!waiting.contains(c.function)) order.push_back(c.function);
+        auto& entry = waiting[c.function];
+        entry.first = c.location;
+        ++entry.second;
+      } else if (c.status != TestStatus::Passed && c.status != TestStatus::Skipped) {
+        std::cout << t.red(t.bold(std::string(describe(c.status)))) << " " << m.module->folder << " " << c.name
+                  << "\n"
+                  << indent(c.message, "    ");
+      }
+    }
+    for (const std::string& fn : order) {
+      const auto& [location, tests] = waiting[fn];
+      std::cout << t.yellow("not implemented yet: ") << t.bold(fn) << " (" << location << ") · " << tests
+                << " test" << (tests == 1 ? "" : "s") << " waiting\n";
+    }
+  }
+}
+
+void print_table(Context& ctx, const TestReport& report) {
+  const Terminal& t = ctx.terminal;
+  std::size_t width = 6;
+  for (const ModuleReport& m : report.modules) width = std::max(width, m.module->folder.size());
+  auto row = [&](const std::string& a, const std::string& b, const std::string& c, const std::string& d,
+                 const std::string& e) {
+    std::ostringstream s;
+    s << "  " << std::left << std::setw(static_cast<int>(width)) << a << std::right << std::setw(8) << b
+      << std::setw(8) << c << std::setw(10) << d << std::setw(7) << e;
+    return s.str();
+  };
+  std::cout << "\n" << t.bold(row("module", "passed", "failed", "not yet", "total")) << "\n";
+  for (const ModuleReport& m : report.modules) {
+    std::string verdict;
+    if (m.outcome == ModuleOutcome::BuildFailed) {
+      verdict = t.red("✗ does not compile");
+    } else if (m.outcome == ModuleOutcome::Blocked) {
+      verdict = t.red("✗ blocked: " + m.blocked_by + " does not compile");
+    } else if (m.outcome == ModuleOutcome::NoTests) {
+      verdict = t.dim("· no tests");
+    } else if (m.failed() > 0) {
+      verdict = t.red("✗ failing");
+    } else if (m.not_implemented() > 0) {
+      verdict = m.passed() > 0 ? t.yellow("… in progress") : t.yellow("… not started");
+    } else {
+      verdict = t.green("✓ passed");
+    }
+    bool counted = m.outcome == ModuleOutcome::Tested;
+    auto n = [&](int v) { return counted ? std::to_string(v) : std::string("-"); };
+    std::cout << row(m.module->folder, n(m.passed()), n(m.failed()), n(m.not_implemented()), n(m.total())) << "  "
+              << verdict << "\n";
+  }
+  int not_yet = report.count(TestStatus::NotImplemented);
+  int broken = 0;
+  for (const ModuleReport& m : report.modules) {
+    broken += m.outcome == ModuleOutcome::BuildFailed || m.outcome == ModuleOutcome::Blocked;
+  }
+  std::cout << "\n";
+  if (not_yet > 0) std::cout << not_yet << " test" << (not_yet == 1 ? "" : "s") << " wait on code not written yet\n";
+  if (broken > 0) std::cout << broken << " module" << (broken == 1 ? "" : "s") << " did not compile\n";
+  // The closing line, in the plain form CI runners read.
+  std::cout << "tests: " << report.count(TestStatus::Passed) << " passed, "
+            << report.failed() + not_yet + broken << " failed\n";
+}
+
+int run_test(Context& ctx, const TestArgs& args) {
+  const Course& course = ctx.course();
+  if (args.timeout <= 0) throw Error("--timeout must be a positive number of seconds", kExitUsage);
+  SyncPlan plan = plan_sync(course, {args.modules, false});
+  report_diagnostics(plan.warnings, false);
+  write_sync(ctx, plan);
+  Builder builder(course, ctx.build_dir(), ctx.progress());
+  builder.ensure_configured();
+  TestReport report =
+      run_module_tests(course, plan, builder, {args.modules, args.timeout, std::max(1, args.jobs)}, ctx.progress());
+  save_last_results(builder.build_dir(), report);
+  if (!args.junit.empty()) write_file_atomic(args.junit, to_junit(report));
+  if (args.json) {
+    std::cout << to_json(report);
+  } else {
+    print_details(ctx, report);
+    print_table(ctx, report);
+  }
+  return report.ok() ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+void add_test_command(CLI::App& app, Context& ctx) {
+  auto args = std::make_shared<TestArgs>();
+  CLI::App* cmd = app.add_subcommand("test", "Sync, build and run the modules' tests; show where you stand");
+  cmd->add_option("modules", args->modules, "Modules to test (name, folder or number); default: all")
+      ->type_name("MODULE");
+  cmd->add_option("--junit", args->junit, "Also write a JUnit XML report to FILE")->type_name("FILE");
+  cmd->add_flag("--json", args->json, "Print the report as JSON on stdout (and nothing else)");
+  cmd->add_option("--timeout", args->timeout, "Seconds one test may run before it counts as hung")
+      ->capture_default_str();
+  cmd->add_option("-j,--jobs", args->jobs, "Tests to run at once")->capture_default_str();
+  cmd->footer("Exit status: 0 when every selected test passed, 1 otherwise.");
+  cmd->callback([&ctx, args] { ctx.run = [&ctx, args] { return run_test(ctx, *args); }; });
+}
+
+}  // namespace tito::cli

@@ -1,0 +1,142 @@
+#include "engine/builder.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/process.hpp"
+
+namespace tito {
+
+std::string library_target(const ModuleInfo& m) { return "tinytorch_" + m.name; }
+std::string tests_target(const ModuleInfo& m) { return m.name + "_tests"; }
+std::string demo_target(const ModuleInfo& m) { return m.name + "_demo"; }
+
+Builder::Builder(const Course& course, fs::path build_dir, Progress& progress)
+    : course_(course), build_dir_(build_dir.empty() ? course.root() / "build" : fs::absolute(build_dir)), progress_(progress) {}
+
+namespace {
+
+std::string cache_value(const std::string& cache, const std::string& key) {
+  std::size_t at = cache.find("\n" + key + ":");
+  if (at == std::string::npos) return "";
+  std::size_t eq = cache.find('=', at);
+  std::size_t end = cache.find('\n', eq);
+  return cache.substr(eq + 1, end - eq - 1);
+}
+
+}  // namespace
+
+void Builder::ensure_configured() {
+  fs::path cache_file = build_dir_ / "CMakeCache.txt";
+  std::optional<std::string> cache = read_file_if_exists(cache_file);
+  if (cache) {
+    std::string home = cache_value("\n" + *cache, "CMAKE_HOME_DIRECTORY");
+    std::error_code ec;
+    if (!home.empty() && !fs::equivalent(home, course_.root(), ec)) {
+      throw Error(build_dir_.string() + " is the build folder of another course (" + home +
+                  "); remove it or pass --build-dir DIR");
+    }
+    ninja_ = cache_value("\n" + *cache, "CMAKE_GENERATOR").find("Ninja") != std::string::npos;
+    return;
+  }
+  progress_.step("configuring " + display_path(build_dir_, course_.root()) + " (first build of this course)");
+  std::vector<std::string> argv = {"cmake", "-S", course_.root().string(), "-B", build_dir_.string(),
+                                   "-DTITO_PACKAGE_ONLY=ON", "-DCMAKE_BUILD_TYPE=RelWithDebInfo"};
+  if (find_program("ninja")) {
+    argv.insert(argv.begin() + 1, {"-G", "Ninja"});
+    ninja_ = true;
+  }
+  ProcessOptions options;
+  options.on_line = [this](const std::string& line) { progress_.detail(line); };
+  ProcessResult r = run_process(argv, options);
+  if (!r.ok()) {
+    throw Error("cmake could not configure " + build_dir_.string() + ":\n" + relative_paths(r.output));
+  }
+}
+
+BuildResult Builder::build(const std::vector<std::string>& targets) {
+  std::vector<std::string> argv;
+  if (ninja_) {
+    argv = {"ninja", "-C", build_dir_.string()};
+  } else {
+    argv = {"cmake", "--build", build_dir_.string(), "--target"};
+  }
+  argv.insert(argv.end(), targets.begin(), targets.end());
+  ProcessOptions options;
+  options.on_line = [this](const std::string& line) { progress_.detail(relative_paths(line)); };
+  ProcessResult r = run_process(argv, options);
+  return BuildResult{r.ok(), relative_paths(r.output)};
+}
+
+fs::path Builder::program(const std::string& target) const { return build_dir_ / "package" / "bin" / target; }
+
+BuildResult Builder::run_ctest(const std::vector<std::string>& labels, const fs::path& junit, int timeout_seconds,
+                               int jobs) {
+  std::string regex = "^module:(";
+  for (std::size_t i = 0; i < labels.size(); ++i) regex += (i ? "|" : "") + labels[i];
+  regex += ")$";
+  std::vector<std::string> argv = {"ctest",         "--test-dir", build_dir_.string(),        "-L",
+                                   regex,           "--output-junit", junit.string(),         "--timeout",
+                                   std::to_string(timeout_seconds), "-j", std::to_string(jobs), "--no-tests=ignore"};
+  ProcessOptions options;
+  options.on_line = [this](const std::string& line) { progress_.detail(relative_paths(line)); };
+  ProcessResult r = run_process(argv, options);
+  return BuildResult{r.ok(), relative_paths(r.output)};
+}
+
+std::string Builder::relative_paths(std::string text) const {
+  std::string prefix = course_.root().string() + "/";
+  std::size_t at = 0;
+  while ((at = text.find(prefix, at)) != std::string::npos) text.erase(at, prefix.size());
+  return text;
+}
+
+}  // namespace tito
+
+namespace tito {
+
+std::vector<ModuleBuild> build_modules(const Course& course, const SyncPlan& plan, Builder& builder,
+                                       const BuildRequest& request, Progress& progress) {
+  std::vector<const ModuleInfo*> selected = course.select(request.modules, /*with_requires=*/false);
+  std::map<std::string, std::string> broken;  // module name -> the module folder that failed
+  std::vector<ModuleBuild> out;
+  for (const ModuleInfo* m : course.select(request.modules, /*with_requires=*/true)) {
+    ModuleBuild b;
+    b.module = m;
+    b.selected = std::find(selected.begin(), selected.end(), m) != selected.end();
+    const ModuleState* state = plan.state(m->folder);
+    if (state != nullptr) {
+      b.has_tests = state->exported.has_tests;
+      b.has_demo = state->exported.has_demo;
+    }
+    for (const std::string& req : m->required) {
+      if (broken.contains(req)) {
+        b.outcome = BuildOutcome::Blocked;
+        b.blocked_by = broken[req];
+        broken[m->name] = broken[req];
+        break;
+      }
+    }
+    if (b.outcome != BuildOutcome::Blocked && state != nullptr && state->parsed) {
+      std::vector<std::string> targets;
+      if (state->exported.has_library) targets.push_back(library_target(*m));
+      if (b.selected && request.tests && b.has_tests) targets.push_back(tests_target(*m));
+      if (b.selected && request.demos && b.has_demo) targets.push_back(demo_target(*m));
+      if (!targets.empty()) {
+        progress.step("building " + m->folder);
+        BuildResult r = builder.build(targets);
+        b.outcome = r.ok ? BuildOutcome::Built : BuildOutcome::Failed;
+        if (!r.ok) {
+          b.output = r.output;
+          broken[m->name] = m->folder;
+        }
+      }
+    }
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+}  // namespace tito

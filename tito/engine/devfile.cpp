@@ -1,0 +1,356 @@
+#include "engine/devfile.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "engine/braces.hpp"
+#include "util/error.hpp"
+#include "util/text.hpp"
+
+namespace tito {
+
+std::vector<const Cell*> DevFile::cells_with(CellRole role) const {
+  std::vector<const Cell*> out;
+  for (const Cell& cell : cells) {
+    if (cell.kind == CellKind::Code && cell.role == role) out.push_back(&cell);
+  }
+  return out;
+}
+
+MarkerKind marker_kind(std::string_view line) {
+  // The marker opens the comment ("// BEGIN SOLUTION"), so prose that merely
+  // mentions a marker is not one.
+  std::string_view t = trim(line);
+  if (!t.starts_with("//")) return MarkerKind::None;
+  t = trim(t.substr(2));
+  if (t.starts_with("BEGIN SOLUTION")) return MarkerKind::BeginSolution;
+  if (t.starts_with("END SOLUTION")) return MarkerKind::EndSolution;
+  if (t.starts_with("BEGIN HIDDEN TESTS")) return MarkerKind::BeginHiddenTests;
+  if (t.starts_with("END HIDDEN TESTS")) return MarkerKind::EndHiddenTests;
+  return MarkerKind::None;
+}
+
+std::optional<std::string> marker_stub(std::string_view line) {
+  std::size_t at = line.find("BEGIN SOLUTION");
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view rest = trim(line.substr(at + std::string_view("BEGIN SOLUTION").size()));
+  if (!rest.starts_with("stub:")) return std::nullopt;
+  return std::string(trim(rest.substr(5)));
+}
+
+namespace {
+
+constexpr std::array<std::string_view, 5> kDirectives = {"default_exp", "export", "test", "demo", "hide"};
+
+bool is_cell_header(std::string_view line) { return line.starts_with("// %%"); }
+
+bool is_directive(std::string_view line) { return trim(line).starts_with("//|"); }
+
+// Edit distance, for "did you mean" hints on misspelt directives.
+int distance(std::string_view a, std::string_view b) {
+  std::vector<int> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = static_cast<int>(j);
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    int diagonal = row[0];
+    row[0] = static_cast<int>(i);
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      int above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+bool is_export_path(std::string_view s) {
+  if (s.empty()) return false;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t slash = s.find('/', start);
+    std::string_view part = s.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (!is_snake_case(part)) return false;
+    if (slash == std::string_view::npos) return true;
+    start = slash + 1;
+  }
+}
+
+class Parser {
+ public:
+  Parser(std::string_view text, const std::string& path) : lines_(split_lines(text)), path_(path) {}
+
+  DevFile parse() {
+    DevFile file;
+    file.path = path_;
+    split_cells(file);
+    for (Cell& cell : file.cells) {
+      if (cell.kind == CellKind::Code) {
+        read_directives(cell, file);
+        read_markers(cell);
+        check_braces(cell);
+      } else {
+        for (std::size_t i = 0; i < cell.lines.size(); ++i) {
+          if (is_directive(cell.lines[i])) {
+            error(cell.body_line + static_cast<int>(i),
+                  "directive in a markdown cell (directives go at the top of a code cell, after '// %%')");
+          }
+        }
+      }
+    }
+    if (!file.default_exp) {
+      for (const Cell& cell : file.cells) {
+        if (cell.role == CellRole::Export || cell.role == CellRole::ExportImpl) {
+          error(cell.directives.front().line,
+                "exported cell but the file has no '//| default_exp' (add e.g. '//| default_exp core/tensor' "
+                "to the first code cell)");
+        }
+      }
+    }
+    for (Cell& cell : file.cells) trim_blank_lines(cell);
+    if (!diagnostics_.empty()) throw DiagnosticError(std::move(diagnostics_));
+    return file;
+  }
+
+ private:
+  void error(int line, std::string message) {
+    std::string source = line >= 1 && line <= static_cast<int>(lines_.size()) ? std::string(trim(lines_[line - 1])) : "";
+    diagnostics_.push_back(Diagnostic{path_, line, std::move(message), std::move(source)});
+  }
+
+  void split_cells(DevFile& file) {
+    Cell* current = nullptr;
+    for (int i = 0; i < static_cast<int>(lines_.size()); ++i) {
+      const std::string& line = lines_[i];
+      if (is_cell_header(line)) {
+        Cell cell;
+        std::string_view rest = trim(std::string_view(line).substr(5));
+        if (rest.starts_with("[markdown]") || rest.starts_with("[md]")) {
+          cell.kind = CellKind::Markdown;
+        } else if (!rest.empty() && rest.front() == '[') {
+          error(i + 1, "unknown cell type '" + std::string(rest) + "' (use '// %%' or '// %% [markdown]')");
+        }
+        cell.header_line = i + 1;
+        cell.body_line = i + 2;
+        file.cells.push_back(std::move(cell));
+        current = &file.cells.back();
+        continue;
+      }
+      if (current == nullptr) {
+        if (trim(line).empty()) continue;
+        Cell preamble;  // jupytext keeps text before the first marker as a cell of its own
+        preamble.kind = CellKind::Code;
+        preamble.body_line = i + 1;
+        file.cells.push_back(std::move(preamble));
+        current = &file.cells.back();
+      }
+      current->lines.push_back(line);
+    }
+  }
+
+  void read_directives(Cell& cell, DevFile& file) {
+    std::size_t i = 0;
+    while (i < cell.lines.size() && trim(cell.lines[i]).empty()) ++i;
+    std::vector<std::string> body(cell.lines.begin(), cell.lines.begin() + static_cast<long>(i));
+    int first_body = -1;
+    for (; i < cell.lines.size(); ++i) {
+      int line_no = cell.body_line + static_cast<int>(i);
+      const std::string& line = cell.lines[i];
+      if (!is_directive(line)) break;
+      std::string_view rest = trim(trim(line).substr(3));
+      std::size_t space = rest.find_first_of(" \t");
+      Directive d;
+      d.key = std::string(rest.substr(0, space));
+      d.value = space == std::string_view::npos ? "" : std::string(trim(rest.substr(space)));
+      d.line = line_no;
+      apply_directive(d, cell, file);
+      cell.directives.push_back(std::move(d));
+    }
+    first_body = static_cast<int>(i);
+    for (std::size_t j = i; j < cell.lines.size(); ++j) {
+      if (is_directive(cell.lines[j])) {
+        error(cell.body_line + static_cast<int>(j),
+              "directive after code: directives must be the first lines of their cell");
+      }
+    }
+    cell.lines.erase(cell.lines.begin(), cell.lines.begin() + first_body);
+    cell.body_line += first_body;
+  }
+
+  void apply_directive(const Directive& d, Cell& cell, DevFile& file) {
+    auto set_role = [&](CellRole role) {
+      if (cell.role != CellRole::Scratch) {
+        error(d.line, "a cell takes one of export, export impl, test and demo; this one already has another");
+        return;
+      }
+      cell.role = role;
+    };
+    if (d.key == "default_exp") {
+      if (file.default_exp) {
+        error(d.line, "second '//| default_exp' (the first is at line " + std::to_string(file.default_exp_line) +
+                          "; a dev file exports to one place)");
+      } else if (!is_export_path(d.value)) {
+        error(d.line, "default_exp needs a path of snake_case names, like 'core/tensor'; got '" + d.value + "'");
+      } else {
+        file.default_exp = d.value;
+        file.default_exp_line = d.line;
+      }
+    } else if (d.key == "export") {
+      if (d.value.empty()) {
+        set_role(CellRole::Export);
+      } else if (d.value == "impl") {
+        set_role(CellRole::ExportImpl);
+      } else {
+        error(d.line, "unknown export target '" + d.value + "' (use '//| export' for the header or '//| export impl' "
+                      "for the compiled source)");
+      }
+    } else if (d.key == "test" || d.key == "demo" || d.key == "hide") {
+      if (!d.value.empty()) error(d.line, "'//| " + d.key + "' takes no value; got '" + d.value + "'");
+      if (d.key == "test") set_role(CellRole::Test);
+      if (d.key == "demo") set_role(CellRole::Demo);
+      if (d.key == "hide") cell.hidden = true;
+    } else {
+      std::string message = "unknown directive '//| " + d.key + "'";
+      std::string_view best;
+      int best_distance = 3;
+      for (std::string_view known : kDirectives) {
+        int dd = distance(d.key, known);
+        if (dd < best_distance) {
+          best_distance = dd;
+          best = known;
+        }
+      }
+      if (!best.empty()) message += " (did you mean '//| " + std::string(best) + "'?)";
+      message += "; known: default_exp, export, export impl, test, demo, hide";
+      error(d.line, message);
+    }
+    if (cell.hidden && (cell.role == CellRole::Export || cell.role == CellRole::ExportImpl)) {
+      error(d.line, "a '//| hide' cell cannot be exported: the student's library would miss it");
+    }
+  }
+
+  void read_markers(Cell& cell) {
+    std::optional<MarkerBlock> solution;
+    std::optional<MarkerBlock> hidden;
+    for (std::size_t i = 0; i < cell.lines.size(); ++i) {
+      int line_no = cell.body_line + static_cast<int>(i);
+      switch (marker_kind(cell.lines[i])) {
+        case MarkerKind::None:
+          break;
+        case MarkerKind::BeginSolution:
+          if (solution) {
+            error(line_no, "BEGIN SOLUTION inside the solution block opened at line " +
+                               std::to_string(solution->begin_line) + " (blocks cannot nest)");
+          } else if (hidden) {
+            error(line_no, "BEGIN SOLUTION inside the hidden tests opened at line " + std::to_string(hidden->begin_line));
+          } else {
+            solution = MarkerBlock{line_no, 0, marker_stub(cell.lines[i])};
+          }
+          break;
+        case MarkerKind::EndSolution:
+          if (!solution) {
+            error(line_no, "END SOLUTION without BEGIN SOLUTION");
+          } else {
+            solution->end_line = line_no;
+            cell.solutions.push_back(*solution);
+            solution.reset();
+          }
+          break;
+        case MarkerKind::BeginHiddenTests:
+          if (cell.role != CellRole::Test) {
+            error(line_no, "BEGIN HIDDEN TESTS outside a '//| test' cell");
+          } else if (hidden) {
+            error(line_no, "BEGIN HIDDEN TESTS inside the hidden tests opened at line " +
+                               std::to_string(hidden->begin_line) + " (blocks cannot nest)");
+          } else if (solution) {
+            error(line_no, "BEGIN HIDDEN TESTS inside the solution block opened at line " +
+                               std::to_string(solution->begin_line));
+          } else {
+            hidden = MarkerBlock{line_no, 0, std::nullopt};
+          }
+          break;
+        case MarkerKind::EndHiddenTests:
+          if (!hidden) {
+            if (cell.role == CellRole::Test) error(line_no, "END HIDDEN TESTS without BEGIN HIDDEN TESTS");
+          } else {
+            hidden->end_line = line_no;
+            cell.hidden_tests.push_back(*hidden);
+            hidden.reset();
+          }
+          break;
+      }
+    }
+    int last = cell.body_line + static_cast<int>(cell.lines.size()) - 1;
+    if (solution) {
+      error(solution->begin_line, "BEGIN SOLUTION is not closed by an END SOLUTION before its cell ends at line " +
+                                      std::to_string(last));
+    }
+    if (hidden) {
+      error(hidden->begin_line, "BEGIN HIDDEN TESTS is not closed by an END HIDDEN TESTS before its cell ends at line " +
+                                    std::to_string(last));
+    }
+  }
+
+  void check_braces(const Cell& cell) {
+    if (cell.role != CellRole::Export && cell.role != CellRole::ExportImpl) return;
+    if (std::optional<BraceProblem> p = find_unbalanced_brace(cell.lines)) {
+      error(cell.body_line + p->line_index, "unbalanced braces in an exported cell: " + p->message);
+    }
+  }
+
+  static void trim_blank_lines(Cell& cell) {
+    while (!cell.lines.empty() && trim(cell.lines.back()).empty()) cell.lines.pop_back();
+    std::size_t leading = 0;
+    while (leading < cell.lines.size() && trim(cell.lines[leading]).empty()) ++leading;
+    cell.lines.erase(cell.lines.begin(), cell.lines.begin() + static_cast<long>(leading));
+    cell.body_line += static_cast<int>(leading);
+  }
+
+  std::vector<std::string> lines_;
+  std::string path_;
+  std::vector<Diagnostic> diagnostics_;
+};
+
+}  // namespace
+
+DevFile parse_dev_file(std::string_view text, const std::string& path) { return Parser(text, path).parse(); }
+
+std::vector<MarkerBlock> scan_test_file_markers(std::string_view text, const std::string& path) {
+  std::vector<std::string> lines = split_lines(text);
+  std::vector<Diagnostic> diagnostics;
+  std::vector<MarkerBlock> blocks;
+  std::optional<MarkerBlock> open;
+  auto error = [&](int line, std::string message) {
+    diagnostics.push_back(Diagnostic{path, line, std::move(message), std::string(trim(lines[line - 1]))});
+  };
+  for (int i = 0; i < static_cast<int>(lines.size()); ++i) {
+    switch (marker_kind(lines[i])) {
+      case MarkerKind::BeginHiddenTests:
+        if (open) {
+          error(i + 1, "BEGIN HIDDEN TESTS inside the hidden tests opened at line " + std::to_string(open->begin_line) +
+                           " (blocks cannot nest)");
+        } else {
+          open = MarkerBlock{i + 1, 0, std::nullopt};
+        }
+        break;
+      case MarkerKind::EndHiddenTests:
+        if (!open) {
+          error(i + 1, "END HIDDEN TESTS without BEGIN HIDDEN TESTS");
+        } else {
+          open->end_line = i + 1;
+          blocks.push_back(*open);
+          open.reset();
+        }
+        break;
+      case MarkerKind::BeginSolution:
+      case MarkerKind::EndSolution:
+        error(i + 1, "solution markers belong in the dev file, not in a test file");
+        break;
+      case MarkerKind::None:
+        break;
+    }
+  }
+  if (open) error(open->begin_line, "BEGIN HIDDEN TESTS is never closed by an END HIDDEN TESTS");
+  if (!diagnostics.empty()) throw DiagnosticError(std::move(diagnostics));
+  return blocks;
+}
+
+}  // namespace tito

@@ -1,0 +1,191 @@
+#include "engine/sync.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "util/fs.hpp"
+
+namespace tito {
+
+const char* describe(FileChange change) {
+  switch (change) {
+    case FileChange::Unchanged: return "unchanged";
+    case FileChange::Created: return "created";
+    case FileChange::Updated: return "updated";
+    case FileChange::Removed: return "removed";
+    case FileChange::EditedByHand: return "edited by hand";
+    case FileChange::Overwritten: return "overwritten (was edited by hand)";
+  }
+  return "?";
+}
+
+std::vector<const FilePlan*> SyncPlan::changes() const {
+  std::vector<const FilePlan*> out;
+  for (const FilePlan& f : files) {
+    if (f.change != FileChange::Unchanged) out.push_back(&f);
+  }
+  return out;
+}
+
+const ModuleState* SyncPlan::state(const std::string& folder) const {
+  for (const ModuleState& s : modules) {
+    if (s.module->folder == folder) return &s;
+  }
+  return nullptr;
+}
+
+namespace {
+
+std::vector<std::string> module_test_files(const Course& course, const ModuleInfo& module) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(module.tests_dir(), ec)) {
+    if (e.is_regular_file() && e.path().extension() == ".cpp") files.push_back(course.rel(e.path()));
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Whether tito may replace the file now on disk.
+bool is_ours(const std::string& on_disk) {
+  if (on_disk == kManifestPlaceholder) return true;
+  std::optional<Banner> banner = read_banner(on_disk);
+  return banner && banner->intact;
+}
+
+FilePlan compare(const Course& course, const GeneratedFile& file, const std::string& module, bool force) {
+  FilePlan plan{file.path, FileChange::Unchanged, file.content, module};
+  std::optional<std::string> on_disk = read_file_if_exists(course.root() / file.path);
+  if (!on_disk) {
+    plan.change = FileChange::Created;
+  } else if (*on_disk != file.content) {
+    if (is_ours(*on_disk)) {
+      plan.change = FileChange::Updated;
+    } else {
+      plan.change = force ? FileChange::Overwritten : FileChange::EditedByHand;
+    }
+  }
+  return plan;
+}
+
+}  // namespace
+
+SyncPlan plan_sync(const Course& course, const SyncOptions& options) {
+  SyncPlan plan;
+  std::set<std::string> selected;
+  for (const ModuleInfo* m : course.select(options.modules, /*with_requires=*/true)) selected.insert(m->folder);
+
+  std::set<std::string> unparsed_sources;  // banners naming these keep their files
+  for (const ModuleInfo& m : course.modules()) {
+    ModuleState state;
+    state.module = &m;
+    state.selected = selected.contains(m.folder);
+    std::string dev_rel = course.rel(m.dev_file());
+    try {
+      std::optional<std::string> text = read_file_if_exists(m.dev_file());
+      if (!text) {
+        throw DiagnosticError({Diagnostic{dev_rel, 0, "missing dev file (each module has " + m.name + "_dev.cpp)", ""}});
+      }
+      DevFile dev = parse_dev_file(*text, dev_rel);
+      std::vector<std::string> tests = module_test_files(course, m);
+      for (const std::string& t : tests) scan_test_file_markers(read_file(course.root() / t), t);
+      state.exported = export_module(m, dev, tests, course.root());
+      state.parsed = true;
+    } catch (const DiagnosticError& e) {
+      auto& sink = state.selected ? plan.errors : plan.warnings;
+      sink.insert(sink.end(), e.diagnostics().begin(), e.diagnostics().end());
+      unparsed_sources.insert(dev_rel);
+    }
+    plan.modules.push_back(std::move(state));
+  }
+
+  // Two modules exporting to the same place would overwrite each other.
+  std::map<std::string, std::string> owner;
+  for (const ModuleState& s : plan.modules) {
+    for (const GeneratedFile& f : s.exported.files) {
+      auto [it, fresh] = owner.emplace(f.path, s.module->folder);
+      if (!fresh) {
+        plan.errors.push_back(Diagnostic{course.rel(s.module->dev_file()), 0,
+                                         "exports to " + f.path + ", which " + it->second +
+                                             " exports to as well (give one of them another default_exp)",
+                                         ""});
+      }
+    }
+  }
+
+  std::set<std::string> planned;
+  for (const ModuleState& s : plan.modules) {
+    for (const GeneratedFile& f : s.exported.files) {
+      FilePlan fp = compare(course, f, s.module->folder, options.force);
+      if (fp.change == FileChange::EditedByHand && !s.selected) {
+        plan.warnings.push_back(Diagnostic{f.path, 0, "edited by hand; left alone (not part of this sync)", ""});
+        fp.change = FileChange::Unchanged;
+      }
+      planned.insert(f.path);
+      plan.files.push_back(std::move(fp));
+    }
+  }
+  GeneratedFile manifest = export_course_manifest(course.modules());
+  planned.insert(manifest.path);
+  plan.files.push_back(compare(course, manifest, "", /*force=*/true));
+
+  // Orphans: tito's own files that nothing generates any more.
+  std::error_code ec;
+  fs::path generated = course.root() / kGeneratedDir;
+  if (fs::is_directory(generated, ec)) {
+    std::vector<fs::path> found;
+    for (auto it = fs::recursive_directory_iterator(generated, ec); it != fs::recursive_directory_iterator(); ++it) {
+      if (it->is_regular_file() && !it->path().filename().string().starts_with(".")) found.push_back(it->path());
+    }
+    std::sort(found.begin(), found.end());
+    for (const fs::path& p : found) {
+      std::string rel = course.rel(p);
+      if (planned.contains(rel)) continue;
+      std::optional<std::string> content = read_file_if_exists(p);
+      std::optional<Banner> banner = content ? read_banner(*content) : std::nullopt;
+      if (!banner) continue;  // not tito's: never touched
+      if (unparsed_sources.contains(banner->source)) continue;
+      if (!banner->intact) {
+        plan.warnings.push_back(Diagnostic{rel, 0, "no module generates this file any more, but it was edited by hand; "
+                                                   "left alone (delete it if it is not needed)", ""});
+        continue;
+      }
+      plan.files.push_back(FilePlan{rel, FileChange::Removed, "", ""});
+    }
+  }
+
+  for (const FilePlan& f : plan.files) {
+    if (f.change == FileChange::EditedByHand) {
+      plan.errors.push_back(Diagnostic{f.path, 0,
+                                       "generated file was edited by hand; not overwritten. Move the edit into its dev "
+                                       "file, or run `tito sync --force` to replace it",
+                                       ""});
+    }
+  }
+  return plan;
+}
+
+void apply_sync(const Course& course, const SyncPlan& plan) {
+  if (!plan.ok()) throw DiagnosticError(plan.errors);
+  for (const FilePlan& f : plan.files) {
+    switch (f.change) {
+      case FileChange::Created:
+      case FileChange::Updated:
+      case FileChange::Overwritten:
+        write_file_atomic(course.root() / f.path, f.content);
+        break;
+      case FileChange::Removed: {
+        std::error_code ec;
+        fs::remove(course.root() / f.path, ec);
+        if (ec) throw Error("cannot remove " + f.path + ": " + ec.message());
+        break;
+      }
+      case FileChange::Unchanged:
+      case FileChange::EditedByHand:
+        break;
+    }
+  }
+}
+
+}  // namespace tito

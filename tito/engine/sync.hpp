@@ -1,0 +1,68 @@
+// Sync, part one: bring package/generated up to date with the dev files.
+// Planning is separate from writing so that `--check` and the refusal to
+// overwrite hand edits see exactly what a write would do.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/course.hpp"
+#include "engine/exporter.hpp"
+#include "util/error.hpp"
+
+namespace tito {
+
+enum class FileChange {
+  Unchanged,
+  Created,
+  Updated,       // tito's own earlier output, now stale
+  Removed,       // tito's own output whose module or export target is gone
+  EditedByHand,  // differs from what tito last wrote: refused without --force
+  Overwritten,   // edited by hand, replaced because of --force
+};
+
+struct FilePlan {
+  std::string path;     // relative to the course root
+  FileChange change = FileChange::Unchanged;
+  std::string content;  // what will be written (empty for Removed)
+  std::string module;   // the module folder it belongs to; empty for course-level files
+};
+
+struct ModuleState {
+  const ModuleInfo* module = nullptr;
+  ModuleExport exported;
+  bool selected = false;  // named on the command line (or required by one that is)
+  bool parsed = false;    // false: its dev file has errors, listed in SyncPlan::errors
+};
+
+struct SyncPlan {
+  std::vector<ModuleState> modules;   // every module of the course, in build order
+  std::vector<FilePlan> files;
+  std::vector<Diagnostic> errors;     // problems in selected modules: fatal
+  std::vector<Diagnostic> warnings;   // problems in modules that were not selected, files left alone
+
+  bool ok() const { return errors.empty(); }
+  // Files whose change is not Unchanged.
+  std::vector<const FilePlan*> changes() const;
+  const ModuleState* state(const std::string& folder) const;
+};
+
+struct SyncOptions {
+  std::vector<std::string> modules;  // empty: the whole course
+  bool force = false;                // overwrite hand-edited generated files
+};
+
+// Parses and exports every module, and compares the result with the disk.
+// Throws for course-level problems (module.json); dev-file problems are
+// collected in the plan.
+SyncPlan plan_sync(const Course& course, const SyncOptions& options);
+
+// Writes the plan (atomically, file by file) and removes orphans. Requires
+// plan.ok(); throws DiagnosticError listing hand-edited files unless they were
+// planned as Overwritten.
+void apply_sync(const Course& course, const SyncPlan& plan);
+
+// "created", "updated", ...
+const char* describe(FileChange change);
+
+}  // namespace tito

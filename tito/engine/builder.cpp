@@ -100,9 +100,34 @@ namespace tito {
 std::vector<ModuleBuild> build_modules(const Course& course, const SyncPlan& plan, Builder& builder,
                                        const BuildRequest& request, Progress& progress) {
   std::vector<const ModuleInfo*> selected = course.select(request.modules, /*with_requires=*/false);
+  std::vector<const ModuleInfo*> needed = course.select(request.modules, /*with_requires=*/true);
+  auto targets_of = [&](const ModuleInfo& m, bool is_selected) {
+    std::vector<std::string> targets;
+    const ModuleState* state = plan.state(m.folder);
+    if (state == nullptr || !state->parsed) return targets;
+    if (state->exported.has_library) targets.push_back(library_target(m));
+    if (is_selected && request.tests && state->exported.has_tests) targets.push_back(tests_target(m));
+    if (is_selected && request.demos && state->exported.has_demo) targets.push_back(demo_target(m));
+    return targets;
+  };
+  auto is_selected = [&](const ModuleInfo* m) { return std::find(selected.begin(), selected.end(), m) != selected.end(); };
+
+  // The usual case, everything compiles, takes one build; only when it fails
+  // are the modules built one by one to pin each error on its module.
+  std::vector<std::string> everything;
+  for (const ModuleInfo* m : needed) {
+    for (std::string& t : targets_of(*m, is_selected(m))) everything.push_back(std::move(t));
+  }
+  bool all_built = false;
+  if (!everything.empty()) {
+    progress.step(needed.size() == 1 ? "building " + needed.front()->folder
+                                     : "building " + std::to_string(needed.size()) + " modules");
+    all_built = builder.build(everything).ok;
+  }
+
   std::map<std::string, std::string> broken;  // module name -> the module folder that failed
   std::vector<ModuleBuild> out;
-  for (const ModuleInfo* m : course.select(request.modules, /*with_requires=*/true)) {
+  for (const ModuleInfo* m : needed) {
     ModuleBuild b;
     b.module = m;
     b.selected = std::find(selected.begin(), selected.end(), m) != selected.end();
@@ -119,13 +144,11 @@ std::vector<ModuleBuild> build_modules(const Course& course, const SyncPlan& pla
         break;
       }
     }
-    if (b.outcome != BuildOutcome::Blocked && state != nullptr && state->parsed) {
-      std::vector<std::string> targets;
-      if (state->exported.has_library) targets.push_back(library_target(*m));
-      if (b.selected && request.tests && b.has_tests) targets.push_back(tests_target(*m));
-      if (b.selected && request.demos && b.has_demo) targets.push_back(demo_target(*m));
-      if (!targets.empty()) {
-        progress.step("building " + m->folder);
+    std::vector<std::string> targets = targets_of(*m, b.selected);
+    if (b.outcome != BuildOutcome::Blocked && !targets.empty()) {
+      if (all_built) {
+        b.outcome = BuildOutcome::Built;
+      } else {
         BuildResult r = builder.build(targets);
         b.outcome = r.ok ? BuildOutcome::Built : BuildOutcome::Failed;
         if (!r.ok) {

@@ -92,5 +92,6 @@ void report_diagnostics(const std::vector<Diagnostic>& diagnostics, bool as_erro
 void add_sync_command(CLI::App& app, Context& ctx);
 void add_test_command(CLI::App& app, Context& ctx);
 void add_module_command(CLI::App& app, Context& ctx);
+void add_release_command(CLI::App& app, Context& ctx);
 
 }  // namespace tito::cli

@@ -30,6 +30,8 @@ MarkerKind marker_kind(std::string_view line) {
   return MarkerKind::None;
 }
 
+bool is_directive_line(std::string_view line) { return trim(line).starts_with("//|"); }
+
 std::optional<std::string> marker_stub(std::string_view line) {
   std::size_t at = line.find("BEGIN SOLUTION");
   if (at == std::string_view::npos) return std::nullopt;

@@ -65,6 +65,9 @@ DevFile parse_dev_file(std::string_view text, const std::string& path);
 enum class MarkerKind { None, BeginSolution, EndSolution, BeginHiddenTests, EndHiddenTests };
 MarkerKind marker_kind(std::string_view line);
 
+// True for a directive line ("//| export").
+bool is_directive_line(std::string_view line);
+
 // The text after "stub:" on a BEGIN SOLUTION line, if any.
 std::optional<std::string> marker_stub(std::string_view line);
 

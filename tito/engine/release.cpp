@@ -1,0 +1,189 @@
+#include "engine/release.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "engine/stripper.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/text.hpp"
+
+namespace tito {
+
+namespace {
+
+bool is_executable(const fs::path& p) {
+  std::error_code ec;
+  fs::perms perms = fs::status(p, ec).permissions();
+  return !ec && (perms & fs::perms::owner_exec) != fs::perms::none;
+}
+
+// Files under root/rel, recursively, skipping dot files and `skip` folders.
+void collect(const fs::path& root, const std::string& rel, const std::set<std::string>& skip,
+             std::vector<ReleaseFile>& out) {
+  fs::path base = root / rel;
+  std::error_code ec;
+  if (fs::is_regular_file(base, ec)) {
+    out.push_back({rel, read_file(base), is_executable(base)});
+    return;
+  }
+  if (!fs::is_directory(base, ec)) return;
+  for (auto it = fs::recursive_directory_iterator(base, ec); it != fs::recursive_directory_iterator(); ++it) {
+    std::string name = it->path().filename().string();
+    std::string path = it->path().lexically_relative(root).string();
+    if (name.starts_with(".") || skip.contains(path)) {
+      if (it->is_directory()) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file()) out.push_back({path, read_file(it->path()), is_executable(it->path())});
+  }
+}
+
+// Punctuation-only lines ("}", "};", "})") say nothing about a solution.
+bool is_trivial(std::string_view line) {
+  return line.find_first_not_of("{}()[];, \t") == std::string_view::npos;
+}
+
+}  // namespace
+
+ReleaseContent make_release(const Course& course, const ReleaseOptions& options) {
+  ReleaseContent release;
+  const fs::path& root = course.root();
+  std::vector<ReleaseFile> files;
+  for (const char* item : {"CMakeLists.txt", "CMakePresets.json", ".gitignore"}) collect(root, item, {}, files);
+  collect(root, "scripts", {}, files);
+  collect(root, "tito", {}, files);
+  collect(root, "templates", {}, files);
+  collect(root, "package", {"package/generated"}, files);
+  collect(root, "data", {"data/cache"}, files);
+  if (std::optional<std::string> readme = read_file_if_exists(root / "templates" / "student" / "README.md")) {
+    files.push_back({"README.md", *readme, false});
+  }
+
+  std::map<std::string, int> secret_count;  // secret occurrences per trimmed line
+  std::map<std::string, int> total_count;   // all occurrences in the instructor's sources
+  // Files copied as they are (tito, templates, ...) are public by definition.
+  for (const ReleaseFile& f : files) {
+    for (const std::string& line : split_lines(f.content)) ++total_count[std::string(trim(line))];
+  }
+  std::vector<Diagnostic> problems;
+  for (const ModuleInfo* m : course.select(options.modules, /*with_requires=*/true)) {
+    std::vector<ReleaseFile> module_files;
+    collect(root, "modules/" + m->folder, {}, module_files);
+    for (ReleaseFile& f : module_files) {
+      bool dev = f.path == course.rel(m->dev_file());
+      bool test = f.path.starts_with("modules/" + m->folder + "/tests/") && f.path.ends_with(".cpp");
+      if (!dev && !test && !f.path.ends_with("module.json")) {
+        files.push_back(std::move(f));
+        continue;
+      }
+      try {
+        if (f.path.ends_with("module.json")) {
+          nlohmann::ordered_json j = nlohmann::ordered_json::parse(f.content);
+          StudentVersion s = strip_dev_file(read_file(m->dev_file()), course.rel(m->dev_file()));
+          j["exercises"] = s.exercises;
+          f.content = j.dump(2) + "\n";
+          files.push_back(std::move(f));
+          continue;
+        }
+        for (const std::string& line : split_lines(f.content)) ++total_count[std::string(trim(line))];
+        StudentVersion s = dev ? strip_dev_file(f.content, f.path, {options.keep_solutions})
+                               : strip_test_file(f.content, f.path);
+        for (const std::string& line : s.secrets.lines) ++secret_count[line];
+        if (dev) {
+          release.exercises += s.exercises;
+          files.push_back({std::string(kPristineDir) + "/" + f.path, s.text, false});
+        }
+        f.content = std::move(s.text);
+        files.push_back(std::move(f));
+      } catch (const DiagnosticError& e) {
+        problems.insert(problems.end(), e.diagnostics().begin(), e.diagnostics().end());
+      }
+    }
+  }
+  if (!problems.empty()) throw DiagnosticError(std::move(problems));
+  for (const auto& [line, n] : secret_count) {
+    // A line that also appears outside every secret region is public anyway.
+    if (!is_trivial(line) && total_count[line] == n && line != kDefaultStub && line != kYourCodeHere) {
+      release.secrets.lines.push_back(line);
+    }
+  }
+  std::sort(files.begin(), files.end(), [](const ReleaseFile& a, const ReleaseFile& b) { return a.path < b.path; });
+  release.files = std::move(files);
+  return release;
+}
+
+void write_release(const Course& course, const ReleaseContent& content, const fs::path& out_arg, bool force) {
+  std::error_code ec;
+  fs::path out = fs::weakly_canonical(fs::absolute(out_arg), ec);
+  fs::path root = fs::weakly_canonical(course.root(), ec);
+  auto inside = [](const fs::path& p, const fs::path& dir) {
+    fs::path rel = p.lexically_relative(dir);
+    return !rel.empty() && *rel.begin() != "..";
+  };
+  if (out == root || inside(root, out)) {
+    throw Error("refusing to release into " + out.string() + ": it holds the course itself; choose another --out");
+  }
+  for (const char* source : {"modules", "tito", "package", "templates", "data", "scripts"}) {
+    if (inside(out, root / source)) {
+      throw Error("refusing to release into " + out.string() + ": it is inside the course's " + source +
+                  "/, which the release copies; choose another --out (build/release is fine)");
+    }
+  }
+  bool exists = fs::exists(out, ec);
+  if (exists && !fs::is_directory(out, ec)) throw Error(out.string() + " exists and is not a folder");
+  if (exists && !fs::is_empty(out, ec) && !force) {
+    throw Error(out.string() + " is not empty; choose an empty folder, or pass --force to replace it");
+  }
+  fs::create_directories(out.parent_path(), ec);
+  std::string staging = (out.parent_path() / ("." + out.filename().string() + ".tito-release-XXXXXX")).string();
+  if (::mkdtemp(staging.data()) == nullptr) throw Error("cannot create a folder next to " + out.string());
+  try {
+    for (const ReleaseFile& f : content.files) {
+      fs::path target = fs::path(staging) / f.path;
+      write_file_atomic(target, f.content);
+      if (f.executable) ::chmod(target.c_str(), 0755);
+    }
+    if (exists) {
+      std::string old = out.string() + ".tito-old";
+      fs::remove_all(old, ec);
+      fs::rename(out, old);
+      fs::rename(staging, out);
+      fs::remove_all(old, ec);
+    } else {
+      fs::rename(staging, out);
+    }
+  } catch (const fs::filesystem_error& e) {
+    fs::remove_all(staging, ec);
+    throw Error("cannot write the release to " + out.string() + ": " + e.code().message());
+  } catch (...) {
+    fs::remove_all(staging, ec);
+    throw;
+  }
+}
+
+std::vector<Leak> scan_for_leaks(const fs::path& root, const ReleaseSecrets& secrets) {
+  std::set<std::string> secret(secrets.lines.begin(), secrets.lines.end());
+  std::vector<Leak> leaks;
+  std::vector<fs::path> paths;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (e.is_regular_file()) paths.push_back(e.path());
+  }
+  std::sort(paths.begin(), paths.end());
+  for (const fs::path& p : paths) {
+    std::string rel = p.lexically_relative(root).string();
+    if (rel.starts_with("build/") || rel.starts_with("package/generated/")) continue;  // products of the check itself
+    std::vector<std::string> lines = split_lines(read_file(p));
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      std::string t(trim(lines[i]));
+      if (secret.contains(t)) leaks.push_back({rel, static_cast<int>(i + 1), t});
+    }
+  }
+  return leaks;
+}
+
+}  // namespace tito

@@ -1,0 +1,47 @@
+// The student version of a dev file (nbgrader's "generate" for C++): pure,
+// text in and text out.
+//
+//   // BEGIN SOLUTION ... // END SOLUTION   ->  // YOUR CODE HERE
+//                                              throw tinytorch::NotImplemented();
+//   // BEGIN SOLUTION stub: return {};      ->  // YOUR CODE HERE
+//                                              return {};
+//   //| hide cells, BEGIN/END HIDDEN TESTS   ->  removed
+//
+// The replacement is indented like the BEGIN line. The not-implemented error
+// captures its call site, so it names the function and the student's dev-file
+// line without the stripper having to know either.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tito {
+
+// The lines a student must never see, for the release's leak scan.
+struct Secrets {
+  std::vector<std::string> lines;  // trimmed, in file order
+};
+
+struct StudentVersion {
+  std::string text;
+  int exercises = 0;  // solution blocks replaced by stubs
+  Secrets secrets;    // lines of solution blocks, hidden cells and hidden tests
+};
+
+struct StripOptions {
+  bool keep_solutions = false;  // remove only hidden cells and tests: "the solutions pasted back"
+};
+
+// The student version of a dev file. Throws DiagnosticError (file:line) for
+// nested, missing or unmatched markers and every other dev-file error.
+StudentVersion strip_dev_file(std::string_view text, const std::string& path, const StripOptions& options = {});
+
+// A module test file (tests/*.cpp) without its hidden tests.
+StudentVersion strip_test_file(std::string_view text, const std::string& path);
+
+// The default stub.
+inline constexpr std::string_view kDefaultStub = "throw tinytorch::NotImplemented();";
+inline constexpr std::string_view kYourCodeHere = "// YOUR CODE HERE";
+
+}  // namespace tito

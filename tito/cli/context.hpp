@@ -93,5 +93,7 @@ void add_sync_command(CLI::App& app, Context& ctx);
 void add_test_command(CLI::App& app, Context& ctx);
 void add_module_command(CLI::App& app, Context& ctx);
 void add_release_command(CLI::App& app, Context& ctx);
+void add_status_command(CLI::App& app, Context& ctx);
+void add_notebook_command(CLI::App& app, Context& ctx);
 
 }  // namespace tito::cli

@@ -9,6 +9,7 @@
 
 #include "cli/context.hpp"
 #include "cli/shared.hpp"
+#include "engine/reset.hpp"
 #include "engine/scaffold.hpp"
 #include "engine/sync.hpp"
 #include "engine/testrun.hpp"
@@ -123,6 +124,42 @@ int run_demo(Context& ctx, const std::string& ref) {
   return r.exit_code;
 }
 
+struct ResetArgs {
+  std::string module;
+  bool list = false;
+  std::string restore;
+};
+
+int run_reset(Context& ctx, const ResetArgs& args) {
+  const Course& course = ctx.course();
+  const ModuleInfo& m = course.module(args.module);
+  std::string dev = course.rel(m.dev_file());
+  if (args.list) {
+    std::vector<Backup> backups = list_backups(course, m);
+    for (const Backup& b : backups) {
+      std::cout << b.stamp << "  " << course.rel(b.file) << (b.same_as_current ? "  (same as the current file)" : "")
+                << "\n";
+    }
+    if (backups.empty()) std::cout << "no backups of " << dev << " yet\n";
+    return kExitOk;
+  }
+  if (!args.restore.empty()) {
+    std::string saved = restore_backup(course, m, args.restore);
+    if (!saved.empty()) std::cout << "saved the current " << dev << " as backup " << saved << "\n";
+    std::cout << "restored " << dev << " from backup " << args.restore << "\n";
+    return kExitOk;
+  }
+  ResetResult r = reset_module(course, m);
+  if (!r.changed) {
+    std::cout << dev << " is the student version already; nothing to do\n";
+    return kExitOk;
+  }
+  std::cout << "saved your " << dev << " as backup " << r.backup_stamp << " (`tito module reset " << m.name
+            << " --restore " << r.backup_stamp << "` brings it back)\n"
+            << "reset " << dev << " to the student version\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 void add_module_command(CLI::App& app, Context& ctx) {
@@ -143,6 +180,13 @@ void add_module_command(CLI::App& app, Context& ctx) {
   CLI::App* list = module->add_subcommand("list", "The course's modules: number, title, sync state, last test");
   list->add_flag("--json", *list_json, "Print JSON on stdout");
   list->callback([&ctx, list_json] { ctx.run = [&ctx, list_json] { return run_list(ctx, *list_json); }; });
+
+  auto reset_args = std::make_shared<ResetArgs>();
+  CLI::App* reset = module->add_subcommand("reset", "Restore a module's dev file to the student version (keeps a backup)");
+  reset->add_option("module", reset_args->module, "The module (name, folder or number)")->required();
+  reset->add_flag("--list", reset_args->list, "List the backups of the module's dev file");
+  reset->add_option("--restore", reset_args->restore, "Bring back the backup with this stamp")->type_name("STAMP");
+  reset->callback([&ctx, reset_args] { ctx.run = [&ctx, reset_args] { return run_reset(ctx, *reset_args); }; });
 
   auto run_ref = std::make_shared<std::string>();
   CLI::App* run = module->add_subcommand("run", "Build and run a module's //| demo cells, in order");

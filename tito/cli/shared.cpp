@@ -44,6 +44,18 @@ std::string compiler_messages(const std::string& log, bool verbose) {
   return out;
 }
 
+TestReport sync_and_test(Context& ctx, const TestOptions& options) {
+  const Course& course = ctx.course();
+  SyncPlan plan = plan_sync(course, {options.modules, false});
+  report_diagnostics(plan.warnings, false);
+  write_sync(ctx, plan);
+  Builder builder(course, ctx.build_dir(), ctx.progress());
+  builder.ensure_configured();
+  TestReport report = run_module_tests(course, plan, builder, options, ctx.progress());
+  save_last_results(builder.build_dir(), report);
+  return report;
+}
+
 bool report_builds(Context& ctx, const std::vector<ModuleBuild>& builds) {
   bool ok = true;
   for (const ModuleBuild& b : builds) {

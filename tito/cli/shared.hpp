@@ -6,6 +6,7 @@
 #include "cli/context.hpp"
 #include "engine/builder.hpp"
 #include "engine/sync.hpp"
+#include "engine/testrun.hpp"
 
 namespace tito::cli {
 
@@ -14,6 +15,10 @@ void write_sync(Context& ctx, const SyncPlan& plan);
 
 // Prints compiler errors of failed modules to stderr; true when all built.
 bool report_builds(Context& ctx, const std::vector<ModuleBuild>& builds);
+
+// Syncs, builds and runs the tests of `modules` (all when empty); remembers
+// the result for `tito module list`.
+TestReport sync_and_test(Context& ctx, const TestOptions& options);
 
 // The compiler's own words from a build log: ninja's progress lines and the
 // command lines of failed steps are dropped (kept with -v).

@@ -68,13 +68,13 @@ void print_table(Context& ctx, const TestReport& report) {
   std::size_t width = 6;
   for (const ModuleReport& m : report.modules) width = std::max(width, m.module->folder.size());
   auto row = [&](const std::string& a, const std::string& b, const std::string& c, const std::string& d,
-                 const std::string& e) {
+                 const std::string& e, const std::string& f) {
     std::ostringstream s;
     s << "  " << std::left << std::setw(static_cast<int>(width)) << a << std::right << std::setw(8) << b
-      << std::setw(8) << c << std::setw(10) << d << std::setw(7) << e;
+      << std::setw(8) << c << std::setw(10) << d << std::setw(7) << e << std::setw(11) << f;
     return s.str();
   };
-  std::cout << "\n" << t.bold(row("module", "passed", "failed", "not yet", "total")) << "\n";
+  std::cout << "\n" << t.bold(row("module", "passed", "failed", "not yet", "total", "functions")) << "\n";
   for (const ModuleReport& m : report.modules) {
     std::string verdict;
     if (m.outcome == ModuleOutcome::BuildFailed) {
@@ -92,7 +92,12 @@ void print_table(Context& ctx, const TestReport& report) {
     }
     bool counted = m.outcome == ModuleOutcome::Tested;
     auto n = [&](int v) { return counted ? std::to_string(v) : std::string("-"); };
-    std::cout << row(m.module->folder, n(m.passed()), n(m.failed()), n(m.not_implemented()), n(m.total())) << "  "
+    std::string functions = counted && m.exercises > 0
+                                ? std::to_string(m.written()) + "/" + std::to_string(m.exercises)
+                                : std::string("-");
+    std::cout << row(m.module->folder, n(m.passed()), n(m.failed()), n(m.not_implemented()), n(m.total()),
+                     functions)
+              << "  "
               << verdict << "\n";
   }
   int not_yet = report.count(TestStatus::NotImplemented);
@@ -109,16 +114,8 @@ void print_table(Context& ctx, const TestReport& report) {
 }
 
 int run_test(Context& ctx, const TestArgs& args) {
-  const Course& course = ctx.course();
   if (args.timeout <= 0) throw Error("--timeout must be a positive number of seconds", kExitUsage);
-  SyncPlan plan = plan_sync(course, {args.modules, false});
-  report_diagnostics(plan.warnings, false);
-  write_sync(ctx, plan);
-  Builder builder(course, ctx.build_dir(), ctx.progress());
-  builder.ensure_configured();
-  TestReport report =
-      run_module_tests(course, plan, builder, {args.modules, args.timeout, std::max(1, args.jobs)}, ctx.progress());
-  save_last_results(builder.build_dir(), report);
+  TestReport report = sync_and_test(ctx, {args.modules, args.timeout, std::max(1, args.jobs)});
   if (!args.junit.empty()) write_file_atomic(args.junit, to_junit(report));
   if (args.json) {
     std::cout << to_json(report);

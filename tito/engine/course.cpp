@@ -91,6 +91,7 @@ class ModuleReader {
         for (const json& x : r) m.required.push_back(x.get<std::string>());
       }
     }
+    if (j.contains("exercises") && j["exercises"].is_number_integer()) m.exercises = j["exercises"].get<int>();
     if (diagnostics_.size() != before) return std::nullopt;
     return m;
   }
@@ -155,6 +156,7 @@ Course Course::open(const fs::path& root) {
   ModuleReader reader(root, diagnostics);
   std::vector<ModuleInfo> modules;
   std::map<int, std::string> numbers;
+  std::map<std::string, std::string> names;
   for (const fs::path& dir : dirs) {
     std::optional<ModuleInfo> m = reader.read(dir);
     if (!m) continue;
@@ -163,6 +165,14 @@ Course Course::open(const fs::path& root) {
       diagnostics.push_back(Diagnostic{display_path(dir, root), 0,
                                        "two modules numbered " + std::to_string(m->number) + ": " + it->second +
                                            " and " + m->folder + " (renumber one of them)",
+                                       ""});
+    }
+    // Modules are required and selected by name: a second one would vanish.
+    auto [named, unique] = names.emplace(m->name, m->folder);
+    if (!unique) {
+      diagnostics.push_back(Diagnostic{display_path(dir, root), 0,
+                                       "two modules named '" + m->name + "': " + named->second + " and " + m->folder +
+                                           " (rename one of them)",
                                        ""});
     }
     modules.push_back(std::move(*m));

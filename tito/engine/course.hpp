@@ -20,7 +20,8 @@ struct ModuleInfo {
   std::string difficulty;   // easy | medium | hard
   std::string pattern;      // the learning pattern, free text
   std::string description;
-  std::vector<std::string> required;  // "requires" in module.json: names of modules this one builds on
+  std::vector<std::string> required;
+  int exercises = -1;       // functions students write; set in a released course's module.json  // "requires" in module.json: names of modules this one builds on
   fs::path dir;             // absolute
 
   fs::path dev_file() const { return dir / (name + "_dev.cpp"); }

@@ -91,6 +91,8 @@ SyncPlan plan_sync(const Course& course, const SyncOptions& options) {
       std::vector<std::string> tests = module_test_files(course, m);
       for (const std::string& t : tests) scan_test_file_markers(read_file(course.root() / t), t);
       state.exported = export_module(m, dev, tests, course.root());
+      for (const Cell& cell : dev.cells) state.exercises += static_cast<int>(cell.solutions.size());
+      if (m.exercises >= 0) state.exercises = m.exercises;
       state.parsed = true;
     } catch (const DiagnosticError& e) {
       auto& sink = state.selected ? plan.errors : plan.warnings;

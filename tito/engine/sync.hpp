@@ -33,6 +33,7 @@ struct ModuleState {
   ModuleExport exported;
   bool selected = false;  // named on the command line (or required by one that is)
   bool parsed = false;    // false: its dev file has errors, listed in SyncPlan::errors
+  int exercises = 0;      // functions students write: solution blocks, or module.json's count in a release
 };
 
 struct SyncPlan {

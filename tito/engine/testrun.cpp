@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -42,6 +43,14 @@ int ModuleReport::count(TestStatus s) const {
   int n = 0;
   for (const TestCase& c : cases) n += c.status == s;
   return n;
+}
+
+int ModuleReport::written() const {
+  std::set<std::string> missing;
+  for (const TestCase& c : cases) {
+    if (c.status == TestStatus::NotImplemented) missing.insert(c.function);
+  }
+  return std::max(0, exercises - static_cast<int>(missing.size()));
 }
 
 int ModuleReport::failed() const {
@@ -122,9 +131,12 @@ void classify(TestCase& test, const std::string& ctest_message, const std::strin
     test.message = "did not finish within the time limit (an endless loop?)";
   } else if (ctest_message.find("SEGFAULT") != std::string::npos ||
              ctest_message.find("Exception") != std::string::npos ||
-             ctest_message.find("Child aborted") != std::string::npos ||
-             ctest_message.find("ILLEGAL") != std::string::npos ||
-             ctest_message.find("Numerical") != std::string::npos) {
+             ctest_message.starts_with("Child ") || ctest_message.starts_with("Subprocess ") ||
+             ctest_message.starts_with("Signal ") || ctest_message.find("ILLEGAL") != std::string::npos ||
+             ctest_message.find("INTERRUPT") != std::string::npos ||
+             ctest_message.find("NUMERICAL") != std::string::npos ||
+             ctest_message.find("Numerical") != std::string::npos ||
+             ctest_message.find("OTHER_FAULT") != std::string::npos) {
     test.status = TestStatus::Crashed;
     test.message = "crashed (" + ctest_message + ")";
     std::string detail = failure_lines(output);
@@ -136,9 +148,32 @@ void classify(TestCase& test, const std::string& ctest_message, const std::strin
   }
 }
 
+// "The following tests FAILED:" lines of ctest's output ("  4 - 01_x.X.Y (SEGFAULT)"):
+// the full test name -> ctest's reason.
+std::map<std::string, std::string> ctest_failure_reasons(const std::string& ctest_output) {
+  static const std::regex failed_line(R"(^\s*[0-9]+ - (.+) \(([^()]+)\)\s*$)");
+  std::map<std::string, std::string> reasons;
+  bool in_list = false;
+  for (const std::string& line : split_lines(ctest_output)) {
+    if (line.starts_with("The following tests FAILED:")) {
+      in_list = true;
+      continue;
+    }
+    std::smatch match;
+    if (in_list && std::regex_match(line, match, failed_line)) {
+      reasons[match[1]] = match[2];
+    } else if (in_list) {
+      in_list = false;
+    }
+  }
+  return reasons;
+}
+
 }  // namespace
 
-std::vector<std::pair<std::string, TestCase>> read_ctest_junit(const std::string& xml) {
+std::vector<std::pair<std::string, TestCase>> read_ctest_junit(const std::string& xml,
+                                                               const std::string& ctest_output) {
+  std::map<std::string, std::string> reasons = ctest_failure_reasons(ctest_output);
   tinyxml2::XMLDocument doc;
   if (doc.Parse(xml.c_str(), xml.size()) != tinyxml2::XML_SUCCESS) {
     throw Error(std::string("cannot read CTest's JUnit report: ") + doc.ErrorStr());
@@ -158,11 +193,13 @@ std::vector<std::pair<std::string, TestCase>> read_ctest_junit(const std::string
     const tinyxml2::XMLElement* out_el = tc->FirstChildElement("system-out");
     std::string output = out_el && out_el->GetText() ? out_el->GetText() : "";
     if (const tinyxml2::XMLElement* failure = tc->FirstChildElement("failure")) {
-      classify(test, failure->Attribute("message") ? failure->Attribute("message") : "Failed", output);
+      std::string message = failure->Attribute("message") ? failure->Attribute("message") : "";
+      if (message.empty()) message = reasons.contains(full) ? reasons[full] : "Failed";
+      classify(test, message, output);
     } else if (tc->FirstChildElement("skipped") != nullptr || status == "notrun" || status == "disabled") {
       test.status = TestStatus::Skipped;
     } else if (status == "fail") {
-      classify(test, "Failed", output);
+      classify(test, reasons.contains(full) ? reasons[full] : "Failed", output);
     }
     out.emplace_back(module, std::move(test));
   }
@@ -177,6 +214,7 @@ TestReport run_module_tests(const Course& course, const SyncPlan& plan, Builder&
     if (!b.selected) continue;
     ModuleReport r;
     r.module = b.module;
+    if (const ModuleState* state = plan.state(b.module->folder)) r.exercises = state->exercises;
     switch (b.outcome) {
       case BuildOutcome::Failed:
         r.outcome = ModuleOutcome::BuildFailed;
@@ -203,7 +241,7 @@ TestReport run_module_tests(const Course& course, const SyncPlan& plan, Builder&
   BuildResult ran = builder.run_ctest(labels, junit, options.timeout_seconds, options.jobs);
   std::optional<std::string> xml = read_file_if_exists(junit);
   if (!xml) throw Error("ctest wrote no report; its output:\n" + ran.output);
-  for (auto& [folder, test] : read_ctest_junit(*xml)) {
+  for (auto& [folder, test] : read_ctest_junit(*xml, ran.output)) {
     for (ModuleReport& r : report.modules) {
       if (r.module->folder == folder) r.cases.push_back(std::move(test));
     }
@@ -236,6 +274,7 @@ std::string to_json(const TestReport& report) {
                {"outcome", describe(m.outcome)}, {"passed", m.passed()},
                {"failed", m.failed()},           {"not_implemented", m.not_implemented()},
                {"total", m.total()},             {"ok", m.ok()},
+               {"functions", m.exercises},       {"functions_written", m.written()},
                {"tests", std::move(tests)}};
     if (!m.build_output.empty()) jm["build_output"] = m.build_output;
     if (!m.blocked_by.empty()) jm["blocked_by"] = m.blocked_by;

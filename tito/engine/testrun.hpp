@@ -33,6 +33,10 @@ struct ModuleReport {
   std::string build_output;  // BuildFailed: the compiler's words
   std::string blocked_by;    // Blocked: the required module that failed to build
   std::vector<TestCase> cases;
+  int exercises = 0;         // functions students write in this module
+
+  // Functions written: the exercises no test reports as not implemented.
+  int written() const;
 
   int count(TestStatus s) const;
   int passed() const { return count(TestStatus::Passed); }
@@ -62,8 +66,11 @@ TestReport run_module_tests(const Course& course, const SyncPlan& plan, Builder&
                             Progress& progress);
 
 // Reads CTest's JUnit file into test cases grouped by module folder (the
-// test-name prefix "01_tensor.").
-std::vector<std::pair<std::string, TestCase>> read_ctest_junit(const std::string& xml);
+// test-name prefix "01_tensor."). CTest 3.25 leaves <failure message=""> empty,
+// so why a test failed ("Timeout", "SEGFAULT", "Subprocess aborted") is read
+// from `ctest_output`, ctest's console output, when it is given.
+std::vector<std::pair<std::string, TestCase>> read_ctest_junit(const std::string& xml,
+                                                               const std::string& ctest_output = "");
 
 // Reports for machines.
 std::string to_json(const TestReport& report);

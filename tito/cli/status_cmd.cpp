@@ -1,0 +1,117 @@
+// tito status: the whole course at a glance, derived from the tests.
+#include <CLI/CLI.hpp>
+
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/context.hpp"
+#include "cli/shared.hpp"
+
+namespace tito::cli {
+
+namespace {
+
+enum class Stage { Done, InProgress, NotStarted, Failing, Broken };
+
+Stage stage_of(const ModuleReport& m) {
+  if (m.outcome == ModuleOutcome::BuildFailed || m.outcome == ModuleOutcome::Blocked) return Stage::Broken;
+  if (m.failed() > 0) return Stage::Failing;
+  if (m.not_implemented() == 0) return Stage::Done;
+  return m.passed() > 0 || m.written() > 0 ? Stage::InProgress : Stage::NotStarted;
+}
+
+// What to do next: the first module in build order that is not done.
+std::string next_step(Context& ctx, const TestReport& report) {
+  for (const ModuleReport& m : report.modules) {
+    const std::string& name = m.module->name;
+    switch (stage_of(m)) {
+      case Stage::Done:
+        continue;
+      case Stage::Broken:
+        if (m.outcome == ModuleOutcome::Blocked) continue;  // the module it waits on comes first
+        return "fix the compile errors in " + ctx.course().rel(m.module->dev_file()) + ", then `tito sync " + name +
+               "`";
+      case Stage::Failing:
+        for (const TestCase& c : m.cases) {
+          if (c.status != TestStatus::Passed && c.status != TestStatus::NotImplemented &&
+              c.status != TestStatus::Skipped) {
+            return "make " + c.name + " pass in " + m.module->folder + ": `tito test " + name + "` shows why it fails";
+          }
+        }
+        break;
+      case Stage::InProgress:
+      case Stage::NotStarted:
+        for (const TestCase& c : m.cases) {
+          if (c.status == TestStatus::NotImplemented) {
+            return "write " + c.function + " (" + c.location + "), then `tito test " + name + "`";
+          }
+        }
+        break;
+    }
+  }
+  return "every module passes: well done";
+}
+
+int run_status(Context& ctx, bool as_json) {
+  TestReport report = sync_and_test(ctx, {});
+  const Terminal& t = ctx.terminal;
+  int counts[5] = {0, 0, 0, 0, 0};
+  for (const ModuleReport& m : report.modules) ++counts[static_cast<int>(stage_of(m))];
+  std::string next = next_step(ctx, report);
+  if (as_json) {
+    static const char* names[] = {"done", "in progress", "not started", "failing", "does not compile"};
+    nlohmann::json modules = nlohmann::json::array();
+    for (const ModuleReport& m : report.modules) {
+      modules.push_back({{"module", m.module->folder},
+                         {"stage", names[static_cast<int>(stage_of(m))]},
+                         {"passed", m.passed()},
+                         {"total", m.total()},
+                         {"functions", m.exercises},
+                         {"functions_written", m.written()}});
+    }
+    std::cout << nlohmann::json{{"modules", modules}, {"next", next}}.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::size_t width = 6;
+  for (const ModuleReport& m : report.modules) width = std::max(width, m.module->folder.size() + 2 + m.module->title.size());
+  std::cout << "\n";
+  for (const ModuleReport& m : report.modules) {
+    std::string label;
+    switch (stage_of(m)) {
+      case Stage::Done: label = t.green("✓ done       "); break;
+      case Stage::InProgress: label = t.yellow("… in progress"); break;
+      case Stage::NotStarted: label = t.dim("· not started"); break;
+      case Stage::Failing: label = t.red("✗ failing    "); break;
+      case Stage::Broken: label = t.red("✗ no build   "); break;
+    }
+    std::ostringstream line;
+    line << "  " << label << "  " << std::left << std::setw(static_cast<int>(width))
+         << (m.module->folder + "  " + m.module->title);
+    if (m.outcome == ModuleOutcome::Tested) {
+      line << "  " << m.passed() << "/" << m.total() << " tests";
+      if (m.exercises > 0) line << " · " << m.written() << "/" << m.exercises << " functions written";
+    } else if (m.outcome == ModuleOutcome::Blocked) {
+      line << "  waits on " << m.blocked_by;
+    }
+    std::cout << line.str() << "\n";
+  }
+  std::cout << "\n"
+            << counts[0] << " done, " << counts[1] << " in progress, " << counts[2] << " not started";
+  if (counts[3] + counts[4] > 0) std::cout << ", " << counts[3] + counts[4] << " failing";
+  std::cout << "\n" << t.bold("next: ") << next << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_status_command(CLI::App& app, Context& ctx) {
+  auto as_json = std::make_shared<bool>(false);
+  CLI::App* cmd = app.add_subcommand("status", "The whole course at a glance, from its tests, and what to do next");
+  cmd->add_flag("--json", *as_json, "Print JSON on stdout");
+  cmd->footer("Runs every module's tests (like `tito test`); there is no progress file to drift.");
+  cmd->callback([&ctx, as_json] { ctx.run = [&ctx, as_json] { return run_status(ctx, *as_json); }; });
+}
+
+}  // namespace tito::cli

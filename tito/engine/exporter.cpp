@@ -87,16 +87,38 @@ ModuleExport export_module(const ModuleInfo& module, const DevFile& dev, const s
   if (!demos.empty()) {
     out.has_demo = true;
     demo_path = gen + "/demos/" + module.folder + ".cpp";
-    std::string body = "#include <iostream>\n" + header_include + "\nusing namespace tinytorch;\n\nint main() {\n";
+    // A demo cell's #include lines go to the top of the program; the rest of
+    // the cell is a block in main(). An exception (an unwritten function's
+    // not-implemented error, say) ends the demo with its message, not a crash.
+    std::string includes = "#include <exception>\n#include <iostream>\n" + header_include;
+    std::string blocks;
     int index = 0;
     for (const Cell* cell : demos) {
       ++index;
-      body += "  std::cout << \"\\n── demo " + std::to_string(index) + " of " + std::to_string(demos.size()) + " · " +
-              source + ":" + std::to_string(cell->body_line) + " ──\\n\";\n  {\n";
-      body += cell_text({cell}, dev_abs, "    ");
-      body += "  }\n";
+      Cell code = *cell;
+      code.lines.clear();
+      for (std::size_t i = 0; i < cell->lines.size(); ++i) {
+        const std::string& line = cell->lines[i];
+        if (trim(line).starts_with("#include")) {
+          includes += "#line " + std::to_string(cell->body_line + static_cast<int>(i)) + " " + string_literal(dev_abs) +
+                      "\n" + line + "\n";
+          code.lines.push_back("");  // keeps the #line numbering of what follows
+        } else {
+          code.lines.push_back(line);
+        }
+      }
+      blocks += "    std::cout << \"\\n── demo " + std::to_string(index) + " of " + std::to_string(demos.size()) + " · " +
+                source + ":" + std::to_string(cell->body_line) + " ──\\n\";\n    {\n";
+      blocks += cell_text({&code}, dev_abs, "      ");
+      blocks += "    }\n";
     }
-    body += "  return 0;\n}\n";
+    std::string body = includes + "\nusing namespace tinytorch;\n\nint main() {\n  try {\n" + blocks +
+                       "  } catch (const std::exception& e) {\n"
+                       "    std::cout.flush();\n"
+                       "    std::cerr << \"\\ndemo stopped: \" << e.what() << \"\\n\";\n"
+                       "    return 1;\n"
+                       "  }\n"
+                       "  return 0;\n}\n";
     out.files.push_back({demo_path, with_banner("//", source, body)});
   }
 

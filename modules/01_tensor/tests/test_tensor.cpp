@@ -1,0 +1,679 @@
+// Tests for module 01 (tensor): the public API of <tinytorch/core/tensor.hpp>.
+// Linked with gtest_main, together with the quick tests in tensor_dev.cpp.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <tinytorch/core/tensor.hpp>
+
+namespace {
+
+using namespace tinytorch;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+using Values = std::vector<float>;
+
+// The message of the `Error` that `action` throws. Any other exception (for example
+// "not implemented yet") propagates, so the test reports it as it is.
+template <typename Error, typename Action>
+std::string error_message(Action action) {
+  try {
+    action();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an exception, none was thrown";
+  return "";
+}
+
+std::string printed(const Tensor& t) {
+  std::ostringstream out;
+  out << t;
+  return out.str();
+}
+
+// C = A B by the definition, through at(): the reference for matmul.
+Tensor reference_matmul(const Tensor& a, const Tensor& b) {
+  const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
+  Tensor out = zeros({m, n});
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      double acc = 0;
+      for (int64_t p = 0; p < k; ++p) acc += static_cast<double>(a.at({i, p})) * b.at({p, j});
+      out.at({i, j}) = static_cast<float>(acc);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Shapes and strides
+
+TEST(TensorShapes, ShapeStrIsABracketedCommaList) {
+  EXPECT_EQ(shape_str({2, 3}), "[2, 3]");
+  EXPECT_EQ(shape_str({64, 3, 32, 32}), "[64, 3, 32, 32]");
+  EXPECT_EQ(shape_str({7}), "[7]");
+  EXPECT_EQ(shape_str({}), "[]");
+}
+
+TEST(TensorShapes, NumelIsTheProductAndRejectsNegativeSizes) {
+  EXPECT_EQ(shape_numel({2, 3, 4}), 24);
+  EXPECT_EQ(shape_numel({}), 1);
+  EXPECT_EQ(shape_numel({4, 0}), 0);
+  EXPECT_THAT(error_message<ShapeError>([] { shape_numel({-1, 3}); }), HasSubstr("[-1, 3]"));
+}
+
+TEST(TensorShapes, ContiguousStridesAreRowMajor) {
+  EXPECT_EQ(contiguous_strides({2, 3}), (Shape{3, 1}));
+  EXPECT_EQ(contiguous_strides({2, 3, 4}), (Shape{12, 4, 1}));
+  EXPECT_EQ(contiguous_strides({5}), (Shape{1}));
+  EXPECT_EQ(contiguous_strides({}), (Shape{}));
+}
+
+// ---------------------------------------------------------------------------------------
+// Construction
+
+TEST(TensorCreate, FromDataIsContiguousRowMajor) {
+  Tensor m({1, 2, 3, 4, 5, 6}, {2, 3});
+  EXPECT_EQ(m.shape(), (Shape{2, 3}));
+  EXPECT_EQ(m.strides(), (Shape{3, 1}));
+  EXPECT_EQ(m.offset(), 0);
+  EXPECT_EQ(m.dim(), 2);
+  EXPECT_EQ(m.numel(), 6);
+  EXPECT_EQ(m.size(0), 2);
+  EXPECT_EQ(m.size(-1), 3);
+  EXPECT_EQ(m.storage()->size(), 6);
+  EXPECT_THAT(m.to_vector(), ElementsAre(1, 2, 3, 4, 5, 6));
+}
+
+TEST(TensorCreate, WrongNumberOfValuesNamesTheShape) {
+  const std::string message = error_message<ShapeError>([] { Tensor({1, 2, 3}, {2, 2}); });
+  EXPECT_THAT(message, HasSubstr("[2, 2]"));
+  EXPECT_THAT(message, HasSubstr("3 values"));
+}
+
+TEST(TensorCreate, ListsAreRowMajor) {
+  Tensor v = tensor({1.5f, -2, 3});
+  EXPECT_EQ(v.shape(), (Shape{3}));
+  EXPECT_THAT(v.to_vector(), ElementsAre(1.5f, -2, 3));
+  Tensor m = tensor({{1, 2, 3}, {4, 5, 6}});
+  EXPECT_EQ(m.shape(), (Shape{2, 3}));
+  EXPECT_THAT(m.to_vector(), ElementsAre(1, 2, 3, 4, 5, 6));
+  Tensor column = tensor({{1}, {2}});
+  EXPECT_EQ(column.shape(), (Shape{2, 1}));
+}
+
+TEST(TensorCreate, RaggedRowsAreAShapeError) {
+  EXPECT_THAT(error_message<ShapeError>([] { tensor({{1, 2}, {3}}); }), HasSubstr("row 1"));
+}
+
+TEST(TensorCreate, FullZerosOnesFillEveryElement) {
+  EXPECT_THAT(full({2, 2}, 7).to_vector(), ElementsAre(7, 7, 7, 7));
+  EXPECT_THAT(zeros({3}).to_vector(), ElementsAre(0, 0, 0));
+  EXPECT_THAT(ones({1, 2}).to_vector(), ElementsAre(1, 1));
+  EXPECT_EQ(zeros({2, 0, 3}).numel(), 0);
+}
+
+TEST(TensorCreate, LikeFunctionsCopyTheShapeNotTheData) {
+  Tensor m = tensor({{1, 2, 3}, {4, 5, 6}});
+  Tensor z = zeros_like(m);
+  EXPECT_EQ(z.shape(), m.shape());
+  EXPECT_NE(z.storage(), m.storage());
+  EXPECT_THAT(z.to_vector(), ElementsAre(0, 0, 0, 0, 0, 0));
+  EXPECT_THAT(ones_like(m.t()).shape(), ElementsAre(3, 2));
+}
+
+TEST(TensorCreate, ScalarTensorHasNoDimensions) {
+  Tensor s = scalar_tensor(2.5f);
+  EXPECT_EQ(s.dim(), 0);
+  EXPECT_EQ(s.shape(), (Shape{}));
+  EXPECT_EQ(s.numel(), 1);
+  EXPECT_EQ(s.item(), 2.5f);
+}
+
+TEST(TensorCreate, ArangeExcludesTheEnd) {
+  EXPECT_THAT(arange(5).to_vector(), ElementsAre(0, 1, 2, 3, 4));
+  EXPECT_THAT(arange(2, 5).to_vector(), ElementsAre(2, 3, 4));
+  EXPECT_THAT(arange(1, 2, 0.25f).to_vector(), ElementsAre(1, 1.25f, 1.5f, 1.75f));
+  EXPECT_EQ(arange(0, 1, 0.3f).numel(), 4);  // 0, 0.3, 0.6, 0.9
+  EXPECT_THAT(arange(3, 0, -1).to_vector(), ElementsAre(3, 2, 1));
+  EXPECT_EQ(arange(2, 2).numel(), 0);
+}
+
+TEST(TensorCreate, ArangeRejectsZeroOrWrongWayStep) {
+  EXPECT_THROW(arange(0, 5, 0), std::invalid_argument);
+  EXPECT_THROW(arange(0, 5, -1), std::invalid_argument);
+}
+
+TEST(TensorCreate, CopiesShareTheTensorCloneDoesNot) {
+  Tensor a = zeros({2, 2});
+  Tensor b = a;
+  b.at({0, 0}) = 5;
+  EXPECT_EQ(a.at({0, 0}), 5.0f);
+  Tensor c = a.clone();
+  c.at({0, 0}) = 9;
+  EXPECT_EQ(a.at({0, 0}), 5.0f);
+  EXPECT_NE(c.storage(), a.storage());
+}
+
+TEST(TensorCreate, DefaultTensorIsUndefined) {
+  Tensor t;
+  EXPECT_FALSE(t.defined());
+  EXPECT_THROW(t.shape(), std::logic_error);
+  EXPECT_TRUE(zeros({1}).defined());
+}
+
+TEST(TensorCreate, ViewConstructorRejectsViewsOutsideTheStorage) {
+  auto storage = std::make_shared<Storage>(std::vector<float>(6, 0.0f));
+  EXPECT_NO_THROW(Tensor(storage, {3}, {2}, 1));  // positions 1, 3, 5
+  EXPECT_THROW(Tensor(storage, {3}, {2}, 2), IndexError);
+  EXPECT_THROW(Tensor(storage, {3}, {2, 1}, 0), ShapeError);
+}
+
+// ---------------------------------------------------------------------------------------
+// Random numbers
+
+TEST(TensorRandom, SameSeedGivesTheSameValues) {
+  EXPECT_EQ(randn({3, 4}, 123).to_vector(), randn({3, 4}, 123).to_vector());
+  EXPECT_EQ(rand({3, 4}, 123).to_vector(), rand({3, 4}, 123).to_vector());
+}
+
+TEST(TensorRandom, DifferentSeedsGiveDifferentValues) {
+  EXPECT_NE(randn({16}, 1).to_vector(), randn({16}, 2).to_vector());
+}
+
+TEST(TensorRandom, SeedGivesTheseExactNumbersOnEveryPlatform) {
+  // SplitMix64 + Box-Muller, as specified in the module: these are the numbers of seed 42.
+  const Values got = randn({4}, 42).to_vector();
+  const Values want = {0.882248998f, -0.450849593f, 0.18835251f, 0.219586149f};
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-6f) << "element " << i;
+}
+
+TEST(TensorRandom, RandnHasMeanZeroAndStdOne) {
+  const Values v = randn({10000}, 2024).to_vector();
+  double sum = 0, square = 0;
+  for (float x : v) {
+    sum += x;
+    square += static_cast<double>(x) * x;
+  }
+  const double mean = sum / static_cast<double>(v.size());
+  const double stddev = std::sqrt(square / static_cast<double>(v.size()) - mean * mean);
+  EXPECT_NEAR(mean, 0.0, 0.05);
+  EXPECT_NEAR(stddev, 1.0, 0.05);
+}
+
+TEST(TensorRandom, RandIsUniformInTheUnitInterval) {
+  const Values v = rand({10000}, 5).to_vector();
+  double sum = 0;
+  for (float x : v) {
+    ASSERT_GE(x, 0.0f);
+    ASSERT_LT(x, 1.0f);
+    sum += x;
+  }
+  EXPECT_NEAR(sum / static_cast<double>(v.size()), 0.5, 0.02);
+}
+
+TEST(TensorRandom, OneGeneratorContinuesItsStreamAcrossTensors) {
+  Generator generator(7);
+  Values joined = randn({3}, generator).to_vector();
+  const Values rest = randn({2}, generator).to_vector();
+  joined.insert(joined.end(), rest.begin(), rest.end());
+  EXPECT_EQ(joined, randn({5}, 7).to_vector());
+}
+
+// ---------------------------------------------------------------------------------------
+// Element access
+
+TEST(TensorAccess, AtReadsAndWritesThroughStrides) {
+  Tensor m = tensor({{1, 2, 3}, {4, 5, 6}});
+  EXPECT_EQ(m.at({0, 0}), 1.0f);
+  EXPECT_EQ(m.at({1, 2}), 6.0f);
+  m.at({1, 1}) = 50;
+  EXPECT_EQ(m.storage()->data()[4], 50.0f);
+  EXPECT_EQ(m.at({-1, -1}), 6.0f);  // negative indices count from the end
+  EXPECT_EQ(m.at({-2, 0}), 1.0f);
+}
+
+TEST(TensorAccess, OutOfBoundsNamesIndexDimensionAndSize) {
+  Tensor m = zeros({2, 3});
+  const std::string message = error_message<IndexError>([&] { m.at({0, 3}); });
+  EXPECT_THAT(message, HasSubstr("index 3"));
+  EXPECT_THAT(message, HasSubstr("dimension 1"));
+  EXPECT_THAT(message, HasSubstr("size 3"));
+  EXPECT_THROW(m.at({-3, 0}), IndexError);
+}
+
+TEST(TensorAccess, WrongNumberOfIndicesIsAnIndexError) {
+  Tensor m = zeros({2, 3});
+  EXPECT_THAT(error_message<IndexError>([&] { m.at({1}); }), HasSubstr("[2, 3]"));
+}
+
+TEST(TensorAccess, ItemNeedsExactlyOneElement) {
+  EXPECT_EQ(tensor({5}).item(), 5.0f);
+  EXPECT_EQ(full({1, 1}, 3).item(), 3.0f);
+  EXPECT_THAT(error_message<ShapeError>([] { tensor({1, 2}).item(); }), HasSubstr("2 elements"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Views and copies
+
+TEST(TensorViews, TransposeSwapsShapeAndStrides) {
+  Tensor mt = tensor({{1, 2, 3}, {4, 5, 6}}).transpose(0, 1);
+  EXPECT_EQ(mt.shape(), (Shape{3, 2}));
+  EXPECT_EQ(mt.strides(), (Shape{1, 3}));
+  EXPECT_FALSE(mt.is_contiguous());
+  EXPECT_EQ(mt.at({2, 0}), 3.0f);
+  EXPECT_THAT(mt.to_vector(), ElementsAre(1, 4, 2, 5, 3, 6));
+}
+
+TEST(TensorViews, TransposeSharesStorageWithTheOriginal) {
+  Tensor m = tensor({{1, 2, 3}, {4, 5, 6}});
+  Tensor mt = m.t();
+  EXPECT_EQ(mt.storage(), m.storage());
+  mt.at({2, 0}) = 30;
+  EXPECT_EQ(m.at({0, 2}), 30.0f);
+}
+
+TEST(TensorViews, TransposeAcceptsNegativeDimensions) {
+  Tensor x = zeros({2, 3, 4});
+  Tensor y = x.transpose(-1, -3);
+  EXPECT_EQ(y.shape(), (Shape{4, 3, 2}));
+  EXPECT_EQ(y.strides(), (Shape{1, 4, 12}));
+  EXPECT_THROW(x.transpose(0, 3), IndexError);
+}
+
+TEST(TensorViews, TOfAVectorIsItselfAndOfThreeDimsIsAnError) {
+  Tensor v = tensor({1, 2, 3});
+  EXPECT_EQ(v.t().shape(), (Shape{3}));
+  EXPECT_THROW(zeros({2, 2, 2}).t(), ShapeError);
+}
+
+TEST(TensorViews, ContiguousOfAContiguousTensorCopiesNothing) {
+  Tensor m = tensor({{1, 2}, {3, 4}});
+  EXPECT_TRUE(m.is_contiguous());
+  EXPECT_EQ(m.contiguous().storage(), m.storage());
+}
+
+TEST(TensorViews, ContiguousCopiesAViewIntoRowMajorOrder) {
+  Tensor m = tensor({{1, 2, 3}, {4, 5, 6}});
+  Tensor c = m.t().contiguous();
+  EXPECT_NE(c.storage(), m.storage());
+  EXPECT_TRUE(c.is_contiguous());
+  EXPECT_EQ(c.strides(), (Shape{2, 1}));
+  EXPECT_THAT(Values(c.data(), c.data() + 6), ElementsAre(1, 4, 2, 5, 3, 6));
+}
+
+TEST(TensorViews, SizeOneDimensionsDoNotBreakContiguity) {
+  Tensor row = tensor({1, 2, 3}).reshape({3, 1}).t();  // shape [1, 3], strides [1, 1]
+  EXPECT_EQ(row.shape(), (Shape{1, 3}));
+  EXPECT_TRUE(row.is_contiguous());
+}
+
+TEST(TensorViews, ReshapeOfAContiguousTensorIsAView) {
+  Tensor r = arange(6);
+  Tensor m = r.reshape({2, 3});
+  EXPECT_EQ(m.storage(), r.storage());
+  EXPECT_EQ(m.strides(), (Shape{3, 1}));
+  m.at({1, 0}) = 100;
+  EXPECT_EQ(r.at({3}), 100.0f);
+}
+
+TEST(TensorViews, ReshapeInfersOneMinusOneAndFlattens) {
+  EXPECT_EQ(arange(12).reshape({-1, 4}).shape(), (Shape{3, 4}));
+  EXPECT_EQ(arange(12).reshape({2, -1, 3}).shape(), (Shape{2, 2, 3}));
+  EXPECT_EQ(arange(12).reshape({3, 4}).reshape({-1}).shape(), (Shape{12}));
+  EXPECT_EQ(scalar_tensor(1).reshape({1, 1}).shape(), (Shape{1, 1}));
+  EXPECT_EQ(zeros({2, 3, 4}).flatten().shape(), (Shape{24}));
+  EXPECT_EQ(scalar_tensor(3).flatten().shape(), (Shape{1}));
+}
+
+TEST(TensorViews, ReshapeOfANonContiguousTensorCopies) {
+  Tensor m = tensor({{1, 2, 3}, {4, 5, 6}});
+  Tensor flat = m.t().reshape({6});
+  EXPECT_NE(flat.storage(), m.storage());
+  EXPECT_THAT(flat.to_vector(), ElementsAre(1, 4, 2, 5, 3, 6));
+}
+
+TEST(TensorViews, ImpossibleReshapeNamesBothShapes) {
+  const std::string message = error_message<ShapeError>([] { zeros({2, 3}).reshape({4, 2}); });
+  EXPECT_THAT(message, HasSubstr("[2, 3]"));
+  EXPECT_THAT(message, HasSubstr("[4, 2]"));
+  EXPECT_THAT(error_message<ShapeError>([] { zeros({2, 3}).reshape({4, -1}); }), HasSubstr("[4, -1]"));
+  EXPECT_THAT(error_message<ShapeError>([] { zeros({2, 3}).reshape({-1, -1}); }), HasSubstr("only one"));
+}
+
+TEST(TensorViews, ViewOfANonContiguousTensorIsAShapeError) {
+  const std::string message = error_message<ShapeError>([] { zeros({2, 3}).t().view({6}); });
+  EXPECT_THAT(message, HasSubstr("not contiguous"));
+  EXPECT_THAT(message, HasSubstr("reshape"));
+}
+
+TEST(TensorViews, ViewOfAViewKeepsTheOffset) {
+  auto storage = std::make_shared<Storage>(std::vector<float>{0, 1, 2, 3, 4, 5, 6});
+  Tensor tail(storage, {6}, {1}, 1);  // [1, 2, 3, 4, 5, 6]
+  Tensor m = tail.view({2, 3});
+  EXPECT_EQ(m.offset(), 1);
+  EXPECT_EQ(m.at({1, 0}), 4.0f);
+  EXPECT_EQ(m.data()[0], 1.0f);
+}
+
+TEST(TensorViews, ExpandStretchesWithStrideZeroAndSharesStorage) {
+  Tensor row = tensor({1, 2, 3});
+  Tensor e = row.expand({2, 3});
+  EXPECT_EQ(e.shape(), (Shape{2, 3}));
+  EXPECT_EQ(e.strides(), (Shape{0, 1}));
+  EXPECT_EQ(e.storage(), row.storage());
+  EXPECT_FALSE(e.is_contiguous());
+  EXPECT_THAT(e.to_vector(), ElementsAre(1, 2, 3, 1, 2, 3));
+  EXPECT_THAT(error_message<ShapeError>([&] { tensor({1, 2}).expand({2, 3}); }), HasSubstr("[2] to [2, 3]"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Broadcasting
+
+TEST(TensorBroadcast, SameShapesCombineElementByElement) {
+  Tensor a = tensor({{1, 2}, {3, 4}});
+  Tensor b = tensor({{10, 20}, {30, 40}});
+  EXPECT_THAT((a + b).to_vector(), ElementsAre(11, 22, 33, 44));
+  EXPECT_THAT((b - a).to_vector(), ElementsAre(9, 18, 27, 36));
+  EXPECT_THAT((a * b).to_vector(), ElementsAre(10, 40, 90, 160));
+  EXPECT_THAT((b / a).to_vector(), ElementsAre(10, 10, 10, 10));
+}
+
+TEST(TensorBroadcast, SizeOneDimStretches) {
+  Tensor m = tensor({{1, 2, 3}, {4, 5, 6}});
+  Tensor column = tensor({{10}, {20}});
+  Tensor sum = m + column;
+  EXPECT_EQ(sum.shape(), (Shape{2, 3}));
+  EXPECT_THAT(sum.to_vector(), ElementsAre(11, 12, 13, 24, 25, 26));
+}
+
+TEST(TensorBroadcast, MissingLeadingDimsActAsOne) {
+  Tensor m = tensor({{1, 2, 3}, {4, 5, 6}});
+  EXPECT_THAT((m * tensor({1, 10, 100})).to_vector(), ElementsAre(1, 20, 300, 4, 50, 600));
+  EXPECT_THAT((tensor({1, 10, 100}) * m).to_vector(), ElementsAre(1, 20, 300, 4, 50, 600));
+  EXPECT_EQ((zeros({4, 1, 3}) + zeros({2, 1})).shape(), (Shape{4, 2, 3}));
+}
+
+TEST(TensorBroadcast, BothOperandsStretch) {
+  Tensor column = arange(3).reshape({3, 1});
+  Tensor row = arange(4).reshape({1, 4}) * 10;
+  Tensor table = column + row;
+  EXPECT_EQ(table.shape(), (Shape{3, 4}));
+  EXPECT_THAT(table.to_vector(), ElementsAre(0, 10, 20, 30, 1, 11, 21, 31, 2, 12, 22, 32));
+}
+
+TEST(TensorBroadcast, ScalarTensorBroadcastsToAnything) {
+  EXPECT_THAT((tensor({{1, 2}, {3, 4}}) - scalar_tensor(1)).to_vector(), ElementsAre(0, 1, 2, 3));
+}
+
+TEST(TensorBroadcast, BroadcastShapesFollowsNumpyRules) {
+  EXPECT_EQ(broadcast_shapes({2, 3}, {3}), (Shape{2, 3}));
+  EXPECT_EQ(broadcast_shapes({5, 1, 4}, {3, 1}), (Shape{5, 3, 4}));
+  EXPECT_EQ(broadcast_shapes({}, {2, 2}), (Shape{2, 2}));
+  EXPECT_EQ(broadcast_shapes({1}, {0}), (Shape{0}));
+}
+
+TEST(TensorBroadcast, IncompatibleShapesNameBothShapes) {
+  const std::string message = error_message<ShapeError>([] { zeros({2, 3}) + zeros({4}); });
+  EXPECT_THAT(message, HasSubstr("cannot broadcast shapes [2, 3] and [4]"));
+  EXPECT_THAT(error_message<ShapeError>([] { zeros({3, 2}) * zeros({2, 3}); }), HasSubstr("[3, 2] and [2, 3]"));
+  EXPECT_THROW(zeros({2}) + zeros({3}), std::invalid_argument);  // ShapeError is one
+}
+
+TEST(TensorBroadcast, NonContiguousOperandsWork) {
+  Tensor m = tensor({{1, 2, 3}, {4, 5, 6}});
+  Tensor sum = m.t() + tensor({100, 200});  // [3, 2] + [2]
+  EXPECT_THAT(sum.to_vector(), ElementsAre(101, 204, 102, 205, 103, 206));
+}
+
+// ---------------------------------------------------------------------------------------
+// Scalars and in-place updates
+
+TEST(TensorScalar, TensorOpNumber) {
+  Tensor v = tensor({1, 2, 4});
+  EXPECT_THAT((v + 1).to_vector(), ElementsAre(2, 3, 5));
+  EXPECT_THAT((v - 1).to_vector(), ElementsAre(0, 1, 3));
+  EXPECT_THAT((v * 2).to_vector(), ElementsAre(2, 4, 8));
+  EXPECT_THAT((v / 2).to_vector(), ElementsAre(0.5f, 1, 2));
+  EXPECT_NE((v + 1).storage(), v.storage());  // a new tensor; v is unchanged
+  EXPECT_THAT(v.to_vector(), ElementsAre(1, 2, 4));
+}
+
+TEST(TensorScalar, NumberOpTensorKeepsTheOrder) {
+  Tensor v = tensor({1, 2, 4});
+  EXPECT_THAT((1 + v).to_vector(), ElementsAre(2, 3, 5));
+  EXPECT_THAT((10 - v).to_vector(), ElementsAre(9, 8, 6));
+  EXPECT_THAT((3 * v).to_vector(), ElementsAre(3, 6, 12));
+  EXPECT_THAT((8 / v).to_vector(), ElementsAre(8, 4, 2));
+}
+
+TEST(TensorScalar, NegationAndNamedMethodsMatchOperators) {
+  Tensor v = tensor({1, -2});
+  EXPECT_THAT((-v).to_vector(), ElementsAre(-1, 2));
+  EXPECT_EQ(v.neg().to_vector(), (-v).to_vector());
+  EXPECT_EQ(v.add(tensor({3, 4})).to_vector(), (v + tensor({3, 4})).to_vector());
+  EXPECT_EQ(v.mul(3).to_vector(), (v * 3).to_vector());
+}
+
+TEST(TensorInPlace, CompoundAssignmentChangesEveryHandle) {
+  Tensor a = tensor({1, 2, 3});
+  Tensor b = a;
+  a += 1;
+  a *= tensor({2, 2, 2});
+  EXPECT_THAT(b.to_vector(), ElementsAre(4, 6, 8));
+}
+
+TEST(TensorInPlace, WritesGoThroughViews) {
+  Tensor m = zeros({2, 3});
+  Tensor column = m.t();
+  column += tensor({1, 2});  // [3, 2] += [2]: row i of m gets i + 1
+  EXPECT_THAT(m.to_vector(), ElementsAre(1, 1, 1, 2, 2, 2));
+  m.t().fill_(7);
+  EXPECT_THAT(m.to_vector(), ElementsAre(7, 7, 7, 7, 7, 7));
+}
+
+TEST(TensorInPlace, CopyBroadcastsTheSource) {
+  Tensor m = zeros({2, 3});
+  m.copy_(tensor({1, 2, 3}));
+  EXPECT_THAT(m.to_vector(), ElementsAre(1, 2, 3, 1, 2, 3));
+  EXPECT_THROW(m.copy_(zeros({4})), ShapeError);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reductions
+
+TEST(TensorReduce, AllElementsGiveAZeroDimTensor) {
+  Tensor x = tensor({{1, 2, 3}, {4, 5, 6}});
+  EXPECT_EQ(x.sum().dim(), 0);
+  EXPECT_EQ(x.sum().item(), 21.0f);
+  EXPECT_EQ(x.mean().item(), 3.5f);
+  EXPECT_EQ(x.max().item(), 6.0f);
+  EXPECT_EQ(tensor({-3, -1, -2}).max().item(), -1.0f);
+}
+
+TEST(TensorReduce, AlongEachAxis) {
+  Tensor x = tensor({{1, 2, 3}, {4, 5, 6}});
+  EXPECT_EQ(x.sum(0).shape(), (Shape{3}));
+  EXPECT_THAT(x.sum(0).to_vector(), ElementsAre(5, 7, 9));
+  EXPECT_THAT(x.sum(1).to_vector(), ElementsAre(6, 15));
+  EXPECT_THAT(x.mean(0).to_vector(), ElementsAre(2.5f, 3.5f, 4.5f));
+  EXPECT_THAT(x.max(1).to_vector(), ElementsAre(3, 6));
+}
+
+TEST(TensorReduce, NegativeAxisCountsFromTheEnd) {
+  Tensor x = arange(24).reshape({2, 3, 4});
+  EXPECT_EQ(x.sum(-1).to_vector(), x.sum(2).to_vector());
+  EXPECT_EQ(x.max(-3).to_vector(), x.max(0).to_vector());
+}
+
+TEST(TensorReduce, KeepdimLeavesASizeOneDimension) {
+  Tensor x = arange(24).reshape({2, 3, 4});
+  EXPECT_EQ(x.sum(1).shape(), (Shape{2, 4}));
+  EXPECT_EQ(x.sum(1, true).shape(), (Shape{2, 1, 4}));
+  EXPECT_EQ(x.mean(-1, true).shape(), (Shape{2, 3, 1}));
+  EXPECT_EQ(x.max(0, true).shape(), (Shape{1, 3, 4}));
+  Tensor centred = x - x.mean(-1, true);  // keepdim lets the result broadcast back
+  EXPECT_NEAR(centred.sum().item(), 0.0f, 1e-4f);
+}
+
+TEST(TensorReduce, MiddleAxisOfThreeDims) {
+  Tensor x = arange(24).reshape({2, 3, 4});
+  // element [o, k, i] = 12 o + 4 k + i; summing k: 36 o + 12 + 3 i
+  EXPECT_THAT(x.sum(1).to_vector(), ElementsAre(12, 15, 18, 21, 48, 51, 54, 57));
+  EXPECT_THAT(x.max(1).to_vector(), ElementsAre(8, 9, 10, 11, 20, 21, 22, 23));
+}
+
+TEST(TensorReduce, AxisOutOfRangeIsAnIndexError) {
+  EXPECT_THAT(error_message<IndexError>([] { zeros({2, 3}).sum(2); }), HasSubstr("dimension 2"));
+  EXPECT_THROW(zeros({2, 3}).max(-3), IndexError);
+}
+
+TEST(TensorReduce, NonContiguousInput) {
+  Tensor x = tensor({{1, 2, 3}, {4, 5, 6}}).t();  // [[1, 4], [2, 5], [3, 6]]
+  EXPECT_THAT(x.sum(0).to_vector(), ElementsAre(6, 15));
+  EXPECT_THAT(x.max(1).to_vector(), ElementsAre(4, 5, 6));
+}
+
+TEST(TensorReduce, MaxOfAnEmptyTensorIsAShapeError) {
+  EXPECT_THROW(zeros({0}).max(), ShapeError);
+  EXPECT_THROW(zeros({2, 0}).max(1), ShapeError);
+  EXPECT_EQ(zeros({2, 0}).sum().item(), 0.0f);
+}
+
+// ---------------------------------------------------------------------------------------
+// Matrix multiplication
+
+TEST(TensorMatmul, TwoByTwoValues) {
+  Tensor c = tensor({{1, 2}, {3, 4}}).matmul(tensor({{5, 6}, {7, 8}}));
+  EXPECT_EQ(c.shape(), (Shape{2, 2}));
+  EXPECT_THAT(c.to_vector(), ElementsAre(19, 22, 43, 50));
+}
+
+TEST(TensorMatmul, RectangularShapesMatchTheDefinition) {
+  Tensor a = randn({5, 7}, 1);
+  Tensor b = randn({7, 3}, 2);
+  Tensor c = matmul(a, b);
+  EXPECT_EQ(c.shape(), (Shape{5, 3}));
+  EXPECT_TRUE(allclose(c, reference_matmul(a, b), 1e-5f, 1e-5f));
+}
+
+TEST(TensorMatmul, InnerSizeMismatchNamesBothShapes) {
+  const std::string message = error_message<ShapeError>([] { matmul(zeros({2, 3}), zeros({4, 5})); });
+  EXPECT_THAT(message, HasSubstr("[2, 3]"));
+  EXPECT_THAT(message, HasSubstr("[4, 5]"));
+}
+
+TEST(TensorMatmul, VectorOperands) {
+  Tensor m = tensor({{1, 2, 3}, {4, 5, 6}});
+  Tensor mv = m.matmul(tensor({1, 0, 1}));  // [2, 3] x [3] -> [2]
+  EXPECT_EQ(mv.shape(), (Shape{2}));
+  EXPECT_THAT(mv.to_vector(), ElementsAre(4, 10));
+  Tensor vm = tensor({1, 1}).matmul(m);  // [2] x [2, 3] -> [3]
+  EXPECT_EQ(vm.shape(), (Shape{3}));
+  EXPECT_THAT(vm.to_vector(), ElementsAre(5, 7, 9));
+  Tensor dot = tensor({1, 2, 3}).matmul(tensor({4, 5, 6}));  // [3] x [3] -> []
+  EXPECT_EQ(dot.dim(), 0);
+  EXPECT_EQ(dot.item(), 32.0f);
+}
+
+TEST(TensorMatmul, TransposedOperandsAreHandled) {
+  Tensor a = randn({4, 6}, 3);
+  Tensor b = randn({5, 6}, 4);
+  EXPECT_TRUE(allclose(a.matmul(b.t()), reference_matmul(a, b.t().contiguous()), 1e-5f, 1e-5f));
+  EXPECT_TRUE(allclose(a.t().matmul(a), reference_matmul(a.t().contiguous(), a), 1e-5f, 1e-5f));
+}
+
+TEST(TensorMatmul, MoreThanTwoDimensionsIsAShapeError) {
+  EXPECT_THAT(error_message<ShapeError>([] { matmul(zeros({2, 2, 2}), zeros({2, 2})); }), HasSubstr("[2, 2, 2]"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Printing
+
+TEST(TensorPrint, WholeNumbersGetATrailingDot) { EXPECT_EQ(printed(tensor({1, 2, 3})), "tensor([1., 2., 3.])"); }
+
+TEST(TensorPrint, MatrixRowsAlignUnderEachOther) {
+  EXPECT_EQ(printed(tensor({{1, 2}, {3, 4}})), "tensor([[1., 2.],\n        [3., 4.]])");
+}
+
+TEST(TensorPrint, FractionsGetFourDecimals) {
+  EXPECT_EQ(printed(tensor({0.5f, 1.25f, -2})), "tensor([ 0.5000,  1.2500, -2.0000])");
+}
+
+TEST(TensorPrint, NumbersAreRightAligned) {
+  EXPECT_EQ(printed(tensor({{1, -20}, {300, 4}})), "tensor([[  1., -20.],\n        [300.,   4.]])");
+}
+
+TEST(TensorPrint, ScalarsAndEmptyTensors) {
+  EXPECT_EQ(printed(scalar_tensor(3)), "tensor(3.)");
+  EXPECT_EQ(printed(zeros({0})), "tensor([])");
+  EXPECT_EQ(printed(zeros({2, 0})), "tensor([], size=(2, 0))");
+}
+
+TEST(TensorPrint, ThreeDimensionsSeparateBlocksWithABlankLine) {
+  EXPECT_EQ(printed(arange(8).reshape({2, 2, 2})),
+            "tensor([[[0., 1.],\n"
+            "         [2., 3.]],\n"
+            "\n"
+            "        [[4., 5.],\n"
+            "         [6., 7.]]])");
+}
+
+TEST(TensorPrint, ViewsPrintInLogicalOrder) {
+  EXPECT_EQ(printed(tensor({{1, 2, 3}, {4, 5, 6}}).t()), "tensor([[1., 4.],\n        [2., 5.],\n        [3., 6.]])");
+}
+
+TEST(TensorPrint, WideMagnitudesUseScientificNotation) {
+  EXPECT_EQ(printed(tensor({1e-5f, 1})), "tensor([1.0000e-05, 1.0000e+00])");
+}
+
+TEST(TensorPrint, LongRowsWrapAtEightyColumns) {
+  EXPECT_EQ(printed(arange(20)),
+            "tensor([ 0.,  1.,  2.,  3.,  4.,  5.,  6.,  7.,  8.,  9., 10., 11., 12., 13.,\n"
+            "        14., 15., 16., 17., 18., 19.])");
+}
+
+TEST(TensorPrint, LargeTensorsAreSummarized) {
+  EXPECT_EQ(printed(arange(1001).div(1000)),
+            "tensor([0.0000, 0.0010, 0.0020,  ..., 0.9980, 0.9990, 1.0000])");
+  const std::string big = printed(zeros({100, 100}));
+  EXPECT_THAT(big, HasSubstr("[0., 0., 0.,  ..., 0., 0., 0.]"));
+  EXPECT_THAT(big, HasSubstr("        ...,\n"));
+}
+
+// BEGIN HIDDEN TESTS
+TEST(TensorHidden, CopyFromAnOverlappingViewReadsTheOldValues) {
+  Tensor m = tensor({{1, 2}, {3, 4}});
+  m.copy_(m.t());
+  EXPECT_THAT(m.to_vector(), ElementsAre(1, 3, 2, 4));
+}
+
+TEST(TensorHidden, LargerMatmulMatchesTheDefinition) {
+  Tensor a = randn({33, 17}, 11);
+  Tensor b = randn({17, 29}, 12);
+  EXPECT_TRUE(allclose(a.matmul(b), reference_matmul(a, b), 1e-4f, 1e-5f));
+}
+
+TEST(TensorHidden, ReductionsOfATransposedThreeDimView) {
+  Tensor x = randn({3, 4, 5}, 9);
+  Tensor y = x.transpose(0, 2);  // [5, 4, 3], not contiguous
+  Tensor want = y.contiguous().sum(1);
+  EXPECT_TRUE(allclose(y.sum(1), want));
+  EXPECT_NEAR(y.sum().item(), x.sum().item(), 1e-4f);
+}
+
+TEST(TensorHidden, AllcloseComparesShapesAndTolerances) {
+  EXPECT_TRUE(allclose(tensor({1, 2}), tensor({1, 2.000001f})));
+  EXPECT_FALSE(allclose(tensor({1, 2}), tensor({1, 2.1f})));
+  EXPECT_FALSE(allclose(tensor({1, 2}), tensor({{1, 2}})));
+}
+// END HIDDEN TESTS
+
+}  // namespace

@@ -47,7 +47,7 @@ int run_release(Context& ctx, const ReleaseArgs& args) {
   ReleaseContent content = make_release(course, {args.modules, false});
   write_release(course, content, args.out, args.force);
   std::cout << "released the student course to " << args.out << ": " << content.files.size() << " files, "
-            << content.exercises << (content.exercises == 1 ? " function" : " functions") << " for students to write\n";
+            << content.exercises << (content.exercises == 1 ? " exercise" : " exercises") << " for students to write\n";
   if (!ctx.quiet()) std::cout << "check it with: tito release --check\n";
   return kExitOk;
 }

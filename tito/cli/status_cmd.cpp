@@ -68,8 +68,8 @@ int run_status(Context& ctx, bool as_json) {
                          {"stage", names[static_cast<int>(stage_of(m))]},
                          {"passed", m.passed()},
                          {"total", m.total()},
-                         {"functions", m.exercises},
-                         {"functions_written", m.written()}});
+                         {"exercises", m.exercises},
+                         {"exercises_written", m.written()}});
     }
     std::cout << nlohmann::json{{"modules", modules}, {"next", next}}.dump(2) << "\n";
     return kExitOk;
@@ -91,7 +91,7 @@ int run_status(Context& ctx, bool as_json) {
          << (m.module->folder + "  " + m.module->title);
     if (m.outcome == ModuleOutcome::Tested) {
       line << "  " << m.passed() << "/" << m.total() << " tests";
-      if (m.exercises > 0) line << " · " << m.written() << "/" << m.exercises << " functions written";
+      if (m.exercises > 0) line << " · " << m.written() << "/" << m.exercises << " exercises written";
     } else if (m.outcome == ModuleOutcome::Blocked) {
       line << "  waits on " << m.blocked_by;
     }

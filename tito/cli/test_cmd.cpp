@@ -74,7 +74,7 @@ void print_table(Context& ctx, const TestReport& report) {
       << std::setw(8) << c << std::setw(10) << d << std::setw(7) << e << std::setw(11) << f;
     return s.str();
   };
-  std::cout << "\n" << t.bold(row("module", "passed", "failed", "not yet", "total", "functions")) << "\n";
+  std::cout << "\n" << t.bold(row("module", "passed", "failed", "not yet", "total", "written")) << "\n";
   for (const ModuleReport& m : report.modules) {
     std::string verdict;
     if (m.outcome == ModuleOutcome::BuildFailed) {

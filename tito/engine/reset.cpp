@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <ctime>
+#include <set>
 
 #include "engine/release.hpp"
 #include "engine/stripper.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/text.hpp"
 
 namespace tito {
 
@@ -35,6 +37,26 @@ std::string student_version_of(const Course& course, const ModuleInfo& m) {
   fs::path pristine = course.root() / kPristineDir / course.rel(m.dev_file());
   if (std::optional<std::string> text = read_file_if_exists(pristine)) return *text;
   return strip_dev_file(read_file(m.dev_file()), course.rel(m.dev_file())).text;
+}
+
+int exercises_left(const Course& course, const ModuleInfo& m) {
+  std::optional<std::string> pristine = read_file_if_exists(course.root() / kPristineDir / course.rel(m.dev_file()));
+  std::optional<std::string> current = read_file_if_exists(m.dev_file());
+  if (!pristine || !current) return 0;
+  auto stubs = [](const std::string& text) {
+    std::multiset<std::string> out;
+    std::vector<std::string> lines = split_lines(text);
+    for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
+      if (trim(lines[i]) == kYourCodeHere) out.insert(std::string(trim(lines[i + 1])));
+    }
+    return out;
+  };
+  std::multiset<std::string> released = stubs(*pristine), still = stubs(*current);
+  int left = 0;
+  for (auto it = released.begin(); it != released.end(); it = released.upper_bound(*it)) {
+    left += static_cast<int>(std::min(released.count(*it), still.count(*it)));
+  }
+  return left;
 }
 
 ResetResult reset_module(const Course& course, const ModuleInfo& m) {

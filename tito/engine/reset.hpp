@@ -20,6 +20,11 @@ struct Backup {
 // .tito/pristine/, or (in the instructor's course) the stripped dev file.
 std::string student_version_of(const Course& course, const ModuleInfo& module);
 
+// How many of the module's exercises still hold the stub they were released
+// with ("// YOUR CODE HERE" and the line under it, as in the pristine copy).
+// Derived from the student's own file each time; 0 in the instructor's course.
+int exercises_left(const Course& course, const ModuleInfo& module);
+
 struct ResetResult {
   bool changed = false;      // false: the dev file was the student version already
   std::string backup_stamp;  // where the replaced file went

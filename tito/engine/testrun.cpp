@@ -9,6 +9,7 @@
 #include <regex>
 #include <set>
 
+#include "engine/reset.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
@@ -43,14 +44,6 @@ int ModuleReport::count(TestStatus s) const {
   int n = 0;
   for (const TestCase& c : cases) n += c.status == s;
   return n;
-}
-
-int ModuleReport::written() const {
-  std::set<std::string> missing;
-  for (const TestCase& c : cases) {
-    if (c.status == TestStatus::NotImplemented) missing.insert(c.function);
-  }
-  return std::max(0, exercises - static_cast<int>(missing.size()));
 }
 
 int ModuleReport::failed() const {
@@ -215,6 +208,7 @@ TestReport run_module_tests(const Course& course, const SyncPlan& plan, Builder&
     ModuleReport r;
     r.module = b.module;
     if (const ModuleState* state = plan.state(b.module->folder)) r.exercises = state->exercises;
+    r.exercises_left = std::min(r.exercises, exercises_left(course, *b.module));
     switch (b.outcome) {
       case BuildOutcome::Failed:
         r.outcome = ModuleOutcome::BuildFailed;
@@ -274,7 +268,7 @@ std::string to_json(const TestReport& report) {
                {"outcome", describe(m.outcome)}, {"passed", m.passed()},
                {"failed", m.failed()},           {"not_implemented", m.not_implemented()},
                {"total", m.total()},             {"ok", m.ok()},
-               {"functions", m.exercises},       {"functions_written", m.written()},
+               {"exercises", m.exercises},       {"exercises_written", m.written()},
                {"tests", std::move(tests)}};
     if (!m.build_output.empty()) jm["build_output"] = m.build_output;
     if (!m.blocked_by.empty()) jm["blocked_by"] = m.blocked_by;

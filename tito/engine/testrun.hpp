@@ -33,10 +33,10 @@ struct ModuleReport {
   std::string build_output;  // BuildFailed: the compiler's words
   std::string blocked_by;    // Blocked: the required module that failed to build
   std::vector<TestCase> cases;
-  int exercises = 0;         // functions students write in this module
+  int exercises = 0;         // solution blocks students write in this module
+  int exercises_left = 0;    // of those, the ones still holding their stub
 
-  // Functions written: the exercises no test reports as not implemented.
-  int written() const;
+  int written() const { return exercises - exercises_left; }
 
   int count(TestStatus s) const;
   int passed() const { return count(TestStatus::Passed); }

@@ -2,6 +2,8 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -55,6 +57,14 @@ void print_details(Context& ctx, const TestReport& report) {
                   << indent(c.message, "    ");
       }
     }
+    // In the order of the dev file: the order a student works in.
+    auto line_of = [&](const std::string& fn) {
+      const std::string& loc = waiting[fn].first;
+      std::size_t colon = loc.rfind(':');
+      return std::make_pair(loc.substr(0, colon), colon == std::string::npos ? 0 : std::atoi(loc.c_str() + colon + 1));
+    };
+    std::stable_sort(order.begin(), order.end(),
+                     [&](const std::string& a, const std::string& b) { return line_of(a) < line_of(b); });
     for (const std::string& fn : order) {
       const auto& [location, tests] = waiting[fn];
       std::cout << t.yellow("not implemented yet: ") << t.bold(fn) << " (" << location << ") · " << tests

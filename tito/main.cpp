@@ -40,8 +40,17 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // A usage error: say what was wrong and where help is, exit 2.
+    std::cerr << "error: " << e.what() << "\n"
+              << "run `tito --help` (or `tito COMMAND --help`) for usage\n";
+    return kExitUsage;
   }
 
   ctx.start();

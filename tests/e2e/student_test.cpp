@@ -19,7 +19,7 @@ class StudentTest : public ::testing::Test {
     course = dir.path() / "course";
     student = dir.path() / "student";
   }
-  Run release(const std::vector<std::string>& extra = {}) {
+  TitoRun release(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args = {"release", "--out", student.string()};
     args.insert(args.end(), extra.begin(), extra.end());
     return tito(args, course);
@@ -29,9 +29,9 @@ class StudentTest : public ::testing::Test {
 };
 
 TEST_F(StudentTest, ReleaseStripsSolutionsAndHiddenTests) {
-  Run r = release();
+  TitoRun r = release();
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("2 functions for students to write"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 exercises for students to write"), std::string::npos) << r.out;
   std::string dev = read_file(student / "modules/01_tiny/tiny_dev.cpp");
   EXPECT_NE(dev.find("int add_one(int x) {\n  // YOUR CODE HERE\n  throw tinytorch::NotImplemented();\n}"),
             std::string::npos)
@@ -47,7 +47,7 @@ TEST_F(StudentTest, ReleaseStripsSolutionsAndHiddenTests) {
 TEST_F(StudentTest, ReleaseIsDeterministicAndRefusesANonEmptyFolder) {
   ASSERT_EQ(release().exit_code, 0);
   std::map<std::string, std::string> first = snapshot(student);
-  Run again = release();
+  TitoRun again = release();
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.err.find("is not empty; choose an empty folder, or pass --force"), std::string::npos) << again.err;
   ASSERT_EQ(release({"--force"}).exit_code, 0);
@@ -56,14 +56,14 @@ TEST_F(StudentTest, ReleaseIsDeterministicAndRefusesANonEmptyFolder) {
 
 TEST_F(StudentTest, StudentSeesNotImplementedThenGreen) {
   ASSERT_EQ(release().exit_code, 0);
-  Run status = tito({"status"}, student);
+  TitoRun status = tito({"status"}, student);
   EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_NE(status.out.find("not started  01_tiny"), std::string::npos) << status.out;
-  EXPECT_NE(status.out.find("0/2 functions written"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("0/2 exercises written"), std::string::npos) << status.out;
   EXPECT_NE(status.out.find("next: write tiny::add_one (modules/01_tiny/tiny_dev.cpp:"), std::string::npos)
       << status.out;
 
-  Run test = tito({"test", "tiny"}, student);
+  TitoRun test = tito({"test", "tiny"}, student);
   EXPECT_EQ(test.exit_code, 1);
   EXPECT_NE(test.out.find("not implemented yet: tiny::twice (modules/01_tiny/tiny_dev.cpp:"), std::string::npos)
       << test.out;
@@ -77,8 +77,8 @@ TEST_F(StudentTest, StudentSeesNotImplementedThenGreen) {
   status = tito({"status", "--json"}, student);
   nlohmann::json j = nlohmann::json::parse(status.out);
   EXPECT_EQ(j["modules"][0]["stage"], "in progress");
-  EXPECT_EQ(j["modules"][0]["functions_written"], 1);
-  EXPECT_EQ(j["modules"][0]["functions"], 2);
+  EXPECT_EQ(j["modules"][0]["exercises_written"], 1);
+  EXPECT_EQ(j["modules"][0]["exercises"], 2);
 
   // ... and the other: green.
   text = read_file(dev);
@@ -97,25 +97,25 @@ TEST_F(StudentTest, ResetKeepsUncommittedWorkAsABackup) {
   std::string work = pristine + "// my notes, not committed anywhere\n";
   write_file_atomic(dev, work);
 
-  Run reset = tito({"module", "reset", "tiny"}, student);
+  TitoRun reset = tito({"module", "reset", "tiny"}, student);
   ASSERT_EQ(reset.exit_code, 0) << reset.err;
   EXPECT_EQ(read_file(dev), pristine);
-  Run list = tito({"module", "reset", "tiny", "--list"}, student);
+  TitoRun list = tito({"module", "reset", "tiny", "--list"}, student);
   std::string stamp = list.out.substr(0, list.out.find(' '));
   ASSERT_FALSE(stamp.empty()) << list.out;
   EXPECT_EQ(read_file(student / ".tito/backups/01_tiny" / (stamp + "_tiny_dev.cpp")), work);
 
-  Run restore = tito({"module", "reset", "tiny", "--restore", stamp}, student);
+  TitoRun restore = tito({"module", "reset", "tiny", "--restore", stamp}, student);
   EXPECT_EQ(restore.exit_code, 0) << restore.err;
   EXPECT_EQ(read_file(dev), work);
-  Run bad = tito({"module", "reset", "tiny", "--restore", "nope"}, student);
+  TitoRun bad = tito({"module", "reset", "tiny", "--restore", "nope"}, student);
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("no backup nope of 01_tiny (backups: " + stamp), std::string::npos) << bad.err;
 }
 
 TEST_F(StudentTest, NotebookIsValidNbformat) {
   fs::path out = dir.path() / "tiny.ipynb";
-  Run r = tito({"notebook", "tiny", "--student", "--out", out.string()}, course);
+  TitoRun r = tito({"notebook", "tiny", "--student", "--out", out.string()}, course);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string nb = read_file(out);
   EXPECT_EQ(nb.find("return x + 1;"), std::string::npos);  // --student: stripped

@@ -1,6 +1,7 @@
 // tito status: the whole course at a glance, derived from the tests.
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -42,13 +43,16 @@ std::string next_step(Context& ctx, const TestReport& report) {
         }
         break;
       case Stage::InProgress:
-      case Stage::NotStarted:
+      case Stage::NotStarted: {
+        // The first unwritten function in the dev file: the order a student works in.
+        const TestCase* first = nullptr;
+        auto line_of = [](const TestCase& c) { return std::atoi(c.location.c_str() + c.location.rfind(':') + 1); };
         for (const TestCase& c : m.cases) {
-          if (c.status == TestStatus::NotImplemented) {
-            return "write " + c.function + " (" + c.location + "), then `tito test " + name + "`";
-          }
+          if (c.status == TestStatus::NotImplemented && (first == nullptr || line_of(c) < line_of(*first))) first = &c;
         }
+        if (first != nullptr) return "write " + first->function + " (" + first->location + "), then `tito test " + name + "`";
         break;
+      }
     }
   }
   return "every module passes: well done";

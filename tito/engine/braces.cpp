@@ -10,6 +10,15 @@ enum class State { Code, LineComment, BlockComment, String, Char, RawString };
 
 bool is_identifier_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
+// Whether the quote at s[i] separates digits (1'000'000, 0xFF'FF): it sits
+// inside a number, so the token it is part of starts with a digit (u8'a' does not).
+bool is_digit_separator(const std::string& s, std::size_t i) {
+  if (i == 0 || i + 1 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1]))) return false;
+  std::size_t start = i;
+  while (start > 0 && (is_identifier_char(s[start - 1]) || s[start - 1] == '\'')) --start;
+  return std::isdigit(static_cast<unsigned char>(s[start]));
+}
+
 }  // namespace
 
 std::optional<BraceProblem> find_unbalanced_brace(const std::vector<std::string>& lines) {
@@ -42,9 +51,7 @@ std::optional<BraceProblem> find_unbalanced_brace(const std::vector<std::string>
             state = State::String;
           } else if (c == '\'') {
             // A digit separator (1'000'000) is not a character literal.
-            bool separator = i > 0 && std::isxdigit(static_cast<unsigned char>(s[i - 1])) &&
-                             std::isxdigit(static_cast<unsigned char>(next));
-            if (!separator) state = State::Char;
+            if (!is_digit_separator(s, i)) state = State::Char;
           } else if (c == '{') {
             open.push_back(li);
           } else if (c == '}') {

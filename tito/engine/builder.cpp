@@ -74,20 +74,7 @@ fs::path Builder::program(const std::string& target) const { return build_dir_ /
 
 BuildResult Builder::run_ctest(const std::vector<std::string>& labels, const fs::path& junit, int timeout_seconds,
                                int jobs) {
-  // package/CMakeLists.txt gives every module test a TIMEOUT property, and
-  // ctest's --timeout only covers tests without one: another limit needs the
-  // cache variable changed (the tests are discovered again with it).
-  std::optional<std::string> cache = read_file_if_exists(build_dir_ / "CMakeCache.txt");
-  std::string configured = cache ? cache_value("\n" + *cache, "TINYTORCH_TEST_TIMEOUT") : "";
-  if (!configured.empty() && configured != std::to_string(timeout_seconds)) {
-    progress_.step("configuring a test timeout of " + std::to_string(timeout_seconds) + " s");
-    ProcessOptions reconfigure;
-    reconfigure.on_line = [this](const std::string& line) { progress_.detail(line); };
-    ProcessResult r =
-        run_process({"cmake", "-DTINYTORCH_TEST_TIMEOUT=" + std::to_string(timeout_seconds), build_dir_.string()},
-                    reconfigure);
-    if (!r.ok()) throw Error("cmake could not set the test timeout in " + build_dir_.string() + ":\n" + relative_paths(r.output));
-  }
+  // Module tests carry no TIMEOUT property of their own, so --timeout applies to each.
   std::string regex = "^module:(";
   for (std::size_t i = 0; i < labels.size(); ++i) regex += (i ? "|" : "") + labels[i];
   regex += ")$";

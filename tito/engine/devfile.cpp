@@ -232,6 +232,7 @@ class Parser {
   void read_markers(Cell& cell) {
     std::optional<MarkerBlock> solution;
     std::optional<MarkerBlock> hidden;
+    bool misplaced_hidden = false;  // a BEGIN HIDDEN TESTS already reported: its END is no second error
     for (std::size_t i = 0; i < cell.lines.size(); ++i) {
       int line_no = cell.body_line + static_cast<int>(i);
       switch (marker_kind(cell.lines[i])) {
@@ -259,6 +260,7 @@ class Parser {
         case MarkerKind::BeginHiddenTests:
           if (cell.role != CellRole::Test) {
             error(line_no, "BEGIN HIDDEN TESTS outside a '//| test' cell");
+            misplaced_hidden = true;
           } else if (hidden) {
             error(line_no, "BEGIN HIDDEN TESTS inside the hidden tests opened at line " +
                                std::to_string(hidden->begin_line) + " (blocks cannot nest)");
@@ -271,7 +273,8 @@ class Parser {
           break;
         case MarkerKind::EndHiddenTests:
           if (!hidden) {
-            if (cell.role == CellRole::Test) error(line_no, "END HIDDEN TESTS without BEGIN HIDDEN TESTS");
+            if (!misplaced_hidden) error(line_no, "END HIDDEN TESTS without BEGIN HIDDEN TESTS");
+            misplaced_hidden = false;
           } else {
             hidden->end_line = line_no;
             cell.hidden_tests.push_back(*hidden);

@@ -1,5 +1,6 @@
 #include "engine/scaffold.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -158,6 +159,10 @@ Scaffolded scaffold_module(const Course& course, const NewModule& request) {
   if (::mkdtemp(staging.data()) == nullptr) {
     throw Error("cannot create a folder in " + course.rel(course.root() / "modules") + ": " + std::strerror(errno));
   }
+  // mkdtemp makes the folder private (0700); the module is an ordinary folder.
+  mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::chmod(staging.c_str(), 0777 & ~mask);
   try {
     for (const auto& [rel, content] : files) {
       write_file_atomic(fs::path(staging) / rel, content);

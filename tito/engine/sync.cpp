@@ -130,7 +130,7 @@ SyncPlan plan_sync(const Course& course, const SyncOptions& options) {
   }
   GeneratedFile manifest = export_course_manifest(course.modules());
   planned.insert(manifest.path);
-  plan.files.push_back(compare(course, manifest, "", /*force=*/true));
+  plan.files.push_back(compare(course, manifest, "", options.force));
 
   // Orphans: tito's own files that nothing generates any more.
   std::error_code ec;

@@ -97,10 +97,10 @@ int main(int argc, char** argv) {
     }
 
     std::printf("tito sync benchmark on a copy of the course (%d runs; medians)\n", runs);
-    std::printf("  cold build (configure + compile, no ccache) %9.0f ms\n", cold_ms);
-    std::printf("  no-op sync                                  %9.1f ms   goal 50 ms: %s (%.2fx of the goal)\n",
+    std::printf("  cold sync (configure, compile the library; no ccache) %9.0f ms\n", cold_ms);
+    std::printf("  no-op sync                                          %9.1f ms   goal 50 ms: %s (%.2fx of the goal)\n",
                 median(noop), median(noop) < 50 ? "met" : "NOT met", median(noop) / 50.0);
-    std::printf("  no-op sync, export only (--no-build)        %9.1f ms\n", median(export_only));
+    std::printf("  no-op sync, export only (--no-build)                %9.1f ms\n", median(export_only));
     std::printf("  sync after editing %s %9.0f ms\n", edited.filename().string().c_str(), median(touched));
     return 0;
   } catch (const std::exception& e) {

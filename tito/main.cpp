@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   cli::add_sync_command(app, ctx);
   cli::add_test_command(app, ctx);
   cli::add_module_command(app, ctx);
+  cli::add_data_command(app, ctx);
   cli::add_release_command(app, ctx);
   cli::add_status_command(app, ctx);
   cli::add_notebook_command(app, ctx);

@@ -92,6 +92,7 @@ void report_diagnostics(const std::vector<Diagnostic>& diagnostics, bool as_erro
 void add_sync_command(CLI::App& app, Context& ctx);
 void add_test_command(CLI::App& app, Context& ctx);
 void add_module_command(CLI::App& app, Context& ctx);
+void add_data_command(CLI::App& app, Context& ctx);
 void add_release_command(CLI::App& app, Context& ctx);
 void add_status_command(CLI::App& app, Context& ctx);
 void add_notebook_command(CLI::App& app, Context& ctx);

@@ -17,10 +17,14 @@ enum class DigestKind { Md5, Sha256 };
 // "md5" / "sha256".
 const char* digest_name(DigestKind kind);
 
-// A digest fed piece by piece.
+// A digest fed piece by piece. In the background mode, update() copies the
+// bytes to a worker thread and returns at once, so hashing a download runs
+// beside the transfer instead of slowing it; reset() and hex() wait for the
+// worker to catch up.
 class Digest {
  public:
-  explicit Digest(DigestKind kind);
+  enum Mode { Inline, Background };
+  explicit Digest(DigestKind kind, Mode mode = Inline);
   ~Digest();
   Digest(Digest&&) noexcept;
   Digest& operator=(Digest&&) noexcept;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "data/digest.hpp"
 #include "data/http.hpp"
 #include "data/registry.hpp"
 

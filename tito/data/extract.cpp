@@ -81,15 +81,15 @@ void check_cancel(const std::atomic<bool>* cancel, const fs::path& archive) {
 
 // The entry's path made relative and clean ("./a//b" -> "a/b"; "./" -> ""),
 // or a refusal when it is absolute or climbs with "..".
-std::string inner_path(const fs::path& archive, const std::string& raw, const char* what) {
-  if (!raw.empty() && raw.front() == '/') refuse(archive, raw, std::string("has an absolute ") + what);
+std::string inner_path(const fs::path& archive, const std::string& entry, const std::string& raw, const char* what) {
+  if (!raw.empty() && raw.front() == '/') refuse(archive, entry, std::string("has an absolute ") + what);
   std::string out;
   std::size_t start = 0;
   while (start <= raw.size()) {
     std::size_t end = raw.find('/', start);
     if (end == std::string::npos) end = raw.size();
     std::string part = raw.substr(start, end - start);
-    if (part == "..") refuse(archive, raw, std::string("has '..' in its ") + what + " and would land outside the folder");
+    if (part == "..") refuse(archive, entry, std::string("has '..' in its ") + what + " and would land outside the folder");
     if (!part.empty() && part != ".") out += (out.empty() ? "" : "/") + part;
     start = end + 1;
   }
@@ -161,14 +161,14 @@ ExtractStats extract_archive(const fs::path& archive_path, const fs::path& dest,
     if (rc < ARCHIVE_WARN) damaged(archive_path, reader.error());
     const char* raw_name = archive_entry_pathname(entry);
     std::string raw = raw_name != nullptr ? raw_name : "";
-    std::string rel = inner_path(archive_path, raw, "path");
+    std::string rel = inner_path(archive_path, raw, raw, "path");
     ++stats.entries;
     if (rel.empty()) continue;  // "./" itself
     fs::path target = dest / rel;
     mode_t type = archive_entry_filetype(entry);
 
     if (const char* hardlink = archive_entry_hardlink(entry)) {
-      std::string source = inner_path(archive_path, hardlink, "link target");
+      std::string source = inner_path(archive_path, raw, hardlink, "link target");
       if (source.empty()) refuse(archive_path, raw, "is a hard link to the folder itself");
       make_parent(target);
       remove_non_directory(target);

@@ -12,7 +12,7 @@ namespace tito::data {
 
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;  // datasets listed in the file's order
 
 bool is_hex(const std::string& s, std::size_t length) {
   if (s.size() != length) return false;

@@ -35,11 +35,7 @@ struct Layout {
   fs::path part(const RemoteFile& f) const { return downloads / (f.name + ".part"); }
 };
 
-std::uint64_t size_or_zero(const fs::path& p) {
-  std::error_code ec;
-  std::uint64_t s = fs::file_size(p, ec);
-  return ec ? 0 : s;
-}
+std::uint64_t size_or_zero(const fs::path& p) { return file_size_or_zero(p); }
 
 bool present(const fs::path& p) {
   std::error_code ec;

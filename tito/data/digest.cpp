@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "util/error.hpp"
+#include "util/hash.hpp"
 
 namespace tito::data {
 
@@ -146,15 +147,8 @@ std::string Digest::hex() {
   if (impl_->failed || EVP_DigestFinal_ex(impl_->ctx, digest, &length) != 1) {
     throw Error(std::string("OpenSSL could not finish a ") + digest_name(kind_) + " digest");
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xF];
-  }
   reset();
-  return out;
+  return to_hex(digest, length);
 }
 
 void hash_file_into(const fs::path& path, std::uint64_t length, Digest& digest, const std::atomic<bool>* cancel) {

@@ -35,11 +35,7 @@ void sleep_cancellable(std::chrono::milliseconds wait, const std::atomic<bool>* 
   }
 }
 
-std::uint64_t size_or_zero(const fs::path& p) {
-  std::error_code ec;
-  std::uint64_t s = fs::file_size(p, ec);
-  return ec ? 0 : s;
-}
+std::uint64_t size_or_zero(const fs::path& p) { return file_size_or_zero(p); }
 
 void remove_quietly(const fs::path& p) {
   std::error_code ec;

@@ -77,6 +77,12 @@ void write_file_atomic(const fs::path& path, std::string_view content) {
   }
 }
 
+std::uintmax_t file_size_or_zero(const fs::path& path) {
+  std::error_code ec;
+  std::uintmax_t size = fs::file_size(path, ec);
+  return ec ? 0 : size;
+}
+
 std::string display_path(const fs::path& path, const fs::path& base) {
   fs::path rel = path.lexically_relative(base);
   if (rel.empty() || *rel.begin() == "..") return path.string();

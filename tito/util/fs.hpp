@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,9 @@ std::optional<std::string> read_file_if_exists(const fs::path& path);
 // mix. Creates missing parent folders. Throws tito::Error on failure and
 // leaves no temporary file behind.
 void write_file_atomic(const fs::path& path, std::string_view content);
+
+// The size of a file, or 0 when it does not exist or cannot be read.
+std::uintmax_t file_size_or_zero(const fs::path& path);
 
 // `path` relative to `base` when it lies inside it, else `path` unchanged.
 std::string display_path(const fs::path& path, const fs::path& base);

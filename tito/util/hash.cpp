@@ -17,12 +17,16 @@ std::string sha256_hex(std::string_view data) {
       EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1) {
     throw Error("OpenSSL could not compute a SHA-256 digest");
   }
+  return to_hex(digest, length);
+}
+
+std::string to_hex(const unsigned char* bytes, std::size_t length) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xF];
+  for (std::size_t i = 0; i < length; ++i) {
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 0xF];
   }
   return out;
 }

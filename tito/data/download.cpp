@@ -188,7 +188,7 @@ Downloaded download_file(const RemoteFile& file, const std::vector<std::string>&
         r.part_size = offset;
       } else {
         observer.transfer_started(file.name, url, offset, file.size);
-        r = client.download({url, part, offset, read_validator(meta)}, checked, on_progress, cancel);
+        r = client.download({url, part, offset, read_validator(meta), file.size}, checked, on_progress, cancel);
         observer.transfer_finished(r.part_size);
         hashed = r.part_size;
         out.transferred += r.received;

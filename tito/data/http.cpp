@@ -73,6 +73,7 @@ struct Transfer {
   int write_errno = 0;
   std::string range_problem;
   bool cancelled = false;
+  bool oversized = false;  // the body outgrew the registry's size
 
   void new_response(std::string_view status_line) {
     status = 0;
@@ -179,6 +180,10 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   std::size_t bytes = size * count;
   if (!t->body_started && !t->begin_body()) return 0;
   if (t->discard) return bytes;
+  if (t->request->max_size > 0 && t->part_size + bytes > t->request->max_size) {
+    t->oversized = true;  // aborts the transfer: this is not the file the registry describes
+    return 0;
+  }
   if (!t->write_all(data, bytes)) return 0;
   if (t->digest != nullptr) t->digest->update(data, bytes);
   t->part_size += bytes;
@@ -354,6 +359,16 @@ AttemptResult HttpClient::download(const AttemptRequest& request, Digest* digest
   if (t.cancelled || (cancel != nullptr && cancel->load())) {
     result.outcome = Outcome::Cancelled;
     result.reason = "interrupted";
+    return result;
+  }
+  if (t.oversized) {
+    std::error_code ec;
+    fs::remove(request.part, ec);
+    if (digest != nullptr) digest->reset();
+    result.part_size = 0;
+    result.outcome = Outcome::NextMirror;
+    result.reason = "the server sent more than the registry's " + std::to_string(request.max_size) +
+                    " bytes: not the expected file; the download was deleted";
     return result;
   }
   if (t.write_errno != 0) {

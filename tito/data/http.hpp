@@ -76,6 +76,7 @@ struct AttemptRequest {
   fs::path part;                // the body goes here, from byte `offset` on
   std::uint64_t offset = 0;     // bytes already in `part` (resume from here)
   std::string validator;        // ETag or Last-Modified of the earlier response, for If-Range
+  std::uint64_t max_size = 0;   // the registry's size: a longer body is the wrong file (0: no limit)
 };
 
 struct AttemptResult {

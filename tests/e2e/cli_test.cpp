@@ -131,7 +131,7 @@ TEST(Cli, PipesGetNoEscapeCodes) {
   EXPECT_EQ(list.exit_code, 0) << list.err;
   EXPECT_EQ(list.out.find('\033'), std::string::npos) << list.out;
   TitoRun error = tito({"module", "run", "nothing"}, dir.path(), {{"TERM", "xterm-256color"}});
-  EXPECT_EQ(error.exit_code, 1);
+  EXPECT_EQ(error.exit_code, 2);
   EXPECT_EQ(error.err,
             "error: no module 'nothing' in this course (modules: none yet; `tito module list` shows them)\n");
 }

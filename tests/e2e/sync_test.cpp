@@ -111,7 +111,7 @@ TEST_F(SyncCommand, SyncOfOneModuleBuildsWhatItRequires) {
 
 TEST_F(SyncCommand, UnknownModuleIsAnErrorNamingTheModules) {
   TitoRun r = run({"sync", "tensr"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err,
             "error: no module 'tensr' in this course (modules: 01_tiny, 02_more, 03_trouble; `tito module list` shows "
             "them)\n");

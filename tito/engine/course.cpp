@@ -236,7 +236,8 @@ const ModuleInfo& Course::module(std::string_view ref) const {
   std::string known;
   for (const ModuleInfo& m : modules_) known += (known.empty() ? "" : ", ") + m.folder;
   throw Error("no module '" + std::string(ref) + "' in this course (modules: " + (known.empty() ? "none yet" : known) +
-              "; `tito module list` shows them)");
+              "; `tito module list` shows them)",
+              kExitUsage);
 }
 
 std::vector<const ModuleInfo*> Course::select(const std::vector<std::string>& refs, bool with_requires) const {

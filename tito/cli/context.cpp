@@ -36,7 +36,9 @@ class LevelPrefix : public spdlog::custom_flag_formatter {
 }  // namespace
 
 void Terminal::decide(const std::string& color_option) {
-  interactive_ = smart_terminal(STDERR_FILENO);
+  // CI logs are files even when a pseudo-terminal is attached: no redrawn lines there.
+  const char* ci = std::getenv("CI");
+  interactive_ = smart_terminal(STDERR_FILENO) && (ci == nullptr || *ci == '\0' || std::strcmp(ci, "false") == 0);
   const char* no_color = std::getenv("NO_COLOR");
   if (color_option == "always") {
     color_ = true;
@@ -47,8 +49,29 @@ void Terminal::decide(const std::string& color_option) {
   }
 }
 
+void StderrProgress::clear_status() {
+  if (status_shown_) std::cerr << "\r\033[K" << std::flush;
+  status_shown_ = false;
+}
+
+void StderrProgress::status(const std::string& now) {
+  if (verbosity_ != 0 || !terminal_.interactive()) return;
+  if (now.empty()) {
+    clear_status();
+    return;
+  }
+  auto t = std::chrono::steady_clock::now();
+  if (status_shown_ && t - last_status_ < std::chrono::milliseconds(100)) return;
+  last_status_ = t;
+  std::string line = "             " + now;
+  if (line.size() > 78) line.resize(78);
+  std::cerr << "\r\033[K" << terminal_.dim(line) << std::flush;
+  status_shown_ = true;
+}
+
 void StderrProgress::step(const std::string& what) {
   if (verbosity_ < 0) return;
+  clear_status();
   std::string verb = what.substr(0, what.find(' '));
   std::string rest = what.size() > verb.size() ? what.substr(verb.size()) : "";
   if (!verb.empty()) verb[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(verb[0])));
@@ -57,6 +80,7 @@ void StderrProgress::step(const std::string& what) {
 }
 
 void StderrProgress::detail(const std::string& line) {
+  if (verbosity_ > 0) clear_status();
   if (verbosity_ > 0) std::cerr << terminal_.dim("             " + line) << "\n";
 }
 

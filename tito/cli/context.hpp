@@ -1,6 +1,7 @@
 // What every verb shares: the global options, the terminal, the course.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -56,10 +57,16 @@ class StderrProgress : public Progress {
   StderrProgress(const Terminal& terminal, int verbosity) : terminal_(terminal), verbosity_(verbosity) {}
   void step(const std::string& what) override;
   void detail(const std::string& line) override;
+  // Redrawn in place on a smart terminal (at most 10 times a second); an
+  // empty string clears it. Nothing in a pipe or a CI log.
+  void status(const std::string& now) override;
 
  private:
+  void clear_status();
   const Terminal& terminal_;
   int verbosity_;
+  bool status_shown_ = false;
+  std::chrono::steady_clock::time_point last_status_{};
 };
 
 class Context {

@@ -65,8 +65,20 @@ BuildResult Builder::build(const std::vector<std::string>& targets) {
   }
   argv.insert(argv.end(), targets.begin(), targets.end());
   ProcessOptions options;
-  options.on_line = [this](const std::string& line) { progress_.detail(relative_paths(line)); };
+  options.on_line = [this](const std::string& line) {
+    progress_.detail(relative_paths(line));
+    // Ninja's "[3/7] Building CXX object .../tensor.cpp.o" -> "[3/7] tensor.cpp"
+    if (line.starts_with("[") && (line.find("] Building ") != std::string::npos ||
+                                  line.find("] Linking ") != std::string::npos)) {
+      std::string counter = line.substr(0, line.find("] ") + 1);
+      std::string what = line.substr(line.rfind(' ') + 1);
+      what = what.substr(what.rfind('/') + 1);
+      if (what.ends_with(".o")) what.resize(what.size() - 2);
+      progress_.status(counter + " " + what);
+    }
+  };
   ProcessResult r = run_process(argv, options);
+  progress_.status("");
   return BuildResult{r.ok(), relative_paths(r.output)};
 }
 

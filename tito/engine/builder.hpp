@@ -20,6 +20,9 @@ class Progress {
   virtual void step(const std::string& what) { (void)what; }
   // A line of a tool's output, for -v.
   virtual void detail(const std::string& line) { (void)line; }
+  // How far the current step is, e.g. "[3/7] tensor.cpp": worth showing only
+  // where a line can be redrawn.
+  virtual void status(const std::string& now) { (void)now; }
 };
 
 struct BuildResult {

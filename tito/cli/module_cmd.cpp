@@ -103,15 +103,12 @@ int run_list(Context& ctx, bool as_json) {
 int run_demo(Context& ctx, const std::string& ref) {
   const Course& course = ctx.course();
   const ModuleInfo& m = course.module(ref);
-  SyncPlan plan = plan_sync(course, {{m.folder}, false});
-  report_diagnostics(plan.warnings, false);
-  write_sync(ctx, plan);
+  SyncPlan plan = sync_package(ctx, {m.folder});
   const ModuleState* state = plan.state(m.folder);
   if (state == nullptr || !state->exported.has_demo) {
     throw Error(course.rel(m.dev_file()) + " has no '//| demo' cells to run");
   }
-  Builder builder(course, ctx.build_dir(), ctx.progress());
-  builder.ensure_configured();
+  Builder builder = configured_builder(ctx);
   if (!report_builds(ctx, build_modules(course, plan, builder, {{m.folder}, false, true}, ctx.progress()))) {
     return kExitFailure;
   }

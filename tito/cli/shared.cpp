@@ -44,14 +44,23 @@ std::string compiler_messages(const std::string& log, bool verbose) {
   return out;
 }
 
-TestReport sync_and_test(Context& ctx, const TestOptions& options) {
-  const Course& course = ctx.course();
-  SyncPlan plan = plan_sync(course, {options.modules, false});
+SyncPlan sync_package(Context& ctx, const std::vector<std::string>& modules, bool force) {
+  SyncPlan plan = plan_sync(ctx.course(), {modules, force});
   report_diagnostics(plan.warnings, false);
   write_sync(ctx, plan);
-  Builder builder(course, ctx.build_dir(), ctx.progress());
+  return plan;
+}
+
+Builder configured_builder(Context& ctx) {
+  Builder builder(ctx.course(), ctx.build_dir(), ctx.progress());
   builder.ensure_configured();
-  TestReport report = run_module_tests(course, plan, builder, options, ctx.progress());
+  return builder;
+}
+
+TestReport sync_and_test(Context& ctx, const TestOptions& options) {
+  SyncPlan plan = sync_package(ctx, options.modules);
+  Builder builder = configured_builder(ctx);
+  TestReport report = run_module_tests(ctx.course(), plan, builder, options, ctx.progress());
   save_last_results(builder.build_dir(), report);
   return report;
 }

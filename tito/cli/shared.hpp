@@ -13,6 +13,13 @@ namespace tito::cli {
 // Applies the plan, or reports its errors and throws (nothing written).
 void write_sync(Context& ctx, const SyncPlan& plan);
 
+// Plans the sync of `modules` (all when empty), reports its warnings and
+// writes it: the first step of sync, test, status and module run.
+SyncPlan sync_package(Context& ctx, const std::vector<std::string>& modules, bool force = false);
+
+// The build folder, configured if it never was.
+Builder configured_builder(Context& ctx);
+
 // Prints compiler errors of failed modules to stderr; true when all built.
 bool report_builds(Context& ctx, const std::vector<ModuleBuild>& builds);
 

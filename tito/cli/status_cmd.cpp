@@ -1,7 +1,6 @@
 // tito status: the whole course at a glance, derived from the tests.
 #include <CLI/CLI.hpp>
 
-#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -46,9 +45,10 @@ std::string next_step(Context& ctx, const TestReport& report) {
       case Stage::NotStarted: {
         // The first unwritten function in the dev file: the order a student works in.
         const TestCase* first = nullptr;
-        auto line_of = [](const TestCase& c) { return std::atoi(c.location.c_str() + c.location.rfind(':') + 1); };
         for (const TestCase& c : m.cases) {
-          if (c.status == TestStatus::NotImplemented && (first == nullptr || line_of(c) < line_of(*first))) first = &c;
+          if (c.status == TestStatus::NotImplemented && (first == nullptr || c.location_line() < first->location_line())) {
+            first = &c;
+          }
         }
         if (first != nullptr) return "write " + first->function + " (" + first->location + "), then `tito test " + name + "`";
         break;

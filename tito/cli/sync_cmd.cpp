@@ -42,8 +42,7 @@ int run_sync(Context& ctx, const SyncArgs& args) {
   if (args.check) return check_only(ctx, plan);
   write_sync(ctx, plan);
   if (args.no_build) return kExitOk;
-  Builder builder(course, ctx.build_dir(), ctx.progress());
-  builder.ensure_configured();
+  Builder builder = configured_builder(ctx);
   std::vector<ModuleBuild> builds = build_modules(course, plan, builder, {args.modules, false, false}, ctx.progress());
   return report_builds(ctx, builds) ? kExitOk : kExitFailure;
 }

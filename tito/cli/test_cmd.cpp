@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -43,13 +42,13 @@ void print_details(Context& ctx, const TestReport& report) {
       spdlog::error("{} does not compile; the messages above point at {}", m.module->folder,
                     ctx.course().rel(m.module->dev_file()));
     }
-    std::map<std::string, std::pair<std::string, int>> waiting;  // function -> (location, tests)
+    std::map<std::string, std::pair<const TestCase*, int>> waiting;  // function -> (a test, tests)
     std::vector<std::string> order;
     for (const TestCase& c : m.cases) {
       if (c.status == TestStatus::NotImplemented) {
         if (!waiting.contains(c.function)) order.push_back(c.function);
         auto& entry = waiting[c.function];
-        entry.first = c.location;
+        entry.first = &c;
         ++entry.second;
       } else if (c.status != TestStatus::Passed && c.status != TestStatus::Skipped) {
         std::cout << t.red(t.bold(std::string(describe(c.status)))) << " " << m.module->folder << " " << c.name
@@ -59,15 +58,14 @@ void print_details(Context& ctx, const TestReport& report) {
     }
     // In the order of the dev file: the order a student works in.
     auto line_of = [&](const std::string& fn) {
-      const std::string& loc = waiting[fn].first;
-      std::size_t colon = loc.rfind(':');
-      return std::make_pair(loc.substr(0, colon), colon == std::string::npos ? 0 : std::atoi(loc.c_str() + colon + 1));
+      const TestCase& c = *waiting[fn].first;
+      return std::make_pair(c.location.substr(0, c.location.rfind(':')), c.location_line());
     };
     std::stable_sort(order.begin(), order.end(),
                      [&](const std::string& a, const std::string& b) { return line_of(a) < line_of(b); });
     for (const std::string& fn : order) {
-      const auto& [location, tests] = waiting[fn];
-      std::cout << t.yellow("not implemented yet: ") << t.bold(fn) << " (" << location << ") · " << tests
+      const auto& [test, tests] = waiting[fn];
+      std::cout << t.yellow("not implemented yet: ") << t.bold(fn) << " (" << test->location << ") · " << tests
                 << " test" << (tests == 1 ? "" : "s") << " waiting\n";
     }
   }

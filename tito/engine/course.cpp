@@ -32,6 +32,10 @@ class ModuleReader {
  public:
   ModuleReader(const fs::path& root, std::vector<Diagnostic>& diagnostics) : root_(root), diagnostics_(diagnostics) {}
 
+  // The line of "requires" in each module.json read so far, by folder, for
+  // messages about what a module requires.
+  std::map<std::string, int> requires_line;
+
   std::optional<ModuleInfo> read(const fs::path& dir) {
     ModuleInfo m;
     m.folder = dir.filename().string();
@@ -44,6 +48,7 @@ class ModuleReader {
       return std::nullopt;
     }
     text_ = *text;
+    requires_line[m.folder] = line_of(text_, "\"requires\"");
     json j;
     try {
       j = json::parse(text_);
@@ -181,10 +186,9 @@ Course Course::open(const fs::path& root) {
   std::map<std::string, const ModuleInfo*> by_name;
   for (const ModuleInfo& m : modules) by_name[m.name] = &m;
   for (const ModuleInfo& m : modules) {
-    std::string text = read_file(m.manifest());
     for (const std::string& r : m.required) {
       if (!by_name.contains(r)) {
-        diagnostics.push_back(Diagnostic{display_path(m.manifest(), root), line_of(text, "\"requires\""),
+        diagnostics.push_back(Diagnostic{display_path(m.manifest(), root), reader.requires_line[m.folder],
                                          "requires unknown module '" + r + "'", ""});
       }
     }
@@ -203,9 +207,8 @@ Course Course::open(const fs::path& root) {
       auto from = std::find(path.begin(), path.end(), m.name);
       for (auto it = from; it != path.end(); ++it) cycle += *it + " → ";
       cycle += m.name;
-      std::string text = read_file(by_name[path.back()]->manifest());
-      diagnostics.push_back(Diagnostic{display_path(by_name[path.back()]->manifest(), root),
-                                       line_of(text, "\"requires\""),
+      const ModuleInfo& last = *by_name[path.back()];
+      diagnostics.push_back(Diagnostic{display_path(last.manifest(), root), reader.requires_line[last.folder],
                                        "requires cycle: " + cycle + " (a module cannot build on itself)", ""});
       return;
     }

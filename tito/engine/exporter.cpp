@@ -18,21 +18,12 @@ std::string with_banner(std::string_view comment, const std::string& source, con
          checksum(body) + ")\n" + body;
 }
 
-std::string string_literal(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // The cells, each behind a #line directive pointing at its first line.
 std::string cell_text(const std::vector<const Cell*>& cells, const std::string& dev_path, std::string_view indent = "") {
   std::string out;
   for (const Cell* cell : cells) {
     if (cell->lines.empty()) continue;
-    out += "#line " + std::to_string(cell->body_line) + " " + string_literal(dev_path) + "\n";
+    out += "#line " + std::to_string(cell->body_line) + " " + double_quoted(dev_path) + "\n";
     for (const std::string& line : cell->lines) {
       out += line.empty() ? "" : std::string(indent);
       out += line + "\n";
@@ -43,7 +34,7 @@ std::string cell_text(const std::vector<const Cell*>& cells, const std::string& 
 
 std::string cmake_list(const std::vector<std::string>& items) {
   std::string out;
-  for (const std::string& item : items) out += " " + string_literal(item);
+  for (const std::string& item : items) out += " " + double_quoted(item);
   return out;
 }
 
@@ -100,7 +91,7 @@ ModuleExport export_module(const ModuleInfo& module, const DevFile& dev, const s
       for (std::size_t i = 0; i < cell->lines.size(); ++i) {
         const std::string& line = cell->lines[i];
         if (trim(line).starts_with("#include")) {
-          includes += "#line " + std::to_string(cell->body_line + static_cast<int>(i)) + " " + string_literal(dev_abs) +
+          includes += "#line " + std::to_string(cell->body_line + static_cast<int>(i)) + " " + double_quoted(dev_abs) +
                       "\n" + line + "\n";
           code.lines.push_back("");  // keeps the #line numbering of what follows
         } else {
@@ -123,12 +114,12 @@ ModuleExport export_module(const ModuleInfo& module, const DevFile& dev, const s
   }
 
   std::string cmake = "tinytorch_add_module(\n  NAME " + module.name + "\n  FOLDER " + module.folder +
-                      "\n  DEV_FILE " + string_literal(source) + "\n";
+                      "\n  DEV_FILE " + double_quoted(source) + "\n";
   if (out.has_library) cmake += "  LIBRARY\n";
   if (!sources.empty()) cmake += "  SOURCES" + cmake_list(sources) + "\n";
   if (!module.required.empty()) cmake += "  REQUIRES" + cmake_list(module.required) + "\n";
   if (!tests.empty()) cmake += "  TESTS" + cmake_list(tests) + "\n";
-  if (out.has_demo) cmake += "  DEMO " + string_literal(demo_path) + "\n";
+  if (out.has_demo) cmake += "  DEMO " + double_quoted(demo_path) + "\n";
   cmake += ")\n";
   out.files.push_back({gen + "/modules/" + module.folder + ".cmake", with_banner("#", source, cmake)});
   return out;

@@ -47,15 +47,6 @@ std::string title_from(const std::string& name) {
   return out;
 }
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
 std::string check_module_name(const Course& course, const std::string& name) {
@@ -106,7 +97,7 @@ Scaffolded scaffold_module(const Course& course, const NewModule& request) {
   std::string requires_json = "[";
   for (const std::string& r : request.required) {
     const ModuleInfo& m = course.module(r);  // throws for an unknown module
-    requires_json += (requires_json.size() > 1 ? ", " : "") + json_string(m.name);
+    requires_json += (requires_json.size() > 1 ? ", " : "") + double_quoted(m.name);
   }
   requires_json += "]";
 
@@ -121,7 +112,7 @@ Scaffolded scaffold_module(const Course& course, const NewModule& request) {
   Scaffolded result;
   result.folder = std::string(prefix) + "_" + request.name;
   std::string title = request.title.empty() ? title_from(request.name) : request.title;
-  std::string escaped_title = json_string(title);
+  std::string escaped_title = double_quoted(title);
   std::map<std::string, std::string> values = {
       {"name", request.name},
       {"folder", result.folder},

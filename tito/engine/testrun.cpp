@@ -3,6 +3,7 @@
 #include <tinyxml2.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -38,6 +39,11 @@ const char* describe(ModuleOutcome outcome) {
     case ModuleOutcome::NoTests: return "no tests";
   }
   return "?";
+}
+
+int TestCase::location_line() const {
+  std::size_t colon = location.rfind(':');
+  return colon == std::string::npos ? 0 : std::atoi(location.c_str() + colon + 1);
 }
 
 int ModuleReport::count(TestStatus s) const {

@@ -23,6 +23,9 @@ struct TestCase {
   std::string message;     // why it did not pass: gtest's failure lines, or ctest's reason
   std::string function;    // NotImplemented: "Tensor::matmul"
   std::string location;    // NotImplemented: "modules/01_tensor/tensor_dev.cpp:123"
+
+  // The line number of `location` (0 when there is none): the order a student works in.
+  int location_line() const;
 };
 
 enum class ModuleOutcome { Tested, BuildFailed, Blocked, NoTests };

@@ -20,6 +20,10 @@ std::string_view indentation(std::string_view s);
 // True for "snake_case": [a-z][a-z0-9]* joined by single underscores.
 bool is_snake_case(std::string_view s);
 
+// `s` in double quotes with '"' and '\\' escaped: a C++ string literal, a
+// CMake argument or a JSON string (for text without control characters).
+std::string double_quoted(std::string_view s);
+
 // Lines joined with '\n', each line followed by one.
 std::string join_lines(const std::vector<std::string>& lines);
 

@@ -56,19 +56,6 @@ DownloadSettings fast(const std::atomic<bool>* cancel = nullptr) {
   return s;
 }
 
-// A port on 127.0.0.1 where nothing listens: connections are refused.
-int refused_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 class Download : public ::testing::Test {
  protected:
   LoopbackServer server;
@@ -260,7 +247,7 @@ TEST_F(Download, RetriesAStalledTransferAndResumesIt) {
 }
 
 TEST_F(Download, ListsEveryMirrorAndItsReasonWhenAllFail) {
-  std::string refused = "http://127.0.0.1:" + std::to_string(refused_port()) + "/blob.bin";
+  std::string refused = "http://127.0.0.1:" + std::to_string(testing::unused_loopback_port()) + "/blob.bin";
   std::string message = error_of({server.url("missing/blob.bin"), refused}, fast());
   EXPECT_EQ(message.rfind("cannot download blob.bin: all 2 mirrors failed:\n  " + server.url("missing/blob.bin") +
                               ": HTTP 404 Not Found\n  " + refused + ": cannot connect (",
@@ -272,7 +259,7 @@ TEST_F(Download, ListsEveryMirrorAndItsReasonWhenAllFail) {
 }
 
 TEST_F(Download, SaysTheNetworkIsDownWhenNoHostAnswers) {
-  std::string refused = "http://127.0.0.1:" + std::to_string(refused_port()) + "/blob.bin";
+  std::string refused = "http://127.0.0.1:" + std::to_string(testing::unused_loopback_port()) + "/blob.bin";
   std::string message = error_of({refused, refused}, fast());
   EXPECT_NE(message.find("\nNo host could be reached: check the network connection (and https_proxy, if you use a "
                          "proxy), then run the same command again."),

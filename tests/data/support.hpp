@@ -49,6 +49,9 @@ std::string cifar_registry(const std::vector<std::string>& mirrors, const std::s
 
 std::string md5_hex(const std::string& data);
 
+// A port on 127.0.0.1 where nothing listens (yet): connections are refused.
+int unused_loopback_port();
+
 // Writes `content` to `path`, creating folders.
 void write_bytes(const fs::path& path, const std::string& content);
 

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
 #include "util/process.hpp"
@@ -22,18 +23,6 @@ namespace tito::data {
 namespace {
 
 using namespace std::chrono_literals;
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 bool accepts(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -54,7 +43,7 @@ class Tls : public ::testing::Test {
                                       "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
                                       (tmp.path() / "key.pem").string(), "-out", (tmp.path() / "cert.pem").string()});
     ASSERT_TRUE(cert.ok()) << cert.output;
-    port = free_port();
+    port = testing::unused_loopback_port();
     server = ::fork();
     if (server == 0) {
       ::freopen("/dev/null", "w", stdout);

@@ -19,6 +19,7 @@
 #include "data/registry.hpp"
 #include "engine/course.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 
 #ifndef TITO_VERSION
 #define TITO_VERSION "0.0.0"
@@ -78,10 +79,13 @@ struct Setup {
   std::optional<fs::path> root;
 
   // The path as the user would type it: relative to the course root when inside it.
-  std::string show(const fs::path& p) const {
-    if (!root) return p.string();
-    fs::path rel = p.lexically_relative(*root);
-    return rel.empty() || *rel.begin() == ".." ? p.string() : rel.string();
+  std::string show(const fs::path& p) const { return root ? display_path(p, *root) : p.string(); }
+
+  // The datasets named, in order; an unknown name is an error naming the known ones.
+  std::vector<const data::Dataset*> find_all(const std::vector<std::string>& names) const {
+    std::vector<const data::Dataset*> out;
+    for (const std::string& name : names) out.push_back(&registry.find(name));
+    return out;
   }
 };
 
@@ -281,8 +285,7 @@ struct FetchArgs {
 
 int run_fetch(Context& ctx, const DataArgs& data_args, const FetchArgs& args) {
   Setup s = setup(ctx, data_args);
-  std::vector<const data::Dataset*> datasets;
-  for (const std::string& name : args.names) datasets.push_back(&s.registry.find(name));
+  std::vector<const data::Dataset*> datasets = s.find_all(args.names);
   data::FetchOptions options = engine_options();
   options.mirrors = args.mirrors;
   options.force = args.force;
@@ -363,8 +366,7 @@ int run_list(Context& ctx, const DataArgs& data_args, bool as_json) {
 
 int run_verify(Context& ctx, const DataArgs& data_args, const std::vector<std::string>& names) {
   Setup s = setup(ctx, data_args);
-  std::vector<const data::Dataset*> datasets;
-  for (const std::string& name : names) datasets.push_back(&s.registry.find(name));
+  std::vector<const data::Dataset*> datasets = s.find_all(names);
   InterruptGuard guard;
   FetchPrinter printer(ctx);
   data::FetchOptions options = engine_options();
@@ -390,8 +392,7 @@ int run_verify(Context& ctx, const DataArgs& data_args, const std::vector<std::s
 
 int run_clean(Context& ctx, const DataArgs& data_args, const std::vector<std::string>& names) {
   Setup s = setup(ctx, data_args);
-  std::vector<const data::Dataset*> datasets;
-  for (const std::string& name : names) datasets.push_back(&s.registry.find(name));
+  std::vector<const data::Dataset*> datasets = s.find_all(names);
   InterruptGuard guard;
   FetchPrinter printer(ctx);
   data::FetchOptions options = engine_options();

@@ -74,6 +74,10 @@ ReleaseContent make_release(const Course& course, const ReleaseOptions& options)
   for (const ModuleInfo* m : course.select(options.modules, /*with_requires=*/true)) {
     std::vector<ReleaseFile> module_files;
     collect(root, "modules/" + m->folder, {}, module_files);
+    // module.json last: it records the exercise count of the dev file's strip.
+    std::stable_partition(module_files.begin(), module_files.end(),
+                          [](const ReleaseFile& f) { return !f.path.ends_with("module.json"); });
+    int exercises = 0;
     for (ReleaseFile& f : module_files) {
       bool dev = f.path == course.rel(m->dev_file());
       bool test = f.path.starts_with("modules/" + m->folder + "/tests/") && f.path.ends_with(".cpp");
@@ -84,8 +88,7 @@ ReleaseContent make_release(const Course& course, const ReleaseOptions& options)
       try {
         if (f.path.ends_with("module.json")) {
           nlohmann::ordered_json j = nlohmann::ordered_json::parse(f.content);
-          StudentVersion s = strip_dev_file(read_file(m->dev_file()), course.rel(m->dev_file()));
-          j["exercises"] = s.exercises;
+          j["exercises"] = exercises;
           f.content = j.dump(2) + "\n";
           files.push_back(std::move(f));
           continue;
@@ -94,6 +97,11 @@ ReleaseContent make_release(const Course& course, const ReleaseOptions& options)
         StudentVersion s = dev ? strip_dev_file(f.content, f.path, {options.keep_solutions})
                                : strip_test_file(f.content, f.path);
         for (const std::string& line : s.secrets.lines) ++secret_count[line];
+        if (dev && options.keep_solutions) {
+          exercises = strip_dev_file(f.content, f.path).exercises;  // the count a student release states
+        } else if (dev) {
+          exercises = s.exercises;
+        }
         if (dev) {
           release.exercises += s.exercises;
           files.push_back({std::string(kPristineDir) + "/" + f.path, s.text, false});

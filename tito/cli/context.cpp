@@ -9,6 +9,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "util/env.hpp"
 #include "util/error.hpp"
 
 namespace tito::cli {
@@ -17,8 +18,8 @@ namespace {
 
 bool smart_terminal(int fd) {
   if (!::isatty(fd)) return false;
-  const char* term = std::getenv("TERM");
-  return term != nullptr && std::strcmp(term, "dumb") != 0;
+  std::string term = env_string("TERM");
+  return !term.empty() && term != "dumb";
 }
 
 // "%*": "error: " / "warning: " before a message, nothing for info and debug.
@@ -37,12 +38,10 @@ class LevelPrefix : public spdlog::custom_flag_formatter {
 
 void Terminal::decide(const std::string& color_option) {
   // CI logs are files even when a pseudo-terminal is attached: no redrawn lines there.
-  const char* ci = std::getenv("CI");
-  interactive_ = smart_terminal(STDERR_FILENO) && (ci == nullptr || *ci == '\0' || std::strcmp(ci, "false") == 0);
-  const char* no_color = std::getenv("NO_COLOR");
+  interactive_ = smart_terminal(STDERR_FILENO) && !in_ci();
   if (color_option == "always") {
     color_ = true;
-  } else if (color_option == "never" || (no_color != nullptr && *no_color != '\0')) {
+  } else if (color_option == "never" || !env_string("NO_COLOR").empty()) {
     color_ = false;
   } else {
     color_ = smart_terminal(STDOUT_FILENO);
@@ -101,22 +100,15 @@ void Context::start() {
 
 const Course& Context::course() {
   if (!course_) {
-    fs::path root;
-    if (!options.root.empty()) {
-      root = Course::find_root(options.root);
-    } else if (const char* env = std::getenv("TITO_ROOT"); env != nullptr && *env != '\0') {
-      root = Course::find_root(env);
-    } else {
-      root = Course::find_root(fs::current_path());
-    }
-    course_ = Course::open(root);
+    std::optional<fs::path> root = Course::locate_root(options.root);
+    course_ = Course::open(root ? *root : Course::find_root(fs::current_path()));  // the latter throws the message
   }
   return *course_;
 }
 
 fs::path Context::build_dir() {
   if (!options.build_dir.empty()) return fs::absolute(options.build_dir);
-  if (const char* env = std::getenv("TITO_BUILD_DIR"); env != nullptr && *env != '\0') return fs::absolute(env);
+  if (std::string env = env_string("TITO_BUILD_DIR"); !env.empty()) return fs::absolute(env);
   return course().root() / "build";
 }
 

@@ -63,16 +63,6 @@ struct DataArgs {
   std::string cache;
 };
 
-std::optional<fs::path> course_root(Context& ctx) {
-  if (!ctx.options.root.empty()) return Course::find_root(ctx.options.root);
-  if (const char* env = std::getenv("TITO_ROOT"); env != nullptr && *env != '\0') return Course::find_root(env);
-  try {
-    return Course::find_root(fs::current_path());
-  } catch (const Error&) {
-    return std::nullopt;  // fine with --registry and --cache
-  }
-}
-
 struct Setup {
   data::DataLocations where;
   data::Registry registry;
@@ -90,7 +80,7 @@ struct Setup {
 };
 
 Setup setup(Context& ctx, const DataArgs& args) {
-  std::optional<fs::path> root = course_root(ctx);
+  std::optional<fs::path> root = Course::locate_root(ctx.options.root);  // none: fine with --registry and --cache
   data::DataLocations where = data::resolve_locations(root, args.registry, args.cache);
   return {where, data::Registry::load(where.registry), root};
 }
@@ -100,12 +90,6 @@ data::FetchOptions engine_options() {
   o.download.http.user_agent = "tito/" TITO_VERSION " (TinyTorch course toolchain)";
   o.download.cancel = &g_interrupted;
   return o;
-}
-
-// CI logs get plain lines even when they emulate a terminal.
-bool in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && *ci != '\0' && std::string(ci) != "false";
 }
 
 int terminal_columns() {
@@ -134,7 +118,7 @@ std::string rate_text(double bytes_per_second) {
 // ~10% or 10 s in a log, nothing with -q.
 class FetchPrinter : public data::FetchObserver {
  public:
-  explicit FetchPrinter(Context& ctx) : ctx_(ctx), quiet_(ctx.quiet()), bar_(ctx.terminal.interactive() && !in_ci()) {}
+  explicit FetchPrinter(Context& ctx) : ctx_(ctx), quiet_(ctx.quiet()), bar_(ctx.terminal.interactive()) {}
 
   void stage(const std::string& what) override {
     if (quiet_) return;

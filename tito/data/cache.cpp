@@ -12,8 +12,10 @@
 #include "data/extract.hpp"
 #include "data/lock.hpp"
 #include "data/observer.hpp"
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/text.hpp"
 
 namespace tito::data {
 
@@ -121,28 +123,6 @@ std::string missing_content(const Dataset& d, const fs::path& dir) {
 
 bool is_ready(const Dataset& d, const Layout& l) { return marker_matches(d, l) && missing_content(d, l.data).empty(); }
 
-// Removes the temporary folder unless released.
-class TempFolder {
- public:
-  explicit TempFolder(const fs::path& parent) {
-    std::string pattern = (parent / ".unpack-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw Error("cannot create a temporary folder in " + parent.string() + ": " + std::strerror(errno));
-    }
-    path_ = pattern;
-  }
-  ~TempFolder() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempFolder(const TempFolder&) = delete;
-  TempFolder& operator=(const TempFolder&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 void remove_leftovers(const Layout& l) {
   std::error_code ec;
   for (fs::directory_iterator it(l.root, ec), end; !ec && it != end; it.increment(ec)) {
@@ -168,7 +148,7 @@ std::string content_problem(const ContentFile& c, const fs::path& path, const st
 // Unpacks every download into a temporary folder, checks the result, then
 // renames it into place.
 void unpack(const Dataset& d, const Layout& l, const std::atomic<bool>* cancel, FetchObserver& observer) {
-  TempFolder temp(l.root);
+  TempDir temp(l.root, ".unpack-");  // what is left of it after the rename is removed with it
   fs::path target = temp.path() / d.dir;
   for (const RemoteFile& f : d.files) {
     fs::path source = l.download(f);
@@ -283,12 +263,6 @@ std::vector<std::string> urls_for(const Dataset& d, const RemoteFile& f, const s
   return urls;
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& s : items) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
 void check_space(const Dataset& d, const Layout& l, const FetchOptions& o) {
   std::uint64_t need = 0;
   for (const RemoteFile& f : d.files) {
@@ -305,30 +279,20 @@ void check_space(const Dataset& d, const Layout& l, const FetchOptions& o) {
   }
 }
 
-long env_long(const char* name, long fallback) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return fallback;
-  char* end = nullptr;
-  long n = std::strtol(v, &end, 10);
-  if (*end != '\0' || n < 0) throw Error(std::string(name) + " must be a whole number, not '" + v + "'", kExitUsage);
-  return n;
-}
-
 }  // namespace
 
 FetchOptions FetchOptions::from_environment() {
   FetchOptions o;
-  const char* offline = std::getenv("TITO_OFFLINE");
-  o.offline = offline != nullptr && *offline != '\0' && std::string(offline) != "0";
+  o.offline = env_flag("TITO_OFFLINE");
   o.download.http = HttpSettings::from_environment();
-  o.download.http.connect_timeout_s = env_long("TITO_FETCH_CONNECT_TIMEOUT", o.download.http.connect_timeout_s);
-  o.download.http.low_speed_time_s = env_long("TITO_FETCH_LOW_SPEED_TIME", o.download.http.low_speed_time_s);
-  long backoff = env_long("TITO_FETCH_BACKOFF_MS", o.download.retry.backoff.count());
+  o.download.http.connect_timeout_s = env_count("TITO_FETCH_CONNECT_TIMEOUT", o.download.http.connect_timeout_s);
+  o.download.http.low_speed_time_s = env_count("TITO_FETCH_LOW_SPEED_TIME", o.download.http.low_speed_time_s);
+  long backoff = env_count("TITO_FETCH_BACKOFF_MS", o.download.retry.backoff.count());
   o.download.retry.backoff = std::chrono::milliseconds(backoff);
   o.download.retry.max_backoff = std::max(o.download.retry.max_backoff, o.download.retry.backoff);
   o.download.retry.attempts_per_mirror =
-      static_cast<int>(env_long("TITO_FETCH_ATTEMPTS", o.download.retry.attempts_per_mirror));
-  o.lock_timeout = std::chrono::seconds(env_long("TITO_LOCK_TIMEOUT", 2 * 3600));
+      static_cast<int>(env_count("TITO_FETCH_ATTEMPTS", o.download.retry.attempts_per_mirror));
+  o.lock_timeout = std::chrono::seconds(env_count("TITO_LOCK_TIMEOUT", 2 * 3600));
   o.free_space = [](const fs::path& p) -> std::uint64_t {
     std::error_code ec;
     fs::space_info s = fs::space(p, ec);

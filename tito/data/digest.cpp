@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "util/error.hpp"
+#include "util/fd.hpp"
 #include "util/hash.hpp"
 
 namespace tito::data {
@@ -152,28 +153,22 @@ std::string Digest::hex() {
 }
 
 void hash_file_into(const fs::path& path, std::uint64_t length, Digest& digest, const std::atomic<bool>* cancel) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error("cannot read " + path.string() + ": " + std::strerror(errno));
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) throw Error("cannot read " + path.string() + ": " + std::strerror(errno));
   std::vector<char> buffer(1 << 20);
   std::uint64_t left = length;
   while (left > 0) {
     if (cancel != nullptr && cancel->load()) {
-      ::close(fd);
       throw Error("interrupted while checking " + path.filename().string(), kExitInterrupted);
     }
     std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, buffer.size()));
-    ssize_t n = ::read(fd, buffer.data(), want);
+    ssize_t n = ::read(fd.get(), buffer.data(), want);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      throw Error("cannot read " + path.string() + ": " + std::strerror(err));
-    }
+    if (n < 0) throw Error("cannot read " + path.string() + ": " + std::strerror(errno));
     if (n == 0) break;
     digest.update(buffer.data(), static_cast<std::size_t>(n));
     left -= static_cast<std::uint64_t>(n);
   }
-  ::close(fd);
 }
 
 std::string hash_file(const fs::path& path, DigestKind kind, const std::atomic<bool>* cancel) {

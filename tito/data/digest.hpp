@@ -42,12 +42,12 @@ class Digest {
   std::unique_ptr<Impl> impl_;
 };
 
-// The digest of the file's first `length` bytes (all of it by default),
-// reported through `on_bytes` as it goes. Stops with tito::Error (exit 130)
-// when `cancel` becomes true.
+// The digest of the whole file. Stops with tito::Error (exit 130) when
+// `cancel` becomes true.
 std::string hash_file(const fs::path& path, DigestKind kind, const std::atomic<bool>* cancel = nullptr);
 
-// Feeds the file's first `length` bytes into `digest`.
+// Feeds the file's first `length` bytes (fewer when the file is shorter)
+// into `digest`; stops like hash_file.
 void hash_file_into(const fs::path& path, std::uint64_t length, Digest& digest, const std::atomic<bool>* cancel);
 
 }  // namespace tito::data

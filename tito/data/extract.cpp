@@ -9,10 +9,12 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "data/digest.hpp"
 #include "util/error.hpp"
+#include "util/fd.hpp"
 
 namespace tito::data {
 
@@ -35,27 +37,6 @@ class ArchiveReader {
 
  private:
   archive* a_;
-};
-
-// A file descriptor that closes itself.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // Closes now, reporting the error that a late close can carry.
-  int close() {
-    int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
 };
 
 [[noreturn]] void refuse(const fs::path& archive, const std::string& entry, const std::string& why) {
@@ -124,20 +105,11 @@ std::uint64_t write_entry_data(archive* a, const fs::path& archive_path, const f
       const char* e = archive_error_string(a);
       damaged(archive_path, e != nullptr ? e : "cannot read an entry's data");
     }
-    const char* data = static_cast<const char*>(buffer);
-    std::size_t left = size;
-    off_t at = static_cast<off_t>(offset);
-    while (left > 0) {
-      ssize_t n = ::pwrite(fd.get(), data, left, at);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) write_failed(path, errno);
-      data += n;
-      at += n;
-      left -= static_cast<std::size_t>(n);
-    }
-    end = std::max<std::uint64_t>(end, static_cast<std::uint64_t>(at));
+    std::string_view data(static_cast<const char*>(buffer), size);
+    if (int err = pwrite_all(fd.get(), data, static_cast<off_t>(offset))) write_failed(path, err);
+    end = std::max<std::uint64_t>(end, static_cast<std::uint64_t>(offset) + size);
   }
-  if (fd.close() != 0) write_failed(path, errno);
+  if (int err = fd.close()) write_failed(path, err);
   return end;
 }
 
@@ -243,18 +215,14 @@ Gunzipped gunzip_file(const fs::path& gz, const fs::path& out, const std::atomic
     digest.update(buffer.data(), static_cast<std::size_t>(n));
     result.size += static_cast<std::uint64_t>(n);
     if (fd) {
-      const char* data = buffer.data();
-      std::size_t left = static_cast<std::size_t>(n);
-      while (left > 0) {
-        ssize_t w = ::write(fd->get(), data, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) write_failed(out, errno);
-        data += w;
-        left -= static_cast<std::size_t>(w);
+      if (int err = write_all(fd->get(), std::string_view(buffer.data(), static_cast<std::size_t>(n)))) {
+        write_failed(out, err);
       }
     }
   }
-  if (fd && fd->close() != 0) write_failed(out, errno);
+  if (fd) {
+    if (int err = fd->close()) write_failed(out, err);
+  }
   result.sha256 = digest.hex();
   return result;
 }

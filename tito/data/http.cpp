@@ -12,7 +12,9 @@
 #include <string_view>
 
 #include "data/digest.hpp"
+#include "util/env.hpp"
 #include "util/error.hpp"
+#include "util/fd.hpp"
 
 namespace tito::data {
 
@@ -50,13 +52,15 @@ std::string mib(std::uint64_t bytes) {
   return buf;
 }
 
+}  // namespace
+
 // The state a transfer shares with libcurl's callbacks.
 struct Transfer {
   const AttemptRequest* request = nullptr;
   Digest* digest = nullptr;
   const std::function<void(std::uint64_t, std::uint64_t)>* on_progress = nullptr;
   const std::atomic<bool>* cancel = nullptr;
-  int fd = -1;
+  Fd fd;  // the .part file, open for the whole transfer
 
   // The current response (a redirect starts a new one).
   long status = 0;
@@ -105,7 +109,7 @@ struct Transfer {
 
   // Back to an empty file: the server sends it from the start.
   bool truncate_part() {
-    if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0) {
+    if (::ftruncate(fd.get(), 0) != 0 || ::lseek(fd.get(), 0, SEEK_SET) != 0) {
       write_errno = errno;
       return false;
     }
@@ -148,20 +152,13 @@ struct Transfer {
     return true;
   }
 
-  bool write_all(const char* data, std::size_t size) {
-    while (size > 0) {
-      ssize_t n = ::write(fd, data, size);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        write_errno = errno;
-        return false;
-      }
-      data += n;
-      size -= static_cast<std::size_t>(n);
-    }
-    return true;
+  bool write(const char* data, std::size_t size) {
+    write_errno = write_all(fd.get(), std::string_view(data, size));
+    return write_errno == 0;
   }
 };
+
+namespace {
 
 std::size_t on_header(char* buffer, std::size_t size, std::size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -184,7 +181,7 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
     t->oversized = true;  // aborts the transfer: this is not the file the registry describes
     return 0;
   }
-  if (!t->write_all(data, bytes)) return 0;
+  if (!t->write(data, bytes)) return 0;
   if (t->digest != nullptr) t->digest->update(data, bytes);
   t->part_size += bytes;
   t->received += bytes;
@@ -238,11 +235,6 @@ void set(CURL* h, CURLoption option, T value, const char* what) {
   if (rc != CURLE_OK) throw Error(std::string("libcurl refused the option ") + what + ": " + curl_easy_strerror(rc));
 }
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? "" : v;
-}
-
 }  // namespace
 
 void ensure_curl_initialized() {
@@ -271,81 +263,48 @@ void CurlHeaderList::append(const std::string& header) {
 HttpSettings HttpSettings::from_environment() {
   HttpSettings s;
   // libcurl itself reads neither; the curl tool reads both, so people expect them to work.
-  s.ca_file = env("CURL_CA_BUNDLE");
-  if (s.ca_file.empty()) s.ca_file = env("SSL_CERT_FILE");
-  s.ca_path = env("SSL_CERT_DIR");
+  s.ca_file = env_string("CURL_CA_BUNDLE");
+  if (s.ca_file.empty()) s.ca_file = env_string("SSL_CERT_FILE");
+  s.ca_path = env_string("SSL_CERT_DIR");
   return s;
 }
 
 HttpClient::HttpClient(HttpSettings settings) : settings_(std::move(settings)) {}
 
-AttemptResult HttpClient::download(const AttemptRequest& request, Digest* digest,
-                                   const std::function<void(std::uint64_t, std::uint64_t)>& progress,
-                                   const std::atomic<bool>* cancel) {
+namespace {
+
+AttemptResult fatal_write(const AttemptRequest& request, int err, std::uint64_t part_size) {
   AttemptResult result;
-  Transfer t;
-  t.request = &request;
-  t.digest = digest;
-  t.on_progress = &progress;
-  t.cancel = cancel;
-  t.part_size = request.offset;
+  result.outcome = Outcome::Fatal;
+  result.write_errno = err;
+  result.reason = "cannot write " + request.part.string() + ": " + std::strerror(err);
+  result.part_size = part_size;
+  return result;
+}
 
-  t.fd = ::open(request.part.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (t.fd < 0 || ::ftruncate(t.fd, static_cast<off_t>(request.offset)) != 0 ||
-      ::lseek(t.fd, static_cast<off_t>(request.offset), SEEK_SET) < 0) {
-    int err = errno;
-    if (t.fd >= 0) ::close(t.fd);
-    result.outcome = Outcome::Fatal;
-    result.write_errno = err;
-    result.reason = "cannot write " + request.part.string() + ": " + std::strerror(err);
-    result.part_size = request.offset;
-    return result;
+// Opens the .part file at the request's offset; false (and the errno in
+// t.write_errno) when the local disk refuses.
+bool open_part(const AttemptRequest& request, Transfer& t) {
+  t.fd = Fd(::open(request.part.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  if (!t.fd.valid() || ::ftruncate(t.fd.get(), static_cast<off_t>(request.offset)) != 0 ||
+      ::lseek(t.fd.get(), static_cast<off_t>(request.offset), SEEK_SET) < 0) {
+    t.write_errno = errno;
+    return false;
   }
+  return true;
+}
 
-  CURL* h = static_cast<CURL*>(curl_.get());
-  curl_easy_reset(h);  // keeps the connection cache
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  CurlHeaderList headers;
-  set(h, CURLOPT_URL, request.url.c_str(), "URL");
-  set(h, CURLOPT_ERRORBUFFER, errbuf, "ERRORBUFFER");
-  set(h, CURLOPT_NOSIGNAL, 1L, "NOSIGNAL");
-  set(h, CURLOPT_FOLLOWLOCATION, 1L, "FOLLOWLOCATION");
-  set(h, CURLOPT_MAXREDIRS, 10L, "MAXREDIRS");
-  set(h, CURLOPT_PROTOCOLS_STR, "http,https", "PROTOCOLS_STR");
-  set(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https", "REDIR_PROTOCOLS_STR");
-  set(h, CURLOPT_USERAGENT, settings_.user_agent.c_str(), "USERAGENT");
-  set(h, CURLOPT_CONNECTTIMEOUT, settings_.connect_timeout_s, "CONNECTTIMEOUT");
-  set(h, CURLOPT_LOW_SPEED_LIMIT, settings_.low_speed_limit, "LOW_SPEED_LIMIT");
-  set(h, CURLOPT_LOW_SPEED_TIME, settings_.low_speed_time_s, "LOW_SPEED_TIME");
-  set(h, CURLOPT_TCP_KEEPALIVE, 1L, "TCP_KEEPALIVE");
-  set(h, CURLOPT_BUFFERSIZE, 512L * 1024L, "BUFFERSIZE");
-  if (!settings_.ca_file.empty()) set(h, CURLOPT_CAINFO, settings_.ca_file.c_str(), "CAINFO");
-  if (!settings_.ca_path.empty()) set(h, CURLOPT_CAPATH, settings_.ca_path.c_str(), "CAPATH");
-  set(h, CURLOPT_HEADERFUNCTION, on_header, "HEADERFUNCTION");
-  set(h, CURLOPT_HEADERDATA, &t, "HEADERDATA");
-  set(h, CURLOPT_WRITEFUNCTION, on_body, "WRITEFUNCTION");
-  set(h, CURLOPT_WRITEDATA, &t, "WRITEDATA");
-  set(h, CURLOPT_NOPROGRESS, 0L, "NOPROGRESS");
-  set(h, CURLOPT_XFERINFOFUNCTION, on_progress, "XFERINFOFUNCTION");
-  set(h, CURLOPT_XFERINFODATA, &t, "XFERINFODATA");
-  std::string range = std::to_string(request.offset) + "-";
-  if (request.offset > 0) {
-    set(h, CURLOPT_RANGE, range.c_str(), "RANGE");
-    if (!request.validator.empty()) headers.append("If-Range: " + request.validator);
-  }
-  set(h, CURLOPT_HTTPHEADER, headers.get(), "HTTPHEADER");
+// Empties the .part, as when the server starts over from byte 0.
+void empty_part(const AttemptRequest& request, Digest* digest, AttemptResult& result) {
+  std::error_code ec;
+  fs::resize_file(request.part, 0, ec);
+  if (digest != nullptr) digest->reset();
+  result.part_size = 0;
+}
 
-  CURLcode rc = curl_easy_perform(h);
-  long status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-
-  if (rc == CURLE_OK && status == 200 && !t.body_started && t.part_size > 0) t.truncate_part();  // empty body
-  // No fsync, as in write_file_atomic: renaming only a verified file protects
-  // the cache against tito dying at any point; after a power cut, `tito data
-  // verify` re-hashes. (An fsync here would wait for the disk, ~0.3 s per
-  // 170 MB on this kind of machine, longer than the transfer on loopback.)
-  if (::close(t.fd) != 0 && t.write_errno == 0 && rc == CURLE_OK) t.write_errno = errno;
-
+// What the transfer learnt about the response, whatever its outcome.
+AttemptResult observed(const Transfer& t, long status) {
+  AttemptResult result;
   result.http_status = status;
   result.received = t.received;
   result.part_size = t.part_size;
@@ -353,15 +312,16 @@ AttemptResult HttpClient::download(const AttemptRequest& request, Digest* digest
   result.restarted = t.restarted;
   result.validator = !t.etag.empty() ? t.etag : t.last_modified;
   result.retry_after = parse_retry_after(t.retry_after);
-  std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
-  std::string http = "HTTP " + std::to_string(status) + (t.status_text.empty() ? "" : " " + t.status_text);
+  return result;
+}
 
+// Problems on our side of the transfer, which outrank what the server said.
+bool local_outcome(const AttemptRequest& request, const Transfer& t, Digest* digest, const std::atomic<bool>* cancel,
+                   AttemptResult& result) {
   if (t.cancelled || (cancel != nullptr && cancel->load())) {
     result.outcome = Outcome::Cancelled;
     result.reason = "interrupted";
-    return result;
-  }
-  if (t.oversized) {
+  } else if (t.oversized) {
     std::error_code ec;
     fs::remove(request.part, ec);
     if (digest != nullptr) digest->reset();
@@ -369,45 +329,38 @@ AttemptResult HttpClient::download(const AttemptRequest& request, Digest* digest
     result.outcome = Outcome::NextMirror;
     result.reason = "the server sent more than the registry's " + std::to_string(request.max_size) +
                     " bytes: not the expected file; the download was deleted";
-    return result;
-  }
-  if (t.write_errno != 0) {
-    result.outcome = Outcome::Fatal;
-    result.write_errno = t.write_errno;
-    result.reason = "cannot write " + request.part.string() + ": " + std::strerror(t.write_errno);
-    return result;
-  }
-  if (!t.range_problem.empty()) {
-    // Start over from byte 0 on the next attempt.
-    std::error_code ec;
-    fs::resize_file(request.part, 0, ec);
-    if (digest != nullptr) digest->reset();
-    result.part_size = 0;
+  } else if (t.write_errno != 0) {
+    result = fatal_write(request, t.write_errno, result.part_size);
+  } else if (!t.range_problem.empty()) {
+    empty_part(request, digest, result);  // start over from byte 0 on the next attempt
     result.outcome = Outcome::Retry;
     result.reason = t.range_problem;
-    return result;
+  } else {
+    return false;
   }
-  if (rc == CURLE_OK) {
-    if (status == 200 || status == 206) {
-      result.outcome = Outcome::Complete;
-      result.reason = http;
-    } else if (status == 416) {
-      std::error_code ec;
-      fs::resize_file(request.part, 0, ec);
-      if (digest != nullptr) digest->reset();
-      result.part_size = 0;
-      result.outcome = Outcome::Retry;
-      result.reason = http + ": the server cannot resume from byte " + std::to_string(request.offset) + "; starting over";
-    } else if (status == 408 || status == 429 || status >= 500) {
-      result.outcome = Outcome::Retry;
-      result.reason = http;
-    } else {
-      result.outcome = Outcome::NextMirror;
-      result.reason = http;
-    }
-    return result;
-  }
+  return true;
+}
 
+// A response that arrived: what its status means for the next step.
+void http_outcome(const AttemptRequest& request, const Transfer& t, Digest* digest, AttemptResult& result) {
+  long status = result.http_status;
+  std::string http = "HTTP " + std::to_string(status) + (t.status_text.empty() ? "" : " " + t.status_text);
+  result.reason = http;
+  if (status == 200 || status == 206) {
+    result.outcome = Outcome::Complete;
+  } else if (status == 416) {
+    empty_part(request, digest, result);
+    result.outcome = Outcome::Retry;
+    result.reason = http + ": the server cannot resume from byte " + std::to_string(request.offset) + "; starting over";
+  } else if (status == 408 || status == 429 || status >= 500) {
+    result.outcome = Outcome::Retry;
+  } else {
+    result.outcome = Outcome::NextMirror;
+  }
+}
+
+// A transfer libcurl could not finish: retry, or try the next mirror.
+void curl_outcome(CURLcode rc, const std::string& detail, const Transfer& t, AttemptResult& result) {
   result.reason = detail;
   switch (rc) {
     case CURLE_COULDNT_RESOLVE_HOST:
@@ -442,6 +395,78 @@ AttemptResult HttpClient::download(const AttemptRequest& request, Digest* digest
       result.tls = is_tls_failure(rc);
       if (result.tls) result.reason = "TLS failure (" + detail + ")";
       break;
+  }
+}
+
+}  // namespace
+
+void HttpClient::configure(const AttemptRequest& request, Transfer& t, char* errbuf, CurlHeaderList& headers,
+                           std::string& range) {
+  CURL* h = static_cast<CURL*>(curl_.get());
+  curl_easy_reset(h);  // keeps the connection cache
+  set(h, CURLOPT_URL, request.url.c_str(), "URL");
+  set(h, CURLOPT_ERRORBUFFER, errbuf, "ERRORBUFFER");
+  set(h, CURLOPT_NOSIGNAL, 1L, "NOSIGNAL");
+  set(h, CURLOPT_FOLLOWLOCATION, 1L, "FOLLOWLOCATION");
+  set(h, CURLOPT_MAXREDIRS, 10L, "MAXREDIRS");
+  set(h, CURLOPT_PROTOCOLS_STR, "http,https", "PROTOCOLS_STR");
+  set(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https", "REDIR_PROTOCOLS_STR");
+  set(h, CURLOPT_USERAGENT, settings_.user_agent.c_str(), "USERAGENT");
+  set(h, CURLOPT_CONNECTTIMEOUT, settings_.connect_timeout_s, "CONNECTTIMEOUT");
+  set(h, CURLOPT_LOW_SPEED_LIMIT, settings_.low_speed_limit, "LOW_SPEED_LIMIT");
+  set(h, CURLOPT_LOW_SPEED_TIME, settings_.low_speed_time_s, "LOW_SPEED_TIME");
+  set(h, CURLOPT_TCP_KEEPALIVE, 1L, "TCP_KEEPALIVE");
+  set(h, CURLOPT_BUFFERSIZE, 512L * 1024L, "BUFFERSIZE");
+  if (!settings_.ca_file.empty()) set(h, CURLOPT_CAINFO, settings_.ca_file.c_str(), "CAINFO");
+  if (!settings_.ca_path.empty()) set(h, CURLOPT_CAPATH, settings_.ca_path.c_str(), "CAPATH");
+  set(h, CURLOPT_HEADERFUNCTION, on_header, "HEADERFUNCTION");
+  set(h, CURLOPT_HEADERDATA, &t, "HEADERDATA");
+  set(h, CURLOPT_WRITEFUNCTION, on_body, "WRITEFUNCTION");
+  set(h, CURLOPT_WRITEDATA, &t, "WRITEDATA");
+  set(h, CURLOPT_NOPROGRESS, 0L, "NOPROGRESS");
+  set(h, CURLOPT_XFERINFOFUNCTION, on_progress, "XFERINFOFUNCTION");
+  set(h, CURLOPT_XFERINFODATA, &t, "XFERINFODATA");
+  if (request.offset > 0) {
+    range = std::to_string(request.offset) + "-";
+    set(h, CURLOPT_RANGE, range.c_str(), "RANGE");
+    if (!request.validator.empty()) headers.append("If-Range: " + request.validator);
+  }
+  set(h, CURLOPT_HTTPHEADER, headers.get(), "HTTPHEADER");
+}
+
+AttemptResult HttpClient::download(const AttemptRequest& request, Digest* digest,
+                                   const std::function<void(std::uint64_t, std::uint64_t)>& progress,
+                                   const std::atomic<bool>* cancel) {
+  Transfer t;
+  t.request = &request;
+  t.digest = digest;
+  t.on_progress = &progress;
+  t.cancel = cancel;
+  t.part_size = request.offset;
+  if (!open_part(request, t)) return fatal_write(request, t.write_errno, request.offset);
+
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  CurlHeaderList headers;
+  std::string range;
+  configure(request, t, errbuf, headers, range);
+  CURLcode rc = curl_easy_perform(static_cast<CURL*>(curl_.get()));
+  long status = 0;
+  curl_easy_getinfo(static_cast<CURL*>(curl_.get()), CURLINFO_RESPONSE_CODE, &status);
+
+  if (rc == CURLE_OK && status == 200 && !t.body_started && t.part_size > 0) t.truncate_part();  // empty body
+  // No fsync, as in write_file_atomic: renaming only a verified file protects
+  // the cache against tito dying at any point; after a power cut, `tito data
+  // verify` re-hashes. (An fsync here would wait for the disk, ~0.3 s per
+  // 170 MB on this kind of machine, longer than the transfer on loopback.)
+  int close_errno = t.fd.close();
+  if (close_errno != 0 && t.write_errno == 0 && rc == CURLE_OK) t.write_errno = close_errno;
+
+  AttemptResult result = observed(t, status);
+  if (local_outcome(request, t, digest, cancel, result)) return result;
+  if (rc == CURLE_OK) {
+    http_outcome(request, t, digest, result);
+  } else {
+    curl_outcome(rc, errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc), t, result);
   }
   return result;
 }

@@ -19,6 +19,7 @@ namespace tito::data {
 namespace fs = std::filesystem;
 
 class Digest;
+struct Transfer;
 
 // Starts libcurl once per process (thread-safe).
 void ensure_curl_initialized();
@@ -108,6 +109,11 @@ class HttpClient {
                          const std::atomic<bool>* cancel);
 
  private:
+  // Sets up the handle for one attempt; `errbuf`, `headers` and `range` must
+  // outlive the transfer.
+  void configure(const AttemptRequest& request, Transfer& t, char* errbuf, CurlHeaderList& headers,
+                 std::string& range);
+
   HttpSettings settings_;
   CurlHandle curl_;
 };

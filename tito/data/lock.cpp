@@ -32,28 +32,24 @@ DatasetLock::DatasetLock(const fs::path& cache, const std::string& name, std::ch
   fs::create_directories(dir, ec);
   if (ec) throw Error("cannot create " + dir.string() + ": " + ec.message());
   fs::path path = dir / (name + ".lock");
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw Error("cannot open the lock file " + path.string() + ": " + std::strerror(errno));
+  // The descriptor is owned from here on: a throw below (an observer's, too) closes it.
+  fd_ = Fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd_.valid()) throw Error("cannot open the lock file " + path.string() + ": " + std::strerror(errno));
 
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+  while (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     if (err == EINTR) continue;
-    if (err != EWOULDBLOCK) {
-      ::close(fd_);
-      throw Error("cannot lock " + path.string() + ": " + std::strerror(err));
-    }
+    if (err != EWOULDBLOCK) throw Error("cannot lock " + path.string() + ": " + std::strerror(err));
     if (!waited_) {
-      observer.notice(holder_of(fd_) + " is working on " + name + "; waiting for it to finish");
+      observer.notice(holder_of(fd_.get()) + " is working on " + name + "; waiting for it to finish");
       waited_ = true;
     }
     if (cancel != nullptr && cancel->load()) {
-      ::close(fd_);
       throw Error("interrupted while waiting for the lock on " + name, kExitInterrupted);
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      std::string holder = holder_of(fd_);
-      ::close(fd_);
+      std::string holder = holder_of(fd_.get());
       throw Error(holder + " still holds the lock on " + name + " after " +
                   std::to_string(timeout.count() / 1000) + " s (" + path.string() +
                   "); let it finish, or stop it and run again (the lock is freed as soon as it exits)");
@@ -61,17 +57,14 @@ DatasetLock::DatasetLock(const fs::path& cache, const std::string& name, std::ch
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd_, 0) == 0) {
-    [[maybe_unused]] ssize_t n = ::pwrite(fd_, pid.data(), pid.size(), 0);
-  }
+  // Who holds it, for the message of a second fetch; the lock works without it.
+  if (::ftruncate(fd_.get(), 0) == 0) pwrite_all(fd_.get(), pid, 0);
 }
 
 DatasetLock::~DatasetLock() {
-  if (fd_ >= 0) {
-    [[maybe_unused]] int rc = ::ftruncate(fd_, 0);
-    ::flock(fd_, LOCK_UN);
-    ::close(fd_);
-  }
+  if (!fd_.valid()) return;
+  [[maybe_unused]] int rc = ::ftruncate(fd_.get(), 0);
+  ::flock(fd_.get(), LOCK_UN);
 }
 
 }  // namespace tito::data

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <string>
 
+#include "util/fd.hpp"
+
 namespace tito::data {
 
 namespace fs = std::filesystem;
@@ -27,7 +29,7 @@ class DatasetLock {
   bool waited() const { return waited_; }
 
  private:
-  int fd_ = -1;
+  Fd fd_;
   bool waited_ = false;
 };
 

@@ -4,9 +4,11 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
+#include "util/text.hpp"
 
 namespace tito::data {
 
@@ -155,11 +157,6 @@ Dataset read_dataset(const std::string& origin, const std::string& name, const j
   return d;
 }
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? "" : v;
-}
-
 }  // namespace
 
 std::uint64_t Dataset::download_size() const {
@@ -224,20 +221,23 @@ Registry Registry::load(const fs::path& path) {
 }
 
 const Dataset& Registry::find(const std::string& name) const {
-  std::string known;
+  std::vector<std::string> known;
   for (const Dataset& d : datasets_) {
     if (d.name == name) return d;
-    known += (known.empty() ? "" : ", ") + d.name;
+    known.push_back(d.name);
   }
-  throw Error("no dataset called '" + name + "' in " + origin_ + " (known: " + (known.empty() ? "none" : known) + ")",
+  std::string guess = nearest(name, known);
+  throw Error("no dataset called '" + name + "' in " + origin_ + " (" +
+                  (guess.empty() ? "" : "did you mean '" + guess + "'? ") + "known: " + (known.empty() ? "none" : join(known)) +
+                  ")",
               kExitUsage);
 }
 
 DataLocations resolve_locations(const std::optional<fs::path>& course_root, const std::string& registry_option,
                                 const std::string& cache_option) {
   DataLocations out;
-  std::string registry = !registry_option.empty() ? registry_option : env("TITO_REGISTRY");
-  std::string cache = !cache_option.empty() ? cache_option : env("TITO_DATA_DIR");
+  std::string registry = !registry_option.empty() ? registry_option : env_string("TITO_REGISTRY");
+  std::string cache = !cache_option.empty() ? cache_option : env_string("TITO_DATA_DIR");
   if (!registry.empty()) {
     out.registry = fs::absolute(registry);
   } else if (course_root) {

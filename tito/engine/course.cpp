@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
@@ -138,6 +139,16 @@ fs::path Course::find_root(const fs::path& start) {
               " holds modules/ and package/CMakeLists.txt (cd into the course, or pass --root DIR)");
 }
 
+std::optional<fs::path> Course::locate_root(const std::string& root_option) {
+  if (!root_option.empty()) return find_root(root_option);
+  if (std::string env = env_string("TITO_ROOT"); !env.empty()) return find_root(env);
+  try {
+    return find_root(fs::current_path());
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
 Course Course::open(const fs::path& root) {
   Course course;
   course.root_ = root;
@@ -236,10 +247,15 @@ const ModuleInfo& Course::module(std::string_view ref) const {
       if (m.number == n) return m;
     }
   }
-  std::string known;
-  for (const ModuleInfo& m : modules_) known += (known.empty() ? "" : ", ") + m.folder;
-  throw Error("no module '" + std::string(ref) + "' in this course (modules: " + (known.empty() ? "none yet" : known) +
-              "; `tito module list` shows them)",
+  std::vector<std::string> folders, names;
+  for (const ModuleInfo& m : modules_) {
+    folders.push_back(m.folder);
+    names.push_back(m.name);
+  }
+  std::string guess = nearest(ref, names);
+  throw Error("no module '" + std::string(ref) + "' in this course (" +
+                  (guess.empty() ? "" : "did you mean '" + guess + "'? ") +
+                  "modules: " + (folders.empty() ? "none yet" : join(folders)) + "; `tito module list` shows them)",
               kExitUsage);
 }
 

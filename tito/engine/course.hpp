@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,12 @@ class Course {
   // The nearest folder at or above `start` that holds modules/ and
   // package/CMakeLists.txt. Throws tito::Error when there is none.
   static fs::path find_root(const fs::path& start);
+
+  // The course's root as the user chose it: `root_option` (--root), else
+  // TITO_ROOT, else found from the current folder. nullopt only when neither
+  // is given and the current folder is in no course; a --root or TITO_ROOT
+  // that names no course throws.
+  static std::optional<fs::path> locate_root(const std::string& root_option);
 
   const fs::path& root() const { return root_; }
 

@@ -42,27 +42,11 @@ std::optional<std::string> marker_stub(std::string_view line) {
 
 namespace {
 
-constexpr std::array<std::string_view, 5> kDirectives = {"default_exp", "export", "test", "demo", "hide"};
+const std::array<std::string, 5> kDirectives = {"default_exp", "export", "test", "demo", "hide"};
 
 bool is_cell_header(std::string_view line) { return line.starts_with("// %%"); }
 
 bool is_directive(std::string_view line) { return trim(line).starts_with("//|"); }
-
-// Edit distance, for "did you mean" hints on misspelt directives.
-int distance(std::string_view a, std::string_view b) {
-  std::vector<int> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = static_cast<int>(j);
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    int diagonal = row[0];
-    row[0] = static_cast<int>(i);
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      int above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
 
 bool is_export_path(std::string_view s) {
   if (s.empty()) return false;
@@ -210,17 +194,9 @@ class Parser {
       if (d.key == "demo") set_role(CellRole::Demo);
       if (d.key == "hide") cell.hidden = true;
     } else {
-      std::string message = "unknown directive '//| " + d.key + "'";
-      std::string_view best;
-      int best_distance = 3;
-      for (std::string_view known : kDirectives) {
-        int dd = distance(d.key, known);
-        if (dd < best_distance) {
-          best_distance = dd;
-          best = known;
-        }
-      }
-      if (!best.empty()) message += " (did you mean '//| " + std::string(best) + "'?)";
+      std::string message = "unknown directive '//| " + printable(d.key, 60) + "'";
+      std::string best = nearest(d.key, {kDirectives.begin(), kDirectives.end()});
+      if (!best.empty()) message += " (did you mean '//| " + best + "'?)";
       message += "; known: default_exp, export, export impl, test, demo, hide";
       error(d.line, message);
     }

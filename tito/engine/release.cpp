@@ -148,30 +148,28 @@ void write_release(const Course& course, const ReleaseContent& content, const fs
     throw Error(out.string() + " is not empty; choose an empty folder, or pass --force to replace it");
   }
   fs::create_directories(out.parent_path(), ec);
-  std::string staging = (out.parent_path() / ("." + out.filename().string() + ".tito-release-XXXXXX")).string();
-  if (::mkdtemp(staging.data()) == nullptr) throw Error("cannot create a folder next to " + out.string());
-  try {
-    for (const ReleaseFile& f : content.files) {
-      fs::path target = fs::path(staging) / f.path;
-      write_file_atomic(target, f.content);
-      if (f.executable) ::chmod(target.c_str(), 0755);
-    }
-    if (exists) {
-      std::string old = out.string() + ".tito-old";
-      fs::remove_all(old, ec);
-      fs::rename(out, old);
-      fs::rename(staging, out);
-      fs::remove_all(old, ec);
-    } else {
-      fs::rename(staging, out);
-    }
-  } catch (const fs::filesystem_error& e) {
-    fs::remove_all(staging, ec);
-    throw Error("cannot write the release to " + out.string() + ": " + e.code().message());
-  } catch (...) {
-    fs::remove_all(staging, ec);
-    throw;
+  if (ec) throw Error("cannot create folder " + out.parent_path().string() + ": " + ec.message());
+  TempDir staging(out.parent_path(), "." + out.filename().string() + ".tito-release-");
+  for (const ReleaseFile& f : content.files) {
+    fs::path target = staging.path() / f.path;
+    write_file_atomic(target, f.content);
+    if (f.executable) ::chmod(target.c_str(), 0755);
   }
+  auto move = [&](const fs::path& from, const fs::path& to) {
+    fs::rename(from, to, ec);
+    if (ec) throw Error("cannot write the release to " + out.string() + ": cannot rename " + from.string() + ": " +
+                        ec.message());
+  };
+  if (exists) {
+    fs::path old = out.string() + ".tito-old";
+    fs::remove_all(old, ec);
+    move(out, old);
+    move(staging.path(), out);
+    fs::remove_all(old, ec);
+  } else {
+    move(staging.path(), out);
+  }
+  staging.keep();  // it is `out` now
 }
 
 std::vector<Leak> scan_for_leaks(const fs::path& root, const ReleaseSecrets& secrets) {

@@ -88,9 +88,9 @@ std::string restore_backup(const Course& course, const ModuleInfo& m, const std:
   std::vector<Backup> backups = list_backups(course, m);
   auto it = std::find_if(backups.begin(), backups.end(), [&](const Backup& b) { return b.stamp == stamp; });
   if (it == backups.end()) {
-    std::string known;
-    for (const Backup& b : backups) known += (known.empty() ? "" : ", ") + b.stamp;
-    throw Error("no backup " + stamp + " of " + m.folder + " (" + (known.empty() ? "there are none" : "backups: " + known) +
+    std::vector<std::string> known;
+    for (const Backup& b : backups) known.push_back(b.stamp);
+    throw Error("no backup " + stamp + " of " + m.folder + " (" + (known.empty() ? "there are none" : "backups: " + join(known)) +
                 ")");
   }
   std::string content = read_file(it->file);

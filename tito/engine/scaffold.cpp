@@ -77,9 +77,10 @@ std::string render_template(const std::string& text, const std::map<std::string,
     std::string key(trim(std::string_view(text).substr(open + 2, close - open - 2)));
     auto it = values.find(key);
     if (it == values.end()) {
-      std::string known;
-      for (const auto& [k, v] : values) known += (known.empty() ? "" : ", ") + k;
-      throw DiagnosticError({Diagnostic{where, line, "unknown placeholder {{" + key + "}} (known: " + known + ")", ""}});
+      std::vector<std::string> known;
+      for (const auto& [k, v] : values) known.push_back(k);
+      throw DiagnosticError(
+          {Diagnostic{where, line, "unknown placeholder {{" + printable(key, 60) + "}} (known: " + join(known) + ")", ""}});
     }
     out.append(text, at, open - at);
     out += it->second;
@@ -146,27 +147,15 @@ Scaffolded scaffold_module(const Course& course, const NewModule& request) {
     files.emplace_back(render_template(rel, values, where), render_template(read_file(source), values, where));
   }
 
-  std::string staging = (course.root() / "modules" / ("." + result.folder + ".tito-new-XXXXXX")).string();
-  if (::mkdtemp(staging.data()) == nullptr) {
-    throw Error("cannot create a folder in " + course.rel(course.root() / "modules") + ": " + std::strerror(errno));
+  TempDir staging(course.root() / "modules", "." + result.folder + ".tito-new-");
+  for (const auto& [rel, content] : files) {
+    write_file_atomic(staging.path() / rel, content);
+    result.files.push_back(course.rel(final_dir / rel));
   }
-  // mkdtemp makes the folder private (0700); the module is an ordinary folder.
-  mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::chmod(staging.c_str(), 0777 & ~mask);
-  try {
-    for (const auto& [rel, content] : files) {
-      write_file_atomic(fs::path(staging) / rel, content);
-      result.files.push_back(course.rel(final_dir / rel));
-    }
-    std::error_code ec;
-    fs::rename(staging, final_dir, ec);
-    if (ec) throw Error("cannot create " + course.rel(final_dir) + ": " + ec.message() + "; nothing was written");
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove_all(staging, ignored);
-    throw;
-  }
+  std::error_code ec;
+  fs::rename(staging.path(), final_dir, ec);
+  if (ec) throw Error("cannot create " + course.rel(final_dir) + ": " + ec.message() + "; nothing was written");
+  staging.keep();  // it is the module folder now
   return result;
 }
 

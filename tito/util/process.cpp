@@ -1,6 +1,7 @@
 #include "util/process.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,8 +9,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "util/error.hpp"
+#include "util/fd.hpp"
 
 extern char** environ;
 
@@ -58,17 +61,84 @@ std::optional<std::filesystem::path> find_program(const std::string& program) {
   return std::nullopt;
 }
 
+namespace {
+
+// Splits what arrives into lines for `on_line`.
+class LineSplitter {
+ public:
+  explicit LineSplitter(const std::function<void(const std::string&)>& on_line) : on_line_(on_line) {}
+  void add(std::string_view bytes) {
+    if (!on_line_) return;
+    pending_.append(bytes);
+    std::size_t newline;
+    while ((newline = pending_.find('\n')) != std::string::npos) {
+      on_line_(pending_.substr(0, newline));
+      pending_.erase(0, newline + 1);
+    }
+  }
+  void finish() {
+    if (on_line_ && !pending_.empty()) on_line_(pending_);
+  }
+
+ private:
+  const std::function<void(const std::string&)>& on_line_;
+  std::string pending_;
+};
+
+// Reads both pipes until the child closes them.
+void drain(Fd& out, Fd& err, ProcessResult& result, LineSplitter& lines) {
+  char buffer[8192];
+  while (out.valid() || err.valid()) {
+    pollfd fds[2];
+    nfds_t n = 0;
+    if (out.valid()) fds[n++] = {out.get(), POLLIN, 0};
+    if (err.valid()) fds[n++] = {err.get(), POLLIN, 0};
+    if (::poll(fds, n, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw Error(std::string("cannot read a program's output: ") + std::strerror(errno));
+    }
+    for (nfds_t i = 0; i < n; ++i) {
+      if (fds[i].revents == 0) continue;
+      bool is_out = out.valid() && fds[i].fd == out.get();
+      ssize_t got = ::read(fds[i].fd, buffer, sizeof buffer);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        (is_out ? out : err).close();
+        continue;
+      }
+      std::string_view bytes(buffer, static_cast<std::size_t>(got));
+      if (is_out) {
+        result.output.append(bytes);
+        lines.add(bytes);
+      } else {
+        result.errors.append(bytes);
+      }
+    }
+  }
+  lines.finish();
+}
+
+}  // namespace
+
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options) {
   if (argv.empty()) throw Error("internal: run_process without a program");
   std::optional<std::filesystem::path> program = find_program(argv[0]);
   if (!program) throw Error("cannot run " + argv[0] + ": not found on PATH (is it installed?)");
 
-  int pipe_fds[2] = {-1, -1};
+  Fd out_read, out_write, err_read, err_write;
+  auto make_pipe = [](Fd& read_end, Fd& write_end) {
+    int fds[2] = {-1, -1};
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(std::string("cannot create a pipe: ") + std::strerror(errno));
+    read_end = Fd(fds[0]);
+    write_end = Fd(fds[1]);
+  };
   FileActions actions;
   if (options.capture) {
-    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw Error(std::string("cannot create a pipe: ") + std::strerror(errno));
-    posix_spawn_file_actions_adddup2(actions.get(), pipe_fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(actions.get(), pipe_fds[1], STDERR_FILENO);
+    make_pipe(out_read, out_write);
+    if (options.separate_stderr) make_pipe(err_read, err_write);
+    posix_spawn_file_actions_adddup2(actions.get(), out_write.get(), STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(actions.get(), options.separate_stderr ? err_write.get() : out_write.get(),
+                                     STDERR_FILENO);
     posix_spawn_file_actions_addopen(actions.get(), STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   }
   if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(actions.get(), options.cwd.c_str());
@@ -83,32 +153,15 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
 
   pid_t pid = 0;
   int rc = ::posix_spawn(&pid, program->c_str(), actions.get(), nullptr, args.data(), env.data());
-  if (options.capture) ::close(pipe_fds[1]);
-  if (rc != 0) {
-    if (options.capture) ::close(pipe_fds[0]);
-    throw Error("cannot run " + argv[0] + ": " + std::strerror(rc));
-  }
+  // The child has its copies; ours must go, or the reads below never see the end.
+  out_write.close();
+  err_write.close();
+  if (rc != 0) throw Error("cannot run " + argv[0] + ": " + std::strerror(rc));
 
   ProcessResult result;
   if (options.capture) {
-    char buffer[8192];
-    std::string pending;
-    while (true) {
-      ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      result.output.append(buffer, static_cast<std::size_t>(n));
-      if (options.on_line) {
-        pending.append(buffer, static_cast<std::size_t>(n));
-        std::size_t newline;
-        while ((newline = pending.find('\n')) != std::string::npos) {
-          options.on_line(pending.substr(0, newline));
-          pending.erase(0, newline + 1);
-        }
-      }
-    }
-    if (options.on_line && !pending.empty()) options.on_line(pending);
-    ::close(pipe_fds[0]);
+    LineSplitter lines(options.on_line);
+    drain(out_read, err_read, result, lines);
   }
 
   int status = 0;

@@ -14,13 +14,15 @@ struct ProcessOptions {
   std::filesystem::path cwd;                          // empty: the current folder
   std::map<std::string, std::string> env;             // added to (or replacing in) the environment
   bool capture = true;                                // false: the child writes to our stdout/stderr
-  std::function<void(const std::string&)> on_line;    // with capture: called for each output line
+  bool separate_stderr = false;                       // with capture: stderr goes to `errors`, not `output`
+  std::function<void(const std::string&)> on_line;    // with capture: called for each line of `output`
 };
 
 struct ProcessResult {
   int exit_code = -1;    // the child's exit status, or 128 + signal when it was killed
   bool signaled = false;
-  std::string output;    // stdout and stderr, interleaved as written (with capture)
+  std::string output;    // stdout and stderr, interleaved as written (with capture); only stdout when separate
+  std::string errors;    // stderr, with capture and separate_stderr
 
   bool ok() const { return exit_code == 0; }
 };

@@ -1,5 +1,7 @@
 #include "util/text.hpp"
 
+#include <algorithm>
+
 namespace tito {
 
 std::vector<std::string> split_lines(std::string_view text) {
@@ -56,6 +58,80 @@ std::string join_lines(const std::vector<std::string>& lines) {
     out += '\n';
   }
   return out;
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
+int edit_distance(std::string_view a, std::string_view b) {
+  std::vector<int> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = static_cast<int>(j);
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    int diagonal = row[0];
+    row[0] = static_cast<int>(i);
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      int above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string nearest(std::string_view word, const std::vector<std::string>& candidates, int max_distance) {
+  // A one-letter word is a typo of every one-letter word: allow at most
+  // one edit per two letters.
+  max_distance = std::min(max_distance, static_cast<int>(word.size() / 2));
+  std::string best;
+  int best_distance = max_distance + 1;
+  for (const std::string& c : candidates) {
+    // Words far apart in length are never a typo of each other; this also
+    // keeps the quadratic distance cheap for a long word.
+    std::size_t gap = word.size() > c.size() ? word.size() - c.size() : c.size() - word.size();
+    if (gap > static_cast<std::size_t>(max_distance)) continue;
+    int d = edit_distance(word, c);
+    if (d < best_distance) {
+      best_distance = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+std::string printable(std::string_view s, std::size_t max_chars) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    bool continuation = (c & 0xC0) == 0x80;  // UTF-8: part of the character before
+    if (!continuation && chars == max_chars) {
+      out += "…";
+      break;
+    }
+    if (!continuation) ++chars;
+    if (c < 0x20 && c != '\t') {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    } else if (c == 0x7F) {
+      out += "\\x7f";
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+int line_at(std::string_view text, std::size_t offset) {
+  offset = std::min(offset, text.size());
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(offset), '\n'));
 }
 
 }  // namespace tito

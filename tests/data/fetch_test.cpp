@@ -259,12 +259,24 @@ TEST_F(Fetch, SaysWhichFileAFromFolderLacks) {
 }
 
 TEST_F(Fetch, ReportsAFullDiskBeforeDownloading) {
-  options.free_space = [](const fs::path&) -> std::uint64_t { return 1000; };
+  options.free_space = [](const fs::path&) { return FreeSpace{1000, ""}; };
   std::uint64_t need = archive.size() + 6 * kRecords * 3073;
   EXPECT_EQ(fetch_error(), "not enough disk space for cifar10 in " + (cache / "cifar10").string() + ": it needs " +
                                human_bytes(need) + " more and 1.0 kB is free; free some space, or put the cache on a "
                                "bigger disk with --cache DIR (or TITO_DATA_DIR)");
   EXPECT_TRUE(server.requests().empty());
+}
+
+TEST_F(Fetch, SaysSoWhenTheFreeSpaceCannotBeRead) {
+  options.free_space = [](const fs::path&) { return FreeSpace{std::nullopt, "Permission denied"}; };
+  std::uint64_t need = archive.size() + 6 * kRecords * 3073;
+  FetchReport report = fetch();
+  EXPECT_FALSE(report.already_cached);
+  EXPECT_GT(report.transferred, 0u);
+  std::vector<std::string> notices = observer.notices();
+  ASSERT_FALSE(notices.empty());
+  EXPECT_EQ(notices.front(), "cannot tell how much disk space is free in " + (cache / "cifar10").string() +
+                                 " (Permission denied); fetching without checking that " + human_bytes(need) + " fit");
 }
 
 // Each escaping entry, inside an otherwise good CIFAR archive whose checksum

@@ -70,6 +70,71 @@ TEST(Cli, HelpWorksForEveryVerb) {
   EXPECT_GE(checked, 6);  // sync, test, module, module new, module list, module run at least
 }
 
+const std::string kVerbs = "sync, test, module, data, release, status, notebook";
+
+TEST(Cli, AnUnknownVerbIsAUsageErrorNamingItTheNearestVerbAndEveryVerb) {
+  TempDir nowhere("tito-e2e");
+  for (std::vector<std::string> args : {std::vector<std::string>{"tset"}, {"tset", "--help"}, {"-q", "tset", "tiny"},
+                                        {"--root", "/nowhere", "tset"}}) {
+    TitoRun r = tito(args, nowhere.path());
+    EXPECT_EQ(r.exit_code, 2) << args[0];
+    EXPECT_EQ(r.out, "") << "no help for a verb that does not exist";
+    EXPECT_EQ(r.err, "error: unknown command 'tset' (did you mean 'test'?); commands: " + kVerbs +
+                         "\nrun `tito --help` for usage\n");
+  }
+  TitoRun far = tito({"frobnicate"}, nowhere.path());
+  EXPECT_EQ(far.exit_code, 2);
+  EXPECT_EQ(far.err, "error: unknown command 'frobnicate'; commands: " + kVerbs + "\nrun `tito --help` for usage\n");
+}
+
+TEST(Cli, AnUnknownSubVerbIsAUsageErrorToo) {
+  TempDir nowhere("tito-e2e");
+  TitoRun data = tito({"data", "--cache", "/tmp", "fecth", "cifar10"}, nowhere.path());
+  EXPECT_EQ(data.exit_code, 2);
+  EXPECT_EQ(data.out, "");
+  EXPECT_EQ(data.err,
+            "error: unknown data command 'fecth' (did you mean 'fetch'?); data commands: fetch, list, verify, clean, "
+            "path, show\nrun `tito data --help` for usage\n");
+  TitoRun module = tito({"module", "nwe", "x", "--help"}, nowhere.path());
+  EXPECT_EQ(module.exit_code, 2);
+  EXPECT_EQ(module.err,
+            "error: unknown module command 'nwe' (did you mean 'new'?); module commands: new, list, reset, run\n"
+            "run `tito module --help` for usage\n");
+}
+
+TEST(Cli, AMissingVerbSaysWhichOnesThereAre) {
+  TempDir nowhere("tito-e2e");
+  TitoRun none = tito({}, nowhere.path());
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_EQ(none.err, "error: `tito` needs a command: " + kVerbs + "\nrun `tito --help` for usage\n");
+  TitoRun data = tito({"-v", "data"}, nowhere.path());
+  EXPECT_EQ(data.exit_code, 2);
+  EXPECT_EQ(data.err,
+            "error: `tito data` needs a data command: fetch, list, verify, clean, path, show\n"
+            "run `tito data --help` for usage\n");
+  TitoRun help = tito({"data", "--help"}, nowhere.path());
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  EXPECT_THAT(help.out, HasSubstr("Usage: tito data "));
+}
+
+TEST(Cli, FileSystemFailuresNameThePathAndAreNoInternalError) {
+  TempDir dir("tito-e2e");
+  make_course(dir.path() / "course", {{"01_tiny"}});
+  fs::path file = dir.path() / "a-file";
+  write_file_atomic(file, "not a folder\n");
+  TitoRun keep = tito({"release", "--check", "--keep", (file / "work").string()}, dir.path() / "course");
+  EXPECT_EQ(keep.exit_code, 1);
+  EXPECT_EQ(keep.err, "error: cannot create directories " + (file / "work").string() + ": Not a directory\n");
+  TitoRun notebook = tito({"notebook", "tiny", "--out", (file / "tiny.ipynb").string()}, dir.path() / "course");
+  EXPECT_EQ(notebook.exit_code, 1);
+  EXPECT_EQ(notebook.err, "error: cannot create folder " + file.string() + ": Not a directory\n");
+  fs::create_directories(dir.path() / "folder.ipynb");
+  TitoRun folder = tito({"notebook", "tiny", "--out", (dir.path() / "folder.ipynb").string()}, dir.path() / "course");
+  EXPECT_EQ(folder.exit_code, 1);
+  EXPECT_EQ(folder.err, "error: cannot write " + (dir.path() / "folder.ipynb").string() +
+                            ": a folder is in the way: Is a directory\n");
+}
+
 TEST(Cli, VersionIsPrinted) {
   TempDir nowhere("tito-e2e");
   TitoRun r = tito({"--version"}, nowhere.path());

@@ -20,19 +20,16 @@ fs::path source_dir() { return TITO_SOURCE_DIR; }
 fs::path fixture_modules_dir() { return source_dir() / "tests" / "fixtures" / "course" / "modules"; }
 
 TitoRun tito(const std::vector<std::string>& args, const fs::path& cwd, std::map<std::string, std::string> env) {
-  TempDir scratch("tito-e2e-run");
-  fs::path err = scratch.path() / "stderr";
-  // run_process interleaves stdout and stderr; a shell keeps them apart.
-  std::vector<std::string> argv = {"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>\"$TITO_E2E_STDERR\"", TITO_BINARY};
+  std::vector<std::string> argv = {TITO_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   ProcessOptions options;
   options.cwd = cwd;
+  options.separate_stderr = true;
   env.emplace("TITO_ROOT", "");
   env.emplace("TITO_BUILD_DIR", "");
-  env["TITO_E2E_STDERR"] = err.string();
   options.env = std::move(env);
   ProcessResult r = run_process(argv, options);
-  return TitoRun{r.exit_code, r.output, read_file_if_exists(err).value_or("")};
+  return TitoRun{r.exit_code, r.output, r.errors};
 }
 
 namespace {

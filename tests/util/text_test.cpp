@@ -15,8 +15,9 @@ TEST(Text, JoinPutsTheSeparatorBetweenItems) {
 TEST(Text, EditDistanceCountsSingleCharacterEdits) {
   EXPECT_EQ(edit_distance("", ""), 0);
   EXPECT_EQ(edit_distance("fetch", "fetch"), 0);
-  EXPECT_EQ(edit_distance("fecth", "fetch"), 2);
-  EXPECT_EQ(edit_distance("tset", "test"), 2);
+  EXPECT_EQ(edit_distance("fecth", "fetch"), 1);  // a swap is one edit
+  EXPECT_EQ(edit_distance("tset", "test"), 1);
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3);
   EXPECT_EQ(edit_distance("sync", "synk"), 1);
   EXPECT_EQ(edit_distance("", "abc"), 3);
 }

@@ -95,7 +95,8 @@ class Context {
 // Reports every diagnostic of a DiagnosticError through the log.
 void report_diagnostics(const std::vector<Diagnostic>& diagnostics, bool as_errors);
 
-// The verbs; each file adds its subcommand to `app`.
+// The verbs; each file adds its subcommand to `app` (main.cpp lists them).
+using AddVerb = void (*)(CLI::App& app, Context& ctx);
 void add_sync_command(CLI::App& app, Context& ctx);
 void add_test_command(CLI::App& app, Context& ctx);
 void add_module_command(CLI::App& app, Context& ctx);

@@ -263,7 +263,8 @@ std::vector<std::string> urls_for(const Dataset& d, const RemoteFile& f, const s
   return urls;
 }
 
-void check_space(const Dataset& d, const Layout& l, const FetchOptions& o) {
+void check_space(const Dataset& d, const Layout& l, const FetchOptions& o, FetchObserver& observer) {
+  if (!o.free_space) return;
   std::uint64_t need = 0;
   for (const RemoteFile& f : d.files) {
     if (present(l.download(f))) continue;
@@ -271,7 +272,13 @@ void check_space(const Dataset& d, const Layout& l, const FetchOptions& o) {
     if (f.size > have) need += f.size - have;
   }
   for (const ContentFile& c : d.expected_contents()) need += c.size;
-  std::uint64_t free = o.free_space ? o.free_space(l.root) : UINT64_MAX;
+  FreeSpace space = o.free_space(l.root);
+  if (!space.bytes) {
+    observer.notice("cannot tell how much disk space is free in " + l.root.string() + " (" + space.problem +
+                    "); fetching without checking that " + human_bytes(need) + " fit");
+    return;
+  }
+  std::uint64_t free = *space.bytes;
   if (free < need) {
     throw Error("not enough disk space for " + d.name + " in " + l.root.string() + ": it needs " + human_bytes(need) +
                 " more and " + human_bytes(free) + " is free; free some space, or put the cache on a bigger disk with "
@@ -293,10 +300,11 @@ FetchOptions FetchOptions::from_environment() {
   o.download.retry.attempts_per_mirror =
       static_cast<int>(env_count("TITO_FETCH_ATTEMPTS", o.download.retry.attempts_per_mirror));
   o.lock_timeout = std::chrono::seconds(env_count("TITO_LOCK_TIMEOUT", 2 * 3600));
-  o.free_space = [](const fs::path& p) -> std::uint64_t {
+  o.free_space = [](const fs::path& p) -> FreeSpace {
     std::error_code ec;
     fs::space_info s = fs::space(p, ec);
-    return ec ? UINT64_MAX : s.available;
+    if (ec) return {std::nullopt, ec.message()};
+    return {s.available, ""};
   };
   return o;
 }
@@ -330,7 +338,7 @@ FetchReport fetch_dataset(const Dataset& d, const fs::path& cache, const FetchOp
     remove_all_or_throw(l.data);
     remove_all_or_throw(l.downloads);
   }
-  if (!o.from && !o.offline) check_space(d, l, o);
+  if (!o.from && !o.offline) check_space(d, l, o, observer);
 
   std::vector<std::string> missing;
   for (const RemoteFile& f : d.files) {

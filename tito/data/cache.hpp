@@ -31,6 +31,12 @@ namespace tito::data {
 
 class FetchObserver;
 
+// Free bytes where the cache is, or why they cannot be told.
+struct FreeSpace {
+  std::optional<std::uint64_t> bytes;
+  std::string problem;  // without bytes: "Permission denied"
+};
+
 struct FetchOptions {
   std::vector<std::string> mirrors;  // base URLs tried before the registry's (--mirror)
   std::optional<fs::path> from;      // import from this file or folder instead of downloading (--from)
@@ -38,8 +44,9 @@ struct FetchOptions {
   bool offline = false;              // never touch the network (TITO_OFFLINE=1)
   DownloadSettings download;
   std::chrono::milliseconds lock_timeout{std::chrono::hours(2)};
-  // Free bytes at a path; tests replace it to simulate a full disk.
-  std::function<std::uint64_t(const fs::path&)> free_space;
+  // Free bytes at a path; tests replace it to simulate a full disk. Unset:
+  // the space is not checked.
+  std::function<FreeSpace(const fs::path&)> free_space;
 
   // Defaults, TITO_OFFLINE, certificate variables, and the tuning variables
   // meant for tests: TITO_FETCH_BACKOFF_MS, TITO_FETCH_ATTEMPTS,

@@ -8,9 +8,16 @@
 
 namespace tito {
 
-// Exit codes: 0 success, 1 a check or test failed / the input is wrong,
-// 2 a usage error, 130 interrupted.
-enum ExitCode : int { kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitInterrupted = 130 };
+// Exit codes: 0 success, 1 a check or test failed / the input is wrong /
+// the file system refused, 2 a usage error, 70 a bug in tito (EX_SOFTWARE
+// of sysexits.h: never the user's input), 130 interrupted.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFailure = 1,
+  kExitUsage = 2,
+  kExitInternal = 70,
+  kExitInterrupted = 130,
+};
 
 // Anything a user can act on. `what()` is the whole message.
 class Error : public std::runtime_error {

@@ -30,7 +30,8 @@ std::string join_lines(const std::vector<std::string>& lines);
 // The items with `separator` between them: the "known: a, b, c" of messages.
 std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
 
-// The number of single-character edits that turn `a` into `b`.
+// The number of single-character edits (insert, delete, replace, swap two
+// neighbours) that turn `a` into `b`.
 int edit_distance(std::string_view a, std::string_view b);
 
 // The candidate closest to `word`, when at most `max_distance` edits away

@@ -67,7 +67,7 @@ int run(cli::Context& ctx) {
     return ctx.run ? ctx.run() : kExitUsage;
   } catch (const DiagnosticError& e) {
     cli::report_diagnostics(e.diagnostics(), true);
-    spdlog::error("nothing was written");
+    if (!e.outcome().empty()) spdlog::error("{}", e.outcome());
     return e.exit_code();
   } catch (const Error& e) {
     spdlog::error("{}", e.what());

@@ -83,28 +83,58 @@ std::string parse_error(const std::string& text) {
 }
 
 TEST(RegistryParse, NamesTheDatasetAndTheFieldThatIsWrong) {
-  EXPECT_EQ(parse_error("{"), parse_error("{"));  // invalid JSON is reported (text from nlohmann)
   EXPECT_EQ(parse_error("{\"datasets\": []}"),
-            "r.json: a dataset registry is a JSON object with \"datasets\": {name: {...}}");
+            "r.json:1: a dataset registry is a JSON object with \"datasets\": {name: {...}}");
   EXPECT_EQ(parse_error(R"({"datasets": {"x": {"title": "X", "dir": "x"}}})"),
-            "r.json: dataset 'x': \"files\" must list what to download");
+            "r.json:1: dataset 'x': \"files\" must list what to download");
   EXPECT_EQ(parse_error(R"({"datasets": {"x": {"title": "X", "dir": "x", "files": [{"name": "a", "sha256": "abc"}]}}})"),
-            "r.json: dataset 'x': \"sha256\" must be 64 lower-case hex digits, not 'abc'");
+            "r.json:1: dataset 'x': \"sha256\" must be 64 lower-case hex digits, not 'abc'");
   EXPECT_EQ(parse_error(R"({"datasets": {"x": {"title": "X", "dir": "x", "files": [{"name": "a", "size": 1, "unpack": "zip"}]}}})"),
-            "r.json: dataset 'x': file 'a': \"unpack\" must be none, archive or gzip, not 'zip'");
+            "r.json:1: dataset 'x': file 'a': \"unpack\" must be none, archive or gzip, not 'zip'");
   EXPECT_EQ(parse_error(R"({"datasets": {"x": {"title": "X", "dir": "x", "files": [{"name": "a.gz", "size": 1, "unpack": "gzip"}]}}})"),
-            "r.json: dataset 'x': file 'a.gz': a gzip file needs \"content\" (the decompressed file's name, size, "
+            "r.json:1: dataset 'x': file 'a.gz': a gzip file needs \"content\" (the decompressed file's name, size, "
             "sha256)");
   EXPECT_EQ(parse_error(R"({"datasets": {"x": {"title": "X", "dir": "x", "files": [{"name": "../a", "size": 1}]}}})"),
-            "r.json: dataset 'x': file name '../a' must be a plain file name");
+            "r.json:1: dataset 'x': file name '../a' must be a plain file name");
   EXPECT_EQ(parse_error(R"({"datasets": {"x": {"title": "X", "dir": "../up", "files": [{"name": "a", "size": 1}]}}})"),
-            "r.json: dataset 'x': \"dir\" must be a plain folder name, not '../up'");
+            "r.json:1: dataset 'x': \"dir\" must be a plain folder name, not '../up'");
   EXPECT_EQ(parse_error(R"({"datasets": {"x": {"title": "X", "dir": "x", "files": [{"name": "a"}]}}})"),
-            "r.json: dataset 'x': file 'a' needs a checksum (sha256 or md5) or a size");
+            "r.json:1: dataset 'x': file 'a' needs a checksum (sha256 or md5) or a size");
   EXPECT_EQ(parse_error(R"({"datasets": {"x": {"title": "X", "dir": "x", "mirrors": ["ftp://h/"], "files": [{"name": "a", "size": 1}]}}})"),
-            "r.json: dataset 'x': mirror 'ftp://h/' must be an http(s) URL");
+            "r.json:1: dataset 'x': mirror 'ftp://h/' must be an http(s) URL");
   EXPECT_EQ(parse_error(R"({"datasets": {"../x": {}}})"),
-            "r.json: '../x' is not a usable dataset name (it names a cache folder)");
+            "r.json:1: dataset '../x': not a usable dataset name (it names a cache folder)");
+}
+
+TEST(RegistryParse, ProblemsAreReportedAtTheLineOfTheirDatasetsField) {
+  std::string text =
+      "{\n"
+      "  \"datasets\": {\n"
+      "    \"good\": {\"title\": \"G\", \"dir\": \"g\", \"files\": [{\"name\": \"a\", \"size\": 1}]},\n"
+      "    \"bad\": {\n"
+      "      \"title\": \"B\",\n"
+      "      \"dir\": \"b\",\n"
+      "      \"files\": [{\"name\": \"a\", \"size\": -1}]\n"
+      "    }\n"
+      "  }\n"
+      "}\n";
+  EXPECT_EQ(parse_error(text), "r.json:7: dataset 'bad': \"size\" must be a whole number of bytes");
+}
+
+TEST(RegistryParse, MalformedRegistriesAreErrorsAtTheirLineNeverACrash) {
+  EXPECT_EQ(parse_error("{\n  \"datasets\": {,}\n}\n"),
+            "r.json:2: invalid JSON: syntax error while parsing object key - unexpected ','; expected string literal");
+  // Nested 100,000 arrays deep: once a segfault (exit 139) of `tito data list`.
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_EQ(parse_error("{\"datasets\": {\"x\": {\"extra\":\n" + deep + "}}}"),
+            "r.json:2: nested more than 32 levels deep; this file needs a few at most");
+  // Once "internal error ... please report this", exit 70.
+  EXPECT_EQ(parse_error("{\"datasets\": {\"x\": {\"title\": \"X\", \"dir\": \"x\",\n\"files\": [{\"name\": \"a\", \"size\": 1e400}]}}}"),
+            "r.json:2: the number 1e400 is too large (no field here needs more than a few digits)");
+  EXPECT_EQ(parse_error(std::string("{\"datasets\": {}}\n\0garbage", 26)),
+            "r.json:2: a NUL byte: a JSON file is text; is this the right file?");
+  EXPECT_EQ(parse_error("{\"datasets\": {}} {}"),
+            "r.json:1: invalid JSON: syntax error while parsing value - unexpected '{'; expected end of input");
 }
 
 TEST(RegistryParse, AddsTheSlashThatAMirrorLacks) {

@@ -1,6 +1,7 @@
 #include "engine/course.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "engine/temp_course.hpp"
 #include "util/error.hpp"
@@ -106,7 +107,7 @@ TEST(Course, InvalidJsonIsAnErrorAtItsLine) {
 TEST(Course, ModuleJsonMustBeAnObject) {
   TempCourse course;
   course.write("modules/01_a/module.json", "[1, 2]\n");
-  EXPECT_EQ(open_errors(course), "modules/01_a/module.json:1: module.json must hold a JSON object");
+  EXPECT_EQ(open_errors(course), "modules/01_a/module.json:1: module.json holds a JSON object ({\"name\": ..., \"number\": ...}), not an array");
 }
 
 TEST(Course, MissingModuleJsonIsAnError) {
@@ -124,7 +125,7 @@ TEST(Course, MissingFieldsAreEachAnError) {
             "modules/01_a/module.json:1: missing \"name\"\n"
             "modules/01_a/module.json:1: missing \"title\"\n"
             "modules/01_a/module.json:1: missing \"difficulty\"\n"
-            "modules/01_a/module.json:1: missing \"number\"");
+            "modules/01_a/module.json:1: missing \"number\" (1, as the folder 01_a says)");
 }
 
 TEST(Course, FieldsOfTheWrongTypeAreErrorsAtTheirLines) {
@@ -139,8 +140,8 @@ TEST(Course, FieldsOfTheWrongTypeAreErrorsAtTheirLines) {
                "}\n");
   EXPECT_EQ(open_errors(course),
             "modules/01_a/module.json:4: \"title\" must be a string\n"
-            "modules/01_a/module.json:3: \"number\" must be a whole number\n"
-            "modules/01_a/module.json:6: \"requires\" must be a list of module names");
+            "modules/01_a/module.json:3: \"number\" must be a whole number (1, as the folder says)\n"
+            "modules/01_a/module.json:6: \"requires\" must be a list of module names, like [\"tensor\"]");
 }
 
 TEST(Course, NameAndNumberMustAgreeWithTheFolder) {
@@ -154,7 +155,7 @@ TEST(Course, NameAndNumberMustAgreeWithTheFolder) {
                "}\n");
   EXPECT_EQ(open_errors(course),
             "modules/01_a/module.json:3: \"number\" is 2 but the folder is 01_a; make them agree\n"
-            "modules/01_a/module.json:2: \"name\" is 'b' but the folder is 01_a; make them agree");
+            "modules/01_a/module.json:2: \"name\" is 'b' but the folder is 01_a; make them agree (\"name\": \"a\")");
 }
 
 TEST(Course, DifficultyMustBeEasyMediumOrHard) {
@@ -308,6 +309,112 @@ TEST(Course, FindRootOutsideACourseIsAnError) {
   EXPECT_EQ(diagnostics_of([&] { Course::find_root(dir); }),
             "not inside a TinyTorch course: no folder at or above " + dir.string() +
                 " holds modules/ and package/CMakeLists.txt (cd into the course, or pass --root DIR)");
+}
+
+}  // namespace
+}  // namespace tito
+
+namespace tito {
+namespace {
+
+using testing::diagnostics_of;
+using testing::TempCourse;
+
+std::string open_errors2(const TempCourse& course) {
+  return diagnostics_of([&] { Course::open(course.root()); });
+}
+
+// module.json as a fuzzer or a careless editor leaves it: each is one
+// diagnostic at its line, never an internal error.
+std::string manifest_with(const std::string& field_lines) {
+  return "{\n  \"name\": \"a\",\n  \"number\": 1,\n  \"title\": \"A\",\n" + field_lines + "  \"difficulty\": \"easy\"\n}\n";
+}
+
+TEST(ModuleJson, ANumberTooLargeIsAnErrorAtItsLine) {
+  std::vector<Diagnostic> warnings;
+  EXPECT_EQ(diagnostics_of([&] {
+              parse_module_json(manifest_with("  \"exercises\": 1e400,\n"), "01_a", "m.json", warnings);
+            }),
+            "m.json:5: the number 1e400 is too large (no field here needs more than a few digits)");
+  std::string digits(400, '7');
+  EXPECT_EQ(diagnostics_of([&] {
+              parse_module_json("{\n  \"number\": " + digits + "\n}\n", "01_a", "m.json", warnings);
+            }),
+            "m.json:2: the number " + digits.substr(0, 40) + "… is too large (no field here needs more than a few digits)");
+  EXPECT_EQ(diagnostics_of([&] {
+              parse_module_json(manifest_with("  \"exercises\": 99999999999,\n"), "01_a", "m.json", warnings);
+            }),
+            "m.json:5: \"exercises\" must be a whole number from 0 to 10000 (tito release writes it)");
+}
+
+TEST(ModuleJson, TextAfterTheObjectIsAnError) {
+  std::vector<Diagnostic> warnings;
+  std::string good = manifest_with("");
+  EXPECT_EQ(diagnostics_of([&] { parse_module_json(good + std::string(1, '\0'), "01_a", "m.json", warnings); }),
+            "m.json:7: a NUL byte: a JSON file is text; is this the right file?");
+  EXPECT_EQ(diagnostics_of([&] { parse_module_json(good + "trailing words\n", "01_a", "m.json", warnings); }),
+            "m.json:7: invalid JSON: syntax error while parsing value - invalid literal; last read: "
+            "'\"easy\"<U+000A>}<U+000A>tra'; expected end of input");
+}
+
+TEST(ModuleJson, EmptyStringsAreErrorsAtTheirLines) {
+  std::vector<Diagnostic> warnings;
+  std::string text = "{\n  \"name\": \"\",\n  \"number\": 1,\n  \"title\": \" \",\n  \"difficulty\": \"\"\n}\n";
+  EXPECT_EQ(diagnostics_of([&] { parse_module_json(text, "01_a", "m.json", warnings); }),
+            "m.json:2: \"name\" is empty; it must say something\n"
+            "m.json:4: \"title\" is empty; it must say something\n"
+            "m.json:5: \"difficulty\" is empty; it must say something");
+}
+
+TEST(ModuleJson, DeepNestingIsAnErrorAtItsLineNotACrash) {
+  std::vector<Diagnostic> warnings;
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_EQ(diagnostics_of([&] { parse_module_json(manifest_with("  \"extra\":\n" + deep + ",\n"), "01_a", "m.json", warnings); }),
+            "m.json:6: nested more than 32 levels deep; this file needs a few at most");
+}
+
+TEST(ModuleJson, UnknownKeysAreWarningsWithTheNearestKnownOne) {
+  std::vector<Diagnostic> warnings;
+  ModuleInfo m = parse_module_json(manifest_with("  \"requries\": [\"x\"],\n  \"colour\": 1,\n"), "01_a", "m.json", warnings);
+  EXPECT_TRUE(m.required.empty());
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_EQ(warnings[0].format(), "m.json:5: unknown key \"requries\" is ignored (did you mean \"requires\"?)");
+  EXPECT_EQ(warnings[1].format(), "m.json:6: unknown key \"colour\" is ignored");
+}
+
+TEST(ModuleJson, ReadsThePatternItsReasonAndTheTimeEstimateAndSkipsABom) {
+  std::vector<Diagnostic> warnings;
+  ModuleInfo m = parse_module_json("\xEF\xBB\xBF" + manifest_with("  \"pattern\": \"Build → Use → Reflect\",\n"
+                                                                   "  \"pattern_reason\": \"because\",\n"
+                                                                   "  \"time_estimate\": \"2-3 hours\",\n"),
+                                   "01_a", "m.json", warnings);
+  EXPECT_EQ(m.pattern, "Build → Use → Reflect");
+  EXPECT_EQ(m.pattern_reason, "because");
+  EXPECT_EQ(m.time_estimate, "2-3 hours");
+  EXPECT_TRUE(warnings.empty());
+}
+
+TEST(Course, AModuleJsonThatIsAFolderOrAFifoIsAnErrorNamingIt) {
+  TempCourse course;
+  fs::create_directories(course.root() / "modules" / "01_a" / "module.json");
+  course.add_module("02_b");
+  ASSERT_EQ(::mkfifo((course.root() / "modules" / "02_b" / "module.json.fifo").c_str(), 0644), 0);
+  fs::remove(course.root() / "modules" / "02_b" / "module.json");
+  fs::rename(course.root() / "modules" / "02_b" / "module.json.fifo", course.root() / "modules" / "02_b" / "module.json");
+  EXPECT_EQ(open_errors2(course),
+            "modules/01_a/module.json: cannot read module.json: it is a folder, not a file\n"
+            "modules/02_b/module.json: cannot read module.json: it is a FIFO (a named pipe), not a regular file");
+}
+
+TEST(Course, AnErrorInOneModuleJsonDoesNotBlameTheModulesThatRequireIt) {
+  TempCourse course;
+  course.write("modules/01_a/module.json", "{ \"name\": \"a\", \"number\": 1,, }\n");
+  course.add_module("02_b", {"a"});
+  course.add_module("03_c", {"b", "zz"});
+  EXPECT_EQ(open_errors2(course),
+            "modules/01_a/module.json:1: invalid JSON: syntax error while parsing object key - unexpected ','; "
+            "expected string literal\n"
+            "modules/03_c/module.json:6: requires unknown module 'zz'");
 }
 
 }  // namespace

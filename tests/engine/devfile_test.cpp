@@ -78,10 +78,12 @@ TEST(DevFileParser, BlankLinesBeforeTheFirstCellMakeNoPreamble) {
   EXPECT_EQ(file.cells[0].header_line, 3);
 }
 
-TEST(DevFileParser, EmptyFileHasNoCells) {
-  DevFile file = parse_dev_file("", kPath);
-  EXPECT_TRUE(file.cells.empty());
-  EXPECT_FALSE(file.default_exp.has_value());
+TEST(DevFileParser, AnEmptyFileIsAnErrorSoSyncNeverDropsTheModulesFiles) {
+  for (std::string text : {"", "\n\n", "  \t\r\n \n"}) {
+    EXPECT_EQ(errors(text),
+              "modules/01_tiny/tiny_dev.cpp: the dev file is empty: a module's dev file holds at least its "
+              "'//| default_exp' cell (templates/module/ shows a whole one)");
+  }
 }
 
 TEST(DevFileParser, CellsWithReturnsCodeCellsOfARoleInFileOrder) {
@@ -583,6 +585,132 @@ TEST(TestFileMarkers, ReportsEveryImbalanceAtItsLine) {
             "    // BEGIN SOLUTION\n"
             "modules/01_tiny/tests/test_tiny.cpp:2: BEGIN HIDDEN TESTS is never closed by an END HIDDEN TESTS\n"
             "    // BEGIN HIDDEN TESTS");
+}
+
+}  // namespace
+}  // namespace tito
+
+// ------------------------------------------------- malformed input (fuzzed)
+
+namespace tito {
+namespace {
+
+constexpr const char* kDev = "modules/01_tiny/tiny_dev.cpp";
+
+std::string problems(const std::string& text) {
+  return testing::diagnostics_of([&] { parse_dev_file(text, kDev); });
+}
+
+TEST(DevFileInput, ANulByteIsAnErrorAtItsLine) {
+  EXPECT_EQ(problems(std::string(1, '\0')),
+            "modules/01_tiny/tiny_dev.cpp:1: a NUL byte: a course source is text; is this the right file?");
+  EXPECT_EQ(problems("// %%\n//| default_exp tiny\nint x;" + std::string(1, '\0') + "\n"),
+            "modules/01_tiny/tiny_dev.cpp:3: a NUL byte: a course source is text; is this the right file?");
+}
+
+TEST(DevFileInput, BareCarriageReturnsAreAnErrorButCrlfIsFine) {
+  EXPECT_EQ(problems("// %%\r//| default_exp tiny\r"),
+            "modules/01_tiny/tiny_dev.cpp:1: a carriage return without a line feed (old Mac line endings): save the "
+            "file with LF (or CRLF) line endings");
+  DevFile crlf = parse_dev_file("// %%\r\n//| default_exp tiny\r\n", kDev);
+  EXPECT_EQ(crlf.default_exp, "tiny");
+}
+
+TEST(DevFileInput, AByteOrderMarkIsSkipped) {
+  DevFile file = parse_dev_file("\xEF\xBB\xBF// %%\n//| default_exp tiny\n\n// %%\n//| export\nint f();\n", kDev);
+  EXPECT_EQ(file.default_exp, "tiny");
+  EXPECT_EQ(file.default_exp_line, 2);
+  ASSERT_EQ(file.cells.size(), 2u);
+  EXPECT_EQ(file.cells[1].role, CellRole::Export);
+}
+
+TEST(DevFileInput, ADefaultExpWithAVeryLongNameIsAnErrorAtItsLine) {
+  std::string name(300, 'a');
+  EXPECT_EQ(problems("// %%\n//| default_exp " + name + "\n"),
+            "modules/01_tiny/tiny_dev.cpp:2: default_exp '" + std::string(60, 'a') +
+                "…' has a name of 300 characters; at most 64 (each becomes a folder or file name)\n"
+                "    //| default_exp " + std::string(160 - 16, 'a') + "…");
+  EXPECT_EQ(problems("// %%\n//| default_exp a/b/c/d/e\n"),
+            "modules/01_tiny/tiny_dev.cpp:2: default_exp 'a/b/c/d/e' has more than 4 parts\n"
+            "    //| default_exp a/b/c/d/e");
+}
+
+TEST(DevFileInput, NearMissMarkersAreWarningsAtTheirLines) {
+  DevFile file = parse_dev_file(lines({
+                                    "// %%",                    // 1
+                                    "//| default_exp tiny",     // 2
+                                    "// %%",                    // 3
+                                    "//| export impl",          // 4
+                                    "int f() {",                // 5
+                                    "  // BEGIN  SOLUTION",     // 6
+                                    "  return 1;",              // 7
+                                    "  // end solution",        // 8
+                                    "}",                        // 9
+                                    "int g() {",                // 10
+                                    "  // BEGIN SOLUTION",      // 11
+                                    "  return 2;",              // 12
+                                    "  // END SOLUTION",        // 13
+                                    "  // END SOLUTON",         // 14
+                                    "  // begin by checking the solution space",  // 15: prose
+                                    "}",                        // 16
+                                }),
+                                kDev);
+  std::vector<std::string> got;
+  for (const Diagnostic& d : file.warnings) got.push_back(d.format());
+  std::string tail = "' but is not that marker, so it is kept as a comment (and what it should hide reaches students): "
+                     "write '// ";
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     std::string(kDev) + ":6: looks like '// BEGIN SOLUTION" + tail +
+                         "BEGIN SOLUTION' exactly, or reword it\n    // BEGIN  SOLUTION",
+                     std::string(kDev) + ":8: looks like '// END SOLUTION" + tail +
+                         "END SOLUTION' exactly, or reword it\n    // end solution",
+                     std::string(kDev) + ":14: looks like '// END SOLUTION" + tail +
+                         "END SOLUTION' exactly, or reword it\n    // END SOLUTON",
+                 }));
+  EXPECT_EQ(file.cells[1].solutions.size(), 1u);  // only g's block is a block
+}
+
+TEST(DevFileInput, NearMissMarkerRecognitionIsNarrow) {
+  EXPECT_EQ(near_miss_marker("// BEGIN SOLUTION"), std::nullopt);
+  EXPECT_EQ(near_miss_marker("// BEGIN SOLUTION stub: return {};"), std::nullopt);
+  EXPECT_EQ(near_miss_marker("int x;  // END SOLUTON"), std::nullopt);  // not a comment line
+  EXPECT_EQ(near_miss_marker("// the solution begins here"), std::nullopt);
+  EXPECT_EQ(near_miss_marker("//| export"), std::nullopt);
+  EXPECT_EQ(near_miss_marker("//BEGINSOLUTION"), "BEGIN SOLUTION");
+  EXPECT_EQ(near_miss_marker("// Begin Hidden Test"), "BEGIN HIDDEN TESTS");
+  EXPECT_EQ(near_miss_marker("  //  end_hidden_tests"), "END HIDDEN TESTS");
+}
+
+TEST(DevFileInput, AFileOfMalformedCellsGetsAFewDozenMessagesAndACount) {
+  std::string text = "// %%\n//| default_exp tiny\n";
+  for (int i = 0; i < 1000; ++i) text += "// %%\n//| frobnicate\n";
+  DiagnosticError error({});
+  try {
+    parse_dev_file(text, kDev);
+    FAIL() << "no error";
+  } catch (const DiagnosticError& e) {
+    error = e;
+  }
+  ASSERT_EQ(error.diagnostics().size(), 31u);
+  EXPECT_EQ(error.diagnostics().back().format(),
+            std::string(kDev) + ": ... and 970 more problems not shown (fix these first)");
+}
+
+TEST(DevFileInput, EscapeBytesAndLongLinesAreNeverEchoedRaw) {
+  std::string text = "// %%\n//| \033[2J" + std::string(1 << 20, 'x') + "\n";
+  std::string message = problems(text);
+  EXPECT_EQ(message.find('\033'), std::string::npos);
+  EXPECT_LT(message.size(), 600u) << "a 1 MB line is shown cut short, not whole (twice)";
+  EXPECT_NE(message.find("unknown directive '//| \\x1b[2J" + std::string(56, 'x') + "…'"), std::string::npos) << message;
+}
+
+TEST(TestFileMarkers, NulAndNearMissesAreReported) {
+  EXPECT_EQ(testing::diagnostics_of([] { scan_test_file_markers(std::string("TEST\0", 5), "t.cpp"); }),
+            "t.cpp:1: a NUL byte: a course source is text; is this the right file?");
+  std::vector<Diagnostic> warnings;
+  scan_test_file_markers("// BEGIN HIDDEN TEST\nTEST(A, B) {}\n", "t.cpp", &warnings);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0].line, 1);
 }
 
 }  // namespace

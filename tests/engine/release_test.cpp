@@ -114,6 +114,30 @@ TEST_F(ReleaseTest, IsDeterministic) {
   }
 }
 
+TEST_F(ReleaseTest, RefusesANearMissMarkerThatWouldShipTheSolution) {
+  std::string dev = kDev;
+  dev.replace(dev.find("// END SOLUTION"), 15, "// END SOLUTON");
+  dev.replace(dev.find("// BEGIN SOLUTION"), 17, "// begin solution");
+  course.write("modules/01_alpha/alpha_dev.cpp", dev);
+  std::string tail = "' but is not that marker, so it is kept as a comment (and what it should hide reaches students): "
+                     "write '// ";
+  EXPECT_EQ(testing::diagnostics_of([&] { make_release(Course::open(course.root()), {}); }),
+            "modules/01_alpha/alpha_dev.cpp:9: looks like '// BEGIN SOLUTION" + tail +
+                "BEGIN SOLUTION' exactly, or reword it; tito release refuses the file until then\n"
+                "    // begin solution\n"
+                "modules/01_alpha/alpha_dev.cpp:12: looks like '// END SOLUTION" + tail +
+                "END SOLUTION' exactly, or reword it; tito release refuses the file until then\n"
+                "    // END SOLUTON");
+}
+
+TEST_F(ReleaseTest, RefusesADevFileThatIsNotARegularFile) {
+  course.remove("modules/01_alpha/alpha_dev.cpp");
+  fs::create_directories(course.root() / "modules/01_alpha/alpha_dev.cpp");
+  EXPECT_EQ(testing::diagnostics_of([&] { make_release(Course::open(course.root()), {}); }),
+            "modules/01_alpha/alpha_dev.cpp: cannot read it: it is a folder, not a file; the module cannot be released "
+            "without it");
+}
+
 TEST_F(ReleaseTest, ResetRestoresTheStudentVersionAndKeepsABackup) {
   Course c = Course::open(course.root());
   TempDir out("release-test");

@@ -1,6 +1,7 @@
 #include "engine/sync.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "engine/temp_course.hpp"
 #include "util/error.hpp"
@@ -301,10 +302,97 @@ TEST_F(SyncTest, TwoModulesExportingToOnePlaceIsAnError) {
   Course c = open();
   SyncPlan plan = plan_sync(c, {});
   EXPECT_EQ(formatted(plan.errors),
-            "modules/02_b/b_dev.cpp: exports to package/generated/include/tinytorch/a.hpp, which 01_a exports to as "
-            "well (give one of them another default_exp)\n"
-            "modules/02_b/b_dev.cpp: exports to package/generated/src/a.cpp, which 01_a exports to as well (give one "
-            "of them another default_exp)\n");
+            "modules/02_b/b_dev.cpp:2: exports to package/generated/include/tinytorch/a.hpp, which 01_a exports to "
+            "as well (give one of them another default_exp)\n");
+}
+
+// A dev file that is unusable as a fuzzer or an accident leaves it: an error
+// at the file (and line), and the module's generated files stay as they were.
+class BrokenDevFile : public SyncTest, public ::testing::WithParamInterface<std::pair<const char*, std::string>> {};
+
+TEST_P(BrokenDevFile, IsAnErrorAndKeepsTheModulesGeneratedFiles) {
+  sync(course);
+  course.add_module("02_b", {}, dev_file("b"));
+  sync(course);
+  std::map<std::string, std::string> before = course.snapshot("package/generated");
+  const auto& [what, expected] = GetParam();
+  std::string kind = what;
+  fs::path dev = course.root() / "modules/01_a/a_dev.cpp";
+  fs::remove(dev);
+  if (kind == "folder") {
+    fs::create_directories(dev);
+  } else if (kind == "fifo") {
+    ASSERT_EQ(::mkfifo(dev.c_str(), 0644), 0);
+  } else if (kind == "device") {
+    fs::create_symlink("/dev/zero", dev);
+  } else {
+    course.write("modules/01_a/a_dev.cpp", kind == "empty" ? "" : kind == "nul" ? std::string(1, '\0') : "// %%\r//| default_exp a\r");
+  }
+  Course c = open();
+  SyncPlan all = plan_sync(c, {});
+  EXPECT_EQ(formatted(all.errors), expected + "\n");
+  EXPECT_THROW(apply_sync(c, all), DiagnosticError);
+  // Syncing only the other module: a warning, and 01_a's files are kept.
+  SyncPlan other = plan_sync(c, {{"b"}, false});
+  EXPECT_TRUE(other.ok()) << formatted(other.errors);
+  EXPECT_EQ(formatted(other.warnings), expected + "\n");
+  apply_sync(c, other);
+  EXPECT_EQ(course.snapshot("package/generated"), before);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sync, BrokenDevFile,
+    ::testing::Values(
+        std::pair<const char*, std::string>{"empty",
+                                            "modules/01_a/a_dev.cpp: the dev file is empty: a module's dev file holds "
+                                            "at least its '//| default_exp' cell (templates/module/ shows a whole one)"},
+        std::pair<const char*, std::string>{"nul", "modules/01_a/a_dev.cpp:1: a NUL byte: a course source is text; is "
+                                                   "this the right file?"},
+        std::pair<const char*, std::string>{"cr", "modules/01_a/a_dev.cpp:1: a carriage return without a line feed "
+                                                  "(old Mac line endings): save the file with LF (or CRLF) line "
+                                                  "endings"},
+        std::pair<const char*, std::string>{"folder", "modules/01_a/a_dev.cpp: cannot read it: it is a folder, not a "
+                                                      "file"},
+        std::pair<const char*, std::string>{"fifo", "modules/01_a/a_dev.cpp: cannot read it: it is a FIFO (a named "
+                                                    "pipe), not a regular file"},
+        std::pair<const char*, std::string>{"device", "modules/01_a/a_dev.cpp: cannot read it: it is a device, not a "
+                                                      "regular file"}),
+    [](const auto& info) { return std::string(info.param.first); });
+
+TEST_F(SyncTest, NearMissMarkersAreWarnings) {
+  course.write("modules/01_a/a_dev.cpp", dev_file("a") + "// %%\n//| export impl\nint g() {\n  // BEGIN SOLUTON\n  return 3;\n}\n");
+  course.write("modules/01_a/tests/test_a.cpp", "// begin hidden tests\n");
+  Course c = open();
+  SyncPlan plan = plan_sync(c, {});
+  EXPECT_TRUE(plan.ok());
+  std::vector<int> lines;
+  for (const Diagnostic& d : plan.warnings) lines.push_back(d.line);
+  ASSERT_EQ(plan.warnings.size(), 2u);
+  EXPECT_EQ(plan.warnings[0].path + ": " + plan.warnings[0].message.substr(0, 50),
+            "modules/01_a/a_dev.cpp: looks like '// BEGIN SOLUTION' but is not that mar");
+  EXPECT_EQ(plan.warnings[1].path, "modules/01_a/tests/test_a.cpp");
+  EXPECT_EQ(lines, (std::vector<int>{15, 1}));
+}
+
+TEST_F(SyncTest, AFailureWhileMovingFilesIntoPlacePutsBackWhatWasThere) {
+  course.add_module("02_b", {}, dev_file("b"));
+  sync(course);
+  std::map<std::string, std::string> before = course.snapshot("package/generated");
+  course.write("modules/01_a/a_dev.cpp", dev_file("a", "2"));
+  course.write("modules/02_b/b_dev.cpp", dev_file("b", "2"));
+  Course c = open();
+  SyncPlan plan = plan_sync(c, {});
+  ASSERT_TRUE(plan.ok());
+  // Between planning and writing, a folder takes the place of 02_b's source:
+  // 01_a's source is renamed into place first, then 02_b's rename fails.
+  course.remove("package/generated/src/b.cpp");
+  fs::create_directories(course.root() / "package/generated/src/b.cpp/in-the-way");
+  EXPECT_EQ(diagnostics_of([&] { apply_sync(c, plan); }),
+            "cannot write " + (course.root() / "package/generated/src/b.cpp").string() +
+                ": a folder is in the way: Is a directory");
+  std::map<std::string, std::string> after = course.snapshot("package/generated");
+  before.erase("package/generated/src/b.cpp");
+  EXPECT_EQ(after, before) << "01_a's source got its old content back, and no temporary file is left";
 }
 
 TEST(SyncDescribe, NamesEveryChange) {

@@ -102,6 +102,7 @@ const Course& Context::course() {
   if (!course_) {
     std::optional<fs::path> root = Course::locate_root(options.root);
     course_ = Course::open(root ? *root : Course::find_root(fs::current_path()));  // the latter throws the message
+    report_diagnostics(course_->warnings(), false);
   }
   return *course_;
 }

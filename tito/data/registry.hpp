@@ -65,10 +65,13 @@ struct Dataset {
   std::string fingerprint() const;
 };
 
+// The most of a registry tito reads: the course's is a few kB.
+inline constexpr std::uintmax_t kMaxRegistryBytes = std::uintmax_t{8} << 20;
+
 class Registry {
  public:
-  // Reads and checks the registry. Throws tito::Error naming the file, the
-  // dataset and the field when something is wrong.
+  // Reads and checks the registry. Throws DiagnosticError at the file, the
+  // line, the dataset and the field when something is wrong.
   static Registry load(const fs::path& path);
   static Registry parse(const std::string& text, const std::string& origin);
 

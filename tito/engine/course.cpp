@@ -4,128 +4,145 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/json_document.hpp"
 #include "util/text.hpp"
 
 namespace tito {
 
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
-// The line of the first occurrence of `needle` in `text`, or 1.
-int line_of(const std::string& text, std::string_view needle) {
-  std::size_t at = text.find(needle);
-  if (at == std::string::npos) return 1;
-  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
-}
+// The keys a module.json may hold; "exercises" is what a release adds.
+const std::vector<std::string> kManifestKeys = {"name",           "number",        "title",    "difficulty",
+                                                "pattern",        "pattern_reason", "time_estimate",
+                                                "description",    "requires",      "exercises"};
 
 bool is_module_folder(const std::string& name) {
   return name.size() > 3 && std::isdigit(static_cast<unsigned char>(name[0])) &&
          std::isdigit(static_cast<unsigned char>(name[1])) && name[2] == '_' && is_snake_case(name.substr(3));
 }
 
-class ModuleReader {
+// Checks one module.json, collecting every problem.
+class ManifestReader {
  public:
-  ModuleReader(const fs::path& root, std::vector<Diagnostic>& diagnostics) : root_(root), diagnostics_(diagnostics) {}
+  ManifestReader(std::string_view text, const std::string& path) : text_(text), path_(path), problems_(path) {}
 
-  // The line of "requires" in each module.json read so far, by folder, for
-  // messages about what a module requires.
-  std::map<std::string, int> requires_line;
-
-  std::optional<ModuleInfo> read(const fs::path& dir) {
+  ModuleInfo read(const std::string& folder, std::vector<Diagnostic>& warnings) {
+    json j = parse_json_document(text_, path_);  // throws at the syntax error's line
+    if (!j.is_object()) fail(1, "module.json holds a JSON object ({\"name\": ..., \"number\": ...}), not " +
+                                    std::string(j.type_name() == std::string("array") ? "an array" : "a " + std::string(j.type_name())));
     ModuleInfo m;
-    m.folder = dir.filename().string();
-    m.dir = dir;
-    m.number = std::stoi(m.folder.substr(0, 2));
-    path_ = display_path(m.manifest(), root_);
-    std::optional<std::string> text = read_file_if_exists(m.manifest());
-    if (!text) {
-      error(0, "missing module.json (every module folder has one; see templates/module/module.json.in)");
-      return std::nullopt;
-    }
-    text_ = *text;
-    requires_line[m.folder] = line_of(text_, "\"requires\"");
-    json j;
-    try {
-      j = json::parse(text_);
-    } catch (const json::parse_error& e) {
-      std::size_t byte = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text_.size());
-      int line = 1 + static_cast<int>(std::count(text_.begin(), text_.begin() + static_cast<long>(byte), '\n'));
-      std::string what = e.what();
-      std::size_t colon = what.find("syntax error");
-      error(line, "invalid JSON: " + (colon == std::string::npos ? what : what.substr(colon)));
-      return std::nullopt;
-    }
-    if (!j.is_object()) {
-      error(1, "module.json must hold a JSON object");
-      return std::nullopt;
-    }
-    std::size_t before = diagnostics_.size();
-    m.name = string_field(j, "name", true);
-    m.title = string_field(j, "title", true);
-    m.difficulty = string_field(j, "difficulty", true);
-    m.pattern = string_field(j, "pattern", false);
-    m.description = string_field(j, "description", false);
-    if (j.contains("number")) {
-      if (!j["number"].is_number_integer()) {
-        error(line_of(text_, "\"number\""), "\"number\" must be a whole number");
-      } else if (j["number"].get<int>() != m.number) {
-        error(line_of(text_, "\"number\""), "\"number\" is " + std::to_string(j["number"].get<int>()) +
-                                                 " but the folder is " + m.folder + "; make them agree");
-      }
-    } else {
-      error(1, "missing \"number\"");
-    }
-    if (!m.name.empty() && m.name != m.folder.substr(3)) {
-      error(line_of(text_, "\"name\""),
-            "\"name\" is '" + m.name + "' but the folder is " + m.folder + "; make them agree");
+    m.folder = folder;
+    m.number = std::stoi(folder.substr(0, 2));
+    m.name = text(j, "name", true);
+    m.title = text(j, "title", true);
+    m.difficulty = text(j, "difficulty", true);
+    m.pattern = text(j, "pattern", false);
+    m.pattern_reason = text(j, "pattern_reason", false);
+    m.time_estimate = text(j, "time_estimate", false);
+    m.description = text(j, "description", false);
+    check_number(j, m);
+    std::string expected = folder.substr(3);
+    if (!m.name.empty() && m.name != expected) {
+      error("name", "\"name\" is '" + printable(m.name, 60) + "' but the folder is " + folder +
+                        "; make them agree (\"name\": \"" + expected + "\")");
     }
     if (!m.difficulty.empty() &&
         std::find(std::begin(kDifficulties), std::end(kDifficulties), m.difficulty) == std::end(kDifficulties)) {
-      error(line_of(text_, "\"difficulty\""), "\"difficulty\" must be easy, medium or hard; got '" + m.difficulty + "'");
+      error("difficulty", "\"difficulty\" must be easy, medium or hard; got '" + printable(m.difficulty, 60) + "'");
     }
-    if (j.contains("requires")) {
-      const json& r = j["requires"];
-      if (!r.is_array() || !std::all_of(r.begin(), r.end(), [](const json& x) { return x.is_string(); })) {
-        error(line_of(text_, "\"requires\""), "\"requires\" must be a list of module names");
+    m.required = names(j, "requires");
+    if (j.contains("exercises")) {
+      const json& e = j["exercises"];
+      if (!e.is_number_integer() || e.get<long long>() < 0 || e.get<long long>() > 10000) {
+        error("exercises", "\"exercises\" must be a whole number from 0 to 10000 (tito release writes it)");
       } else {
-        for (const json& x : r) m.required.push_back(x.get<std::string>());
+        m.exercises = e.get<int>();
       }
     }
-    if (j.contains("exercises") && j["exercises"].is_number_integer()) m.exercises = j["exercises"].get<int>();
-    if (diagnostics_.size() != before) return std::nullopt;
+    for (const auto& [key, value] : j.items()) {
+      if (std::find(kManifestKeys.begin(), kManifestKeys.end(), key) != kManifestKeys.end()) continue;
+      std::string guess = nearest(key, kManifestKeys);
+      warnings.push_back(Diagnostic{path_, line_of(key),
+                                    "unknown key \"" + printable(key, 60) + "\" is ignored" +
+                                        (guess.empty() ? "" : " (did you mean \"" + guess + "\"?)"),
+                                    ""});
+    }
+    if (!problems_.empty()) throw DiagnosticError(problems_.take());
     return m;
   }
 
  private:
-  std::string string_field(const json& j, const char* key, bool required) {
+  int line_of(const std::string& key) const {
+    std::size_t at = find_json_key(text_, key);
+    return at == std::string_view::npos ? 1 : line_at(text_, at);
+  }
+
+  void error(const std::string& key, std::string message) { problems_.add(line_of(key), std::move(message)); }
+
+  [[noreturn]] void fail(int line, std::string message) {
+    problems_.add(line, std::move(message));
+    throw DiagnosticError(problems_.take());
+  }
+
+  std::string text(const json& j, const char* key, bool required) {
     if (!j.contains(key)) {
-      if (required) error(1, std::string("missing \"") + key + "\"");
+      if (required) problems_.add(1, std::string("missing \"") + key + "\"");
       return "";
     }
     if (!j[key].is_string()) {
-      error(line_of(text_, std::string("\"") + key + "\""), std::string("\"") + key + "\" must be a string");
+      error(key, std::string("\"") + key + "\" must be a string");
       return "";
     }
-    return j[key].get<std::string>();
+    std::string value = j[key].get<std::string>();
+    if (trim(value).empty()) {
+      error(key, std::string("\"") + key + "\" is empty" + (required ? "; it must say something" : "; say something or leave it out"));
+      return "";
+    }
+    return value;
   }
 
-  void error(int line, std::string message) {
-    diagnostics_.push_back(Diagnostic{path_, line, std::move(message), ""});
+  void check_number(const json& j, const ModuleInfo& m) {
+    if (!j.contains("number")) {
+      problems_.add(1, "missing \"number\" (" + std::to_string(m.number) + ", as the folder " + m.folder + " says)");
+    } else if (!j["number"].is_number_integer()) {
+      error("number", "\"number\" must be a whole number (" + std::to_string(m.number) + ", as the folder says)");
+    } else if (j["number"].get<long long>() != m.number) {
+      error("number", "\"number\" is " + std::to_string(j["number"].get<long long>()) + " but the folder is " +
+                          m.folder + "; make them agree");
+    }
   }
 
-  fs::path root_;
-  std::vector<Diagnostic>& diagnostics_;
+  std::vector<std::string> names(const json& j, const char* key) {
+    std::vector<std::string> out;
+    if (!j.contains(key)) return out;
+    const json& r = j[key];
+    if (!r.is_array() || !std::all_of(r.begin(), r.end(), [](const json& x) { return x.is_string(); })) {
+      error(key, std::string("\"") + key + "\" must be a list of module names, like [\"tensor\"]");
+      return out;
+    }
+    for (const json& x : r) out.push_back(x.get<std::string>());
+    return out;
+  }
+
+  std::string_view text_;
   std::string path_;
-  std::string text_;
+  DiagnosticList problems_;
 };
 
 }  // namespace
+
+ModuleInfo parse_module_json(std::string_view text, const std::string& folder, const std::string& path,
+                             std::vector<Diagnostic>& warnings) {
+  return ManifestReader(text, path).read(folder, warnings);
+}
 
 fs::path Course::find_root(const fs::path& start) {
   std::error_code ec;
@@ -169,39 +186,66 @@ Course Course::open(const fs::path& root) {
   if (ec) throw Error("cannot list " + (root / "modules").string() + ": " + ec.message());
   std::sort(dirs.begin(), dirs.end());
 
-  ModuleReader reader(root, diagnostics);
   std::vector<ModuleInfo> modules;
+  std::set<std::string> unreadable;  // names of modules whose module.json has errors (reported already)
   std::map<int, std::string> numbers;
   std::map<std::string, std::string> names;
   for (const fs::path& dir : dirs) {
-    std::optional<ModuleInfo> m = reader.read(dir);
-    if (!m) continue;
-    auto [it, fresh] = numbers.emplace(m->number, m->folder);
+    std::string folder = dir.filename().string();
+    std::string path = display_path(dir / "module.json", root);
+    try {
+      std::optional<std::string> text = read_file_if_exists(dir / "module.json", kMaxManifestBytes);
+      if (!text) {
+        throw DiagnosticError({Diagnostic{path, 0, "missing module.json (every module folder has one; see "
+                                                   "templates/module/module.json.in)", ""}});
+      }
+      ModuleInfo m = parse_module_json(*text, folder, path, course.warnings_);
+      m.dir = dir;
+      modules.push_back(std::move(m));
+    } catch (const ReadError& e) {
+      diagnostics.push_back(Diagnostic{path, 0, "cannot read module.json: " + e.reason(), ""});
+      unreadable.insert(folder.substr(3));
+    } catch (const DiagnosticError& e) {
+      diagnostics.insert(diagnostics.end(), e.diagnostics().begin(), e.diagnostics().end());
+      unreadable.insert(folder.substr(3));
+    }
+  }
+  for (const ModuleInfo& m : modules) {
+    auto [it, fresh] = numbers.emplace(m.number, m.folder);
     if (!fresh) {
-      diagnostics.push_back(Diagnostic{display_path(dir, root), 0,
-                                       "two modules numbered " + std::to_string(m->number) + ": " + it->second +
-                                           " and " + m->folder + " (renumber one of them)",
+      diagnostics.push_back(Diagnostic{display_path(m.dir, root), 0,
+                                       "two modules numbered " + std::to_string(m.number) + ": " + it->second +
+                                           " and " + m.folder + " (renumber one of them)",
                                        ""});
     }
     // Modules are required and selected by name: a second one would vanish.
-    auto [named, unique] = names.emplace(m->name, m->folder);
+    auto [named, unique] = names.emplace(m.name, m.folder);
     if (!unique) {
-      diagnostics.push_back(Diagnostic{display_path(dir, root), 0,
-                                       "two modules named '" + m->name + "': " + named->second + " and " + m->folder +
+      diagnostics.push_back(Diagnostic{display_path(m.dir, root), 0,
+                                       "two modules named '" + m.name + "': " + named->second + " and " + m.folder +
                                            " (rename one of them)",
                                        ""});
     }
-    modules.push_back(std::move(*m));
   }
 
   std::map<std::string, const ModuleInfo*> by_name;
   for (const ModuleInfo& m : modules) by_name[m.name] = &m;
+  auto requires_line = [&](const ModuleInfo& m) {
+    std::optional<std::string> text = read_file_if_exists(m.manifest(), kMaxManifestBytes);
+    std::size_t at = text ? find_json_key(*text, "requires") : std::string::npos;
+    return at == std::string::npos ? 0 : line_at(*text, at);
+  };
+  std::vector<std::string> known;
+  for (const ModuleInfo& m : modules) known.push_back(m.name);
   for (const ModuleInfo& m : modules) {
     for (const std::string& r : m.required) {
-      if (!by_name.contains(r)) {
-        diagnostics.push_back(Diagnostic{display_path(m.manifest(), root), reader.requires_line[m.folder],
-                                         "requires unknown module '" + r + "'", ""});
-      }
+      // A module whose module.json has errors is reported as such, not as unknown.
+      if (by_name.contains(r) || unreadable.contains(r)) continue;
+      std::string guess = nearest(r, known);
+      diagnostics.push_back(Diagnostic{display_path(m.manifest(), root), requires_line(m),
+                                       "requires unknown module '" + printable(r, 60) + "'" +
+                                           (guess.empty() ? "" : " (did you mean '" + guess + "'?)"),
+                                       ""});
     }
   }
   if (!diagnostics.empty()) throw DiagnosticError(std::move(diagnostics));
@@ -219,13 +263,15 @@ Course Course::open(const fs::path& root) {
       for (auto it = from; it != path.end(); ++it) cycle += *it + " → ";
       cycle += m.name;
       const ModuleInfo& last = *by_name[path.back()];
-      diagnostics.push_back(Diagnostic{display_path(last.manifest(), root), reader.requires_line[last.folder],
+      diagnostics.push_back(Diagnostic{display_path(last.manifest(), root), requires_line(last),
                                        "requires cycle: " + cycle + " (a module cannot build on itself)", ""});
       return;
     }
     state[m.name] = 1;
     path.push_back(m.name);
-    for (const std::string& r : m.required) visit(*by_name[r]);
+    for (const std::string& r : m.required) {
+      if (by_name.contains(r)) visit(*by_name[r]);
+    }
     path.pop_back();
     state[m.name] = 2;
     ordered.push_back(m);

@@ -3,11 +3,14 @@
 // derived from here and written nowhere else.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "util/error.hpp"
 
 namespace tito {
 
@@ -19,16 +22,28 @@ struct ModuleInfo {
   std::string name;         // "tensor"
   std::string title;        // "Tensor"
   std::string difficulty;   // easy | medium | hard
-  std::string pattern;      // the learning pattern, free text
+  std::string pattern;      // the learning pattern: "Build → Use → Reflect" (or Analyze, Optimize)
+  std::string pattern_reason;  // why this module follows that pattern
+  std::string time_estimate;   // an honest estimate for a student: "3-4 hours"
   std::string description;
-  std::vector<std::string> required;
-  int exercises = -1;       // functions students write; set in a released course's module.json  // "requires" in module.json: names of modules this one builds on
+  std::vector<std::string> required;  // "requires": names of the modules this one builds on
+  int exercises = -1;       // functions students write: stated in a released course's module.json, else -1
   fs::path dir;             // absolute
 
   fs::path dev_file() const { return dir / (name + "_dev.cpp"); }
   fs::path tests_dir() const { return dir / "tests"; }
   fs::path manifest() const { return dir / "module.json"; }
 };
+
+// The module.json of folder `folder` (its whole text), checked field by field:
+// every problem a diagnostic at `path` (as shown to the user) and, where
+// there is one, its line. Keys tito does not know (a misspelt "requries")
+// go to `warnings`. Pure: the course's other modules are not looked at.
+ModuleInfo parse_module_json(std::string_view text, const std::string& folder, const std::string& path,
+                             std::vector<Diagnostic>& warnings);
+
+// The most of a module.json tito reads: one is a few hundred bytes.
+inline constexpr std::uintmax_t kMaxManifestBytes = std::uintmax_t{1} << 20;
 
 class Course {
  public:
@@ -65,9 +80,13 @@ class Course {
   // The next free module number.
   int next_number() const;
 
+  // What is odd but not wrong in the module.json files (unknown keys).
+  const std::vector<Diagnostic>& warnings() const { return warnings_; }
+
  private:
   fs::path root_;
   std::vector<ModuleInfo> modules_;
+  std::vector<Diagnostic> warnings_;
 };
 
 // The difficulties a module.json may state.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 #include "engine/braces.hpp"
 #include "util/error.hpp"
@@ -42,31 +43,105 @@ std::optional<std::string> marker_stub(std::string_view line) {
 
 namespace {
 
+// The letters of `s`, upper-cased: "End  solUton" -> "ENDSOLUTON".
+std::string letters(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (std::isalpha(static_cast<unsigned char>(c))) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> near_miss_marker(std::string_view line) {
+  std::string_view t = trim(line);
+  if (!t.starts_with("//") || t.starts_with("//|") || marker_kind(line) != MarkerKind::None) return std::nullopt;
+  std::string said = letters(t.substr(2, 40));
+  for (std::string_view marker : {"BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"}) {
+    std::string want = letters(marker);
+    // The comment's first letters against the marker's, one letter more or less.
+    for (std::size_t n = want.size() - 1; n <= want.size() + 1 && n <= said.size(); ++n) {
+      if (edit_distance(said.substr(0, n), want) <= 2) return std::string(marker);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string near_miss_message(const std::string& meant) {
+  return "looks like '// " + meant + "' but is not that marker, so it is kept as a comment (and what it should hide "
+         "reaches students): write '// " + meant + "' exactly, or reword it";
+}
+
+std::optional<Diagnostic> text_problem(std::string_view text, const std::string& path) {
+  if (std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    return Diagnostic{path, line_at(text, nul), "a NUL byte: a course source is text; is this the right file?", ""};
+  }
+  for (std::size_t cr = text.find('\r'); cr != std::string_view::npos; cr = text.find('\r', cr + 1)) {
+    if (cr + 1 == text.size() || text[cr + 1] != '\n') {
+      return Diagnostic{path, line_at(text, cr),
+                        "a carriage return without a line feed (old Mac line endings): save the file with LF (or "
+                        "CRLF) line endings",
+                        ""};
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// The longest part of a default_exp path, and the most parts: file names
+// stay far below the file system's 255 bytes.
+constexpr std::size_t kMaxExportPart = 64;
+constexpr std::size_t kMaxExportParts = 4;
+
 const std::array<std::string, 5> kDirectives = {"default_exp", "export", "test", "demo", "hide"};
 
 bool is_cell_header(std::string_view line) { return line.starts_with("// %%"); }
 
 bool is_directive(std::string_view line) { return trim(line).starts_with("//|"); }
 
-bool is_export_path(std::string_view s) {
-  if (s.empty()) return false;
+// Why `s` cannot be a default_exp path, or "" when it can.
+std::string export_path_problem(std::string_view s) {
+  std::string got = "'" + printable(s, 60) + "'";
   std::size_t start = 0;
+  std::size_t parts = 0;
   while (true) {
     std::size_t slash = s.find('/', start);
     std::string_view part = s.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-    if (!is_snake_case(part)) return false;
-    if (slash == std::string_view::npos) return true;
+    if (!is_snake_case(part)) return "default_exp needs a path of snake_case names, like 'core/tensor'; got " + got;
+    if (part.size() > kMaxExportPart) {
+      return "default_exp " + got + " has a name of " + std::to_string(part.size()) + " characters; at most " +
+             std::to_string(kMaxExportPart) + " (each becomes a folder or file name)";
+    }
+    if (++parts > kMaxExportParts) {
+      return "default_exp " + got + " has more than " + std::to_string(kMaxExportParts) + " parts";
+    }
+    if (slash == std::string_view::npos) return "";
     start = slash + 1;
   }
 }
 
+// A UTF-8 byte-order mark, which some editors put first.
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
+
 class Parser {
  public:
-  Parser(std::string_view text, const std::string& path) : lines_(split_lines(text)), path_(path) {}
+  Parser(std::string_view text, const std::string& path) : text_(text), path_(path), problems_(path) {
+    if (text_.starts_with(kBom)) text_.remove_prefix(kBom.size());
+  }
 
   DevFile parse() {
     DevFile file;
     file.path = path_;
+    if (std::optional<Diagnostic> p = text_problem(text_, path_)) throw DiagnosticError({*p});
+    if (text_.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos) {
+      throw DiagnosticError({Diagnostic{path_, 0,
+                                        "the dev file is empty: a module's dev file holds at least its "
+                                        "'//| default_exp' cell (templates/module/ shows a whole one)",
+                                        ""}});
+    }
+    lines_ = split_lines(text_);
     split_cells(file);
     for (Cell& cell : file.cells) {
       if (cell.kind == CellKind::Code) {
@@ -92,14 +167,20 @@ class Parser {
       }
     }
     for (Cell& cell : file.cells) trim_blank_lines(cell);
-    if (!diagnostics_.empty()) throw DiagnosticError(std::move(diagnostics_));
+    if (!problems_.empty()) throw DiagnosticError(problems_.take());
+    file.warnings = std::move(warnings_);
     return file;
   }
 
  private:
-  void error(int line, std::string message) {
-    std::string source = line >= 1 && line <= static_cast<int>(lines_.size()) ? std::string(trim(lines_[line - 1])) : "";
-    diagnostics_.push_back(Diagnostic{path_, line, std::move(message), std::move(source)});
+  std::string source_line(int line) const {
+    return line >= 1 && line <= static_cast<int>(lines_.size()) ? std::string(trim(lines_[line - 1])) : "";
+  }
+
+  void error(int line, std::string message) { problems_.add(line, std::move(message), source_line(line)); }
+
+  void warn(int line, std::string message) {
+    if (warnings_.size() < 30) warnings_.push_back(Diagnostic{path_, line, std::move(message), source_line(line)});
   }
 
   void split_cells(DevFile& file) {
@@ -112,7 +193,7 @@ class Parser {
         if (rest.starts_with("[markdown]") || rest.starts_with("[md]")) {
           cell.kind = CellKind::Markdown;
         } else if (!rest.empty() && rest.front() == '[') {
-          error(i + 1, "unknown cell type '" + std::string(rest) + "' (use '// %%' or '// %% [markdown]')");
+          error(i + 1, "unknown cell type '" + printable(rest, 60) + "' (use '// %%' or '// %% [markdown]')");
         }
         cell.header_line = i + 1;
         cell.body_line = i + 2;
@@ -173,8 +254,8 @@ class Parser {
       if (file.default_exp) {
         error(d.line, "second '//| default_exp' (the first is at line " + std::to_string(file.default_exp_line) +
                           "; a dev file exports to one place)");
-      } else if (!is_export_path(d.value)) {
-        error(d.line, "default_exp needs a path of snake_case names, like 'core/tensor'; got '" + d.value + "'");
+      } else if (std::string why = export_path_problem(d.value); !why.empty()) {
+        error(d.line, why);
       } else {
         file.default_exp = d.value;
         file.default_exp_line = d.line;
@@ -185,11 +266,12 @@ class Parser {
       } else if (d.value == "impl") {
         set_role(CellRole::ExportImpl);
       } else {
-        error(d.line, "unknown export target '" + d.value + "' (use '//| export' for the header or '//| export impl' "
+        error(d.line, "unknown export target '" + printable(d.value, 60) +
+                          "' (use '//| export' for the header or '//| export impl' "
                       "for the compiled source)");
       }
     } else if (d.key == "test" || d.key == "demo" || d.key == "hide") {
-      if (!d.value.empty()) error(d.line, "'//| " + d.key + "' takes no value; got '" + d.value + "'");
+      if (!d.value.empty()) error(d.line, "'//| " + d.key + "' takes no value; got '" + printable(d.value, 60) + "'");
       if (d.key == "test") set_role(CellRole::Test);
       if (d.key == "demo") set_role(CellRole::Demo);
       if (d.key == "hide") cell.hidden = true;
@@ -213,6 +295,9 @@ class Parser {
       int line_no = cell.body_line + static_cast<int>(i);
       switch (marker_kind(cell.lines[i])) {
         case MarkerKind::None:
+          if (std::optional<std::string> meant = near_miss_marker(cell.lines[i])) {
+            warn(line_no, near_miss_message(*meant));
+          }
           break;
         case MarkerKind::BeginSolution:
           if (solution) {
@@ -285,24 +370,31 @@ class Parser {
     cell.body_line += static_cast<int>(leading);
   }
 
+  std::string_view text_;
   std::vector<std::string> lines_;
   std::string path_;
-  std::vector<Diagnostic> diagnostics_;
+  DiagnosticList problems_;
+  std::vector<Diagnostic> warnings_;
 };
 
 }  // namespace
 
 DevFile parse_dev_file(std::string_view text, const std::string& path) { return Parser(text, path).parse(); }
 
-std::vector<MarkerBlock> scan_test_file_markers(std::string_view text, const std::string& path) {
+std::vector<MarkerBlock> scan_test_file_markers(std::string_view text, const std::string& path,
+                                                std::vector<Diagnostic>* warnings) {
+  if (std::optional<Diagnostic> p = text_problem(text, path)) throw DiagnosticError({*p});
   std::vector<std::string> lines = split_lines(text);
-  std::vector<Diagnostic> diagnostics;
+  DiagnosticList diagnostics(path);
   std::vector<MarkerBlock> blocks;
   std::optional<MarkerBlock> open;
   auto error = [&](int line, std::string message) {
-    diagnostics.push_back(Diagnostic{path, line, std::move(message), std::string(trim(lines[line - 1]))});
+    diagnostics.add(line, std::move(message), std::string(trim(lines[line - 1])));
   };
   for (int i = 0; i < static_cast<int>(lines.size()); ++i) {
+    if (std::optional<std::string> meant = near_miss_marker(lines[i]); meant && warnings != nullptr) {
+      warnings->push_back(Diagnostic{path, i + 1, near_miss_message(*meant), std::string(trim(lines[i]))});
+    }
     switch (marker_kind(lines[i])) {
       case MarkerKind::BeginHiddenTests:
         if (open) {
@@ -330,7 +422,7 @@ std::vector<MarkerBlock> scan_test_file_markers(std::string_view text, const std
     }
   }
   if (open) error(open->begin_line, "BEGIN HIDDEN TESTS is never closed by an END HIDDEN TESTS");
-  if (!diagnostics.empty()) throw DiagnosticError(std::move(diagnostics));
+  if (!diagnostics.empty()) throw DiagnosticError(diagnostics.take());
   return blocks;
 }
 

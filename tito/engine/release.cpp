@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "engine/devfile.hpp"
 #include "engine/stripper.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -78,6 +79,17 @@ ReleaseContent make_release(const Course& course, const ReleaseOptions& options)
     std::stable_partition(module_files.begin(), module_files.end(),
                           [](const ReleaseFile& f) { return !f.path.ends_with("module.json"); });
     int exercises = 0;
+    std::string dev_rel = course.rel(m->dev_file());
+    if (std::none_of(module_files.begin(), module_files.end(), [&](const ReleaseFile& f) { return f.path == dev_rel; })) {
+      // collect() skips what is not a regular file; the dev file must be one.
+      std::string why = "missing dev file";
+      try {
+        read_file(m->dev_file(), kMaxDevFileBytes);
+      } catch (const ReadError& e) {
+        why = "cannot read it: " + e.reason();
+      }
+      problems.push_back(Diagnostic{dev_rel, 0, why + "; the module cannot be released without it", ""});
+    }
     for (ReleaseFile& f : module_files) {
       bool dev = f.path == course.rel(m->dev_file());
       bool test = f.path.starts_with("modules/" + m->folder + "/tests/") && f.path.ends_with(".cpp");
@@ -96,6 +108,10 @@ ReleaseContent make_release(const Course& course, const ReleaseOptions& options)
         for (const std::string& line : split_lines(f.content)) ++total_count[std::string(trim(line))];
         StudentVersion s = dev ? strip_dev_file(f.content, f.path, {options.keep_solutions})
                                : strip_test_file(f.content, f.path);
+        for (Diagnostic& d : s.near_misses) {
+          d.message += "; tito release refuses the file until then";
+          problems.push_back(std::move(d));
+        }
         for (const std::string& line : s.secrets.lines) ++secret_count[line];
         if (dev && options.keep_solutions) {
           exercises = strip_dev_file(f.content, f.path).exercises;  // the count a student release states

@@ -80,14 +80,15 @@ StudentVersion strip_dev_file(std::string_view text, const std::string& path, co
     }
   }
   out.text = render(lines, fate, stub_for, text.empty() || text.back() == '\n');
+  out.near_misses = std::move(dev.warnings);
   return out;
 }
 
 StudentVersion strip_test_file(std::string_view text, const std::string& path) {
-  std::vector<MarkerBlock> blocks = scan_test_file_markers(text, path);
+  StudentVersion out;
+  std::vector<MarkerBlock> blocks = scan_test_file_markers(text, path, &out.near_misses);
   std::vector<std::string> lines = split_lines(text);
   std::vector<Fate> fate(lines.size(), Fate::Keep);
-  StudentVersion out;
   for (const MarkerBlock& b : blocks) drop_block(b, fate, lines, out.secrets);
   out.text = render(lines, fate, std::vector<std::string>(lines.size()), text.empty() || text.back() == '\n');
   return out;

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/error.hpp"
+
 namespace tito {
 
 // The lines a student must never see, for the release's leak scan.
@@ -27,6 +29,7 @@ struct StudentVersion {
   std::string text;
   int exercises = 0;  // solution blocks replaced by stubs
   Secrets secrets;    // lines of solution blocks, hidden cells and hidden tests
+  std::vector<Diagnostic> near_misses;  // comments that look like markers but are not: a release refuses them
 };
 
 struct StripOptions {

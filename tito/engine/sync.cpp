@@ -47,6 +47,16 @@ std::vector<std::string> module_test_files(const Course& course, const ModuleInf
   return files;
 }
 
+// A course source file, at most kMaxDevFileBytes; a folder, FIFO or device
+// in its place is a diagnostic at `rel`.
+std::optional<std::string> read_source(const fs::path& path, const std::string& rel) {
+  try {
+    return read_file_if_exists(path, kMaxDevFileBytes);
+  } catch (const ReadError& e) {
+    throw DiagnosticError({Diagnostic{rel, 0, "cannot read it: " + e.reason(), ""}});
+  }
+}
+
 // Whether tito may replace the file now on disk.
 bool is_ours(const std::string& on_disk) {
   if (on_disk == kManifestPlaceholder) return true;
@@ -55,8 +65,9 @@ bool is_ours(const std::string& on_disk) {
 }
 
 FilePlan compare(const Course& course, const GeneratedFile& file, const std::string& module, bool force) {
-  FilePlan plan{file.path, FileChange::Unchanged, file.content, module};
+  FilePlan plan{file.path, FileChange::Unchanged, file.content, module, std::nullopt};
   std::optional<std::string> on_disk = read_file_if_exists(course.root() / file.path);
+  plan.on_disk = on_disk;
   if (!on_disk) {
     plan.change = FileChange::Created;
   } else if (*on_disk != file.content) {
@@ -83,16 +94,20 @@ SyncPlan plan_sync(const Course& course, const SyncOptions& options) {
     state.selected = selected.contains(m.folder);
     std::string dev_rel = course.rel(m.dev_file());
     try {
-      std::optional<std::string> text = read_file_if_exists(m.dev_file());
+      std::optional<std::string> text = read_source(m.dev_file(), dev_rel);
       if (!text) {
         throw DiagnosticError({Diagnostic{dev_rel, 0, "missing dev file (each module has " + m.name + "_dev.cpp)", ""}});
       }
       DevFile dev = parse_dev_file(*text, dev_rel);
+      plan.warnings.insert(plan.warnings.end(), dev.warnings.begin(), dev.warnings.end());
       std::vector<std::string> tests = module_test_files(course, m);
-      for (const std::string& t : tests) scan_test_file_markers(read_file(course.root() / t), t);
+      for (const std::string& t : tests) {
+        scan_test_file_markers(read_source(course.root() / t, t).value_or(""), t, &plan.warnings);
+      }
       state.exported = export_module(m, dev, tests, course.root());
       for (const Cell& cell : dev.cells) state.exercises += static_cast<int>(cell.solutions.size());
       if (m.exercises >= 0) state.exercises = m.exercises;
+      state.default_exp_line = dev.default_exp_line;
       state.parsed = true;
     } catch (const DiagnosticError& e) {
       auto& sink = state.selected ? plan.errors : plan.warnings;
@@ -104,11 +119,12 @@ SyncPlan plan_sync(const Course& course, const SyncOptions& options) {
 
   // Two modules exporting to the same place would overwrite each other.
   std::map<std::string, std::string> owner;
+  std::set<std::pair<std::string, std::string>> reported;  // one message per pair of modules
   for (const ModuleState& s : plan.modules) {
     for (const GeneratedFile& f : s.exported.files) {
       auto [it, fresh] = owner.emplace(f.path, s.module->folder);
-      if (!fresh) {
-        plan.errors.push_back(Diagnostic{course.rel(s.module->dev_file()), 0,
+      if (!fresh && reported.emplace(s.module->folder, it->second).second) {
+        plan.errors.push_back(Diagnostic{course.rel(s.module->dev_file()), s.default_exp_line,
                                          "exports to " + f.path + ", which " + it->second +
                                              " exports to as well (give one of them another default_exp)",
                                          ""});
@@ -168,26 +184,78 @@ SyncPlan plan_sync(const Course& course, const SyncOptions& options) {
   return plan;
 }
 
+namespace {
+
+// Puts back what the files were before a sync that failed half-way.
+class Rollback {
+ public:
+  explicit Rollback(const Course& course) : course_(course) {}
+  ~Rollback() {
+    if (done_) return;
+    for (auto it = changed_.rbegin(); it != changed_.rend(); ++it) {
+      std::error_code ec;
+      try {
+        if (it->on_disk) {
+          write_file_atomic(course_.root() / it->path, *it->on_disk);
+        } else {
+          fs::remove(course_.root() / it->path, ec);
+        }
+      } catch (const Error&) {
+        // The disk refuses even this; the error being thrown says what failed first.
+      }
+    }
+  }
+  Rollback(const Rollback&) = delete;
+  Rollback& operator=(const Rollback&) = delete;
+
+  // `f` is about to be replaced or removed.
+  void changing(const FilePlan& f) { changed_.push_back(f); }
+  void commit() { done_ = true; }
+
+ private:
+  const Course& course_;
+  std::vector<FilePlan> changed_;
+  bool done_ = false;
+};
+
+}  // namespace
+
 void apply_sync(const Course& course, const SyncPlan& plan) {
   if (!plan.ok()) throw DiagnosticError(plan.errors);
+  // Everything that can run out of space or permission happens here, before
+  // any file is replaced: a failure leaves the package as it was.
+  std::vector<StagedFile> staged;
+  std::vector<const FilePlan*> writes, removals;
   for (const FilePlan& f : plan.files) {
     switch (f.change) {
       case FileChange::Created:
       case FileChange::Updated:
       case FileChange::Overwritten:
-        write_file_atomic(course.root() / f.path, f.content);
+        staged.emplace_back(course.root() / f.path, f.content);
+        writes.push_back(&f);
         break;
-      case FileChange::Removed: {
-        std::error_code ec;
-        fs::remove(course.root() / f.path, ec);
-        if (ec) throw Error("cannot remove " + f.path + ": " + ec.message());
+      case FileChange::Removed:
+        removals.push_back(&f);
         break;
-      }
       case FileChange::Unchanged:
       case FileChange::EditedByHand:
         break;
     }
   }
+  Rollback rollback(course);
+  for (std::size_t i = 0; i < staged.size(); ++i) {
+    rollback.changing(*writes[i]);
+    staged[i].commit();
+  }
+  for (const FilePlan* f : removals) {
+    FilePlan removed = *f;
+    removed.on_disk = read_file_if_exists(course.root() / f->path);
+    rollback.changing(removed);
+    std::error_code ec;
+    fs::remove(course.root() / f->path, ec);
+    if (ec) throw Error("cannot remove " + f->path + ": " + ec.message());
+  }
+  rollback.commit();
 }
 
 }  // namespace tito

@@ -3,6 +3,7 @@
 // overwrite hand edits see exactly what a write would do.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@ struct FilePlan {
   FileChange change = FileChange::Unchanged;
   std::string content;  // what will be written (empty for Removed)
   std::string module;   // the module folder it belongs to; empty for course-level files
+  std::optional<std::string> on_disk;  // what is there now, to put back if the sync fails half-way
 };
 
 struct ModuleState {
@@ -34,6 +36,7 @@ struct ModuleState {
   bool selected = false;  // named on the command line (or required by one that is)
   bool parsed = false;    // false: its dev file has errors, listed in SyncPlan::errors
   int exercises = 0;      // functions students write: solution blocks, or module.json's count in a release
+  int default_exp_line = 0;  // where the dev file says where it exports to
 };
 
 struct SyncPlan {
@@ -58,9 +61,11 @@ struct SyncOptions {
 // collected in the plan.
 SyncPlan plan_sync(const Course& course, const SyncOptions& options);
 
-// Writes the plan (atomically, file by file) and removes orphans. Requires
-// plan.ok(); throws DiagnosticError listing hand-edited files unless they were
-// planned as Overwritten.
+// Writes the plan and removes orphans, all or nothing: every new file is
+// written beside its place first, then all are renamed into place; if that
+// fails half-way, the files already replaced get their old content back.
+// Requires plan.ok(); throws DiagnosticError listing hand-edited files unless
+// they were planned as Overwritten, tito::Error when the disk refuses.
 void apply_sync(const Course& course, const SyncPlan& plan);
 
 // "created", "updated", ...

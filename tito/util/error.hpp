@@ -37,18 +37,41 @@ struct Diagnostic {
   std::string message;
   std::string source;  // the offending line, shown under the message; may be empty
 
-  // "path:line: message" and, when known, the source line indented under it.
+  // "path:line: message" and, when known, the source line indented under it,
+  // with the file's control bytes escaped and a long line cut short.
   std::string format() const;
 };
 
-// One or more problems in the course's files. Nothing has been written.
+// One or more problems in the course's files.
 class DiagnosticError : public Error {
  public:
-  explicit DiagnosticError(std::vector<Diagnostic> diagnostics);
+  // `outcome` is said after the problems: what did not happen because of them.
+  explicit DiagnosticError(std::vector<Diagnostic> diagnostics, std::string outcome = "nothing was written");
   const std::vector<Diagnostic>& diagnostics() const noexcept { return diagnostics_; }
+  const std::string& outcome() const noexcept { return outcome_; }
 
  private:
   std::vector<Diagnostic> diagnostics_;
+  std::string outcome_;
+};
+
+// Collects the diagnostics of one file, keeping the first `limit` and
+// counting the rest: a file whose every cell is malformed gets a few dozen
+// messages and "... and N more", not thousands.
+class DiagnosticList {
+ public:
+  explicit DiagnosticList(std::string path, std::size_t limit = 30) : path_(std::move(path)), limit_(limit) {}
+  void add(int line, std::string message, std::string source = "");
+  bool empty() const { return kept_.empty(); }
+  std::size_t size() const { return kept_.size() + dropped_; }
+  // The kept diagnostics, and one more that counts the dropped ones.
+  std::vector<Diagnostic> take();
+
+ private:
+  std::string path_;
+  std::size_t limit_;
+  std::vector<Diagnostic> kept_;
+  std::size_t dropped_ = 0;
 };
 
 }  // namespace tito

@@ -20,9 +20,7 @@ std::string size_text(std::uintmax_t bytes) {
   return std::to_string(bytes >> 20) + " MB";
 }
 
-[[noreturn]] void fail_read(const fs::path& path, const std::string& why) {
-  throw Error("cannot read " + path.string() + ": " + why);
-}
+[[noreturn]] void fail_read(const fs::path& path, const std::string& why) { throw ReadError(path, why); }
 
 // What a path that is not a regular file is, for messages.
 const char* kind_of(mode_t mode) {
@@ -70,6 +68,9 @@ void rename_over(const std::string& temp, const fs::path& path) {
 }
 
 }  // namespace
+
+ReadError::ReadError(const fs::path& path, const std::string& reason)
+    : Error("cannot read " + path.string() + ": " + reason), reason_(reason) {}
 
 std::optional<std::string> read_file_if_exists(const fs::path& path, std::uintmax_t max_bytes) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.

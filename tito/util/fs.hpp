@@ -8,9 +8,22 @@
 #include <string>
 #include <string_view>
 
+#include "util/error.hpp"
+
 namespace tito {
 
 namespace fs = std::filesystem;
+
+// Why a file cannot be read: the path and the reason ("it is a folder, not
+// a file"), for callers that report it at the path the user knows.
+class ReadError : public Error {
+ public:
+  ReadError(const fs::path& path, const std::string& reason);
+  const std::string& reason() const noexcept { return reason_; }
+
+ private:
+  std::string reason_;
+};
 
 // The most tito reads of one file unless a caller says otherwise: far more
 // than any course file a person writes, far less than a runaway read.

@@ -715,3 +715,29 @@ TEST(TestFileMarkers, NulAndNearMissesAreReported) {
 
 }  // namespace
 }  // namespace tito
+
+namespace tito {
+namespace {
+
+TEST(DevFileInput, ASolutionBlockMustBalanceItsBracesOnItsOwn) {
+  EXPECT_EQ(testing::diagnostics_of([] {
+              parse_dev_file(
+                  "// %%\n//| default_exp tiny\n// %%\n//| export impl\nint f() {\n  // BEGIN SOLUTION\n"
+                  "  return 1; }\n  // END SOLUTION\n",
+                  "t.cpp");
+            }),
+            "t.cpp:7: unbalanced braces in the solution block opened at line 6: '}' has no matching '{' (students get "
+            "the block's stub instead, so it must balance on its own)\n"
+            "    return 1; }");
+  EXPECT_EQ(testing::diagnostics_of([] {
+              parse_dev_file(
+                  "// %%\n//| default_exp tiny\n// %%\n//| export impl\nint f() {\n  // BEGIN SOLUTION stub: {\n"
+                  "  return 1;\n  // END SOLUTION\n}\n",
+                  "t.cpp");
+            }),
+            "t.cpp:6: unbalanced braces in the stub: '{' is never closed in this cell\n"
+            "    // BEGIN SOLUTION stub: {");
+}
+
+}  // namespace
+}  // namespace tito

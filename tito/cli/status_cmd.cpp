@@ -8,6 +8,7 @@
 
 #include "cli/context.hpp"
 #include "cli/shared.hpp"
+#include "util/json_document.hpp"
 
 namespace tito::cli {
 
@@ -75,7 +76,7 @@ int run_status(Context& ctx, bool as_json) {
                          {"exercises", m.exercises},
                          {"exercises_written", m.written()}});
     }
-    std::cout << nlohmann::json{{"modules", modules}, {"next", next}}.dump(2) << "\n";
+    std::cout << dump_json(nlohmann::json{{"modules", modules}, {"next", next}}, 2) << "\n";
     return kExitOk;
   }
   std::size_t width = 6;

@@ -10,6 +10,7 @@
 #include "data/observer.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/json_document.hpp"
 
 namespace tito::data {
 
@@ -195,7 +196,7 @@ Downloaded download_file(const RemoteFile& file, const std::vector<std::string>&
         ++attempts;
         ++out.attempts;
         if ((r.http_status == 200 || r.http_status == 206) && !r.validator.empty()) {
-          write_file_atomic(meta, nlohmann::json{{"url", url}, {"validator", r.validator}}.dump() + "\n");
+          write_file_atomic(meta, dump_json(nlohmann::json{{"url", url}, {"validator", r.validator}}) + "\n");
         }
         if (r.restarted) observer.notice(host + " sent the whole file instead of the rest; starting " + file.name + " over");
       }

@@ -359,6 +359,23 @@ class Parser {
     if (cell.role != CellRole::Export && cell.role != CellRole::ExportImpl) return;
     if (std::optional<BraceProblem> p = find_unbalanced_brace(cell.lines)) {
       error(cell.body_line + p->line_index, "unbalanced braces in an exported cell: " + p->message);
+      return;
+    }
+    // The student version replaces each block by its stub: what a block
+    // opens it must close, or the student's file would not compile.
+    for (const MarkerBlock& b : cell.solutions) {
+      auto first = cell.lines.begin() + (b.begin_line - cell.body_line) + 1;
+      auto last = cell.lines.begin() + (b.end_line - cell.body_line);
+      std::vector<std::string> inner(first, last);
+      if (std::optional<BraceProblem> p = find_unbalanced_brace(inner)) {
+        error(b.begin_line + 1 + p->line_index,
+              "unbalanced braces in the solution block opened at line " + std::to_string(b.begin_line) + ": " +
+                  p->message + " (students get the block's stub instead, so it must balance on its own)");
+      } else if (b.stub) {
+        if (std::optional<BraceProblem> q = find_unbalanced_brace({*b.stub})) {
+          error(b.begin_line, "unbalanced braces in the stub: " + q->message);
+        }
+      }
     }
   }
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/devfile.hpp"
+#include "util/json_document.hpp"
 #include "util/text.hpp"
 
 namespace tito {
@@ -71,7 +72,7 @@ std::string dev_file_to_notebook(std::string_view text, const std::string& path)
         {"tinytorch", {{"dev_file", path}}}}},
       {"nbformat", 4},
       {"nbformat_minor", 5}};
-  return nb.dump(1) + "\n";
+  return dump_json(nb, 1) + "\n";
 }
 
 }  // namespace tito

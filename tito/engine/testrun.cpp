@@ -13,6 +13,7 @@
 #include "engine/reset.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/json_document.hpp"
 #include "util/text.hpp"
 
 namespace tito {
@@ -286,7 +287,7 @@ std::string to_json(const TestReport& report) {
             {"not_implemented", report.count(TestStatus::NotImplemented)},
             {"total", report.total()},
             {"modules", std::move(modules)}};
-  return j.dump(2) + "\n";
+  return dump_json(j, 2) + "\n";
 }
 
 std::string to_junit(const TestReport& report) {

@@ -20,6 +20,13 @@ inline constexpr int kMaxJsonDepth = 32;
 // deeper than kMaxJsonDepth and a number too large for a double.
 nlohmann::ordered_json parse_json_document(std::string_view text, const std::string& path);
 
+// `j` as text, with bytes that are not UTF-8 (a test's output, a server's
+// header, a Latin-1 comment) replaced by U+FFFD instead of throwing.
+template <typename Json>
+std::string dump_json(const Json& j, int indent = -1) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 // The byte offset of the key `"key":` in `text` at or after `from`, or npos:
 // for the line of a field in messages about its value.
 std::size_t find_json_key(std::string_view text, std::string_view key, std::size_t from = 0);

@@ -20,23 +20,23 @@ namespace {
 
 using json = nlohmann::json;
 
-// Runs `tito test --json` in a released course and returns its report.
+// Runs `tito test --json` in a released course and returns its report:
+// stdout alone, which --json keeps for the report (diagnostics and build
+// progress go to stderr, kept in `log`).
 json test_release(const ReleaseCheckOptions& options, const fs::path& course, std::string& log) {
   ProcessOptions p;
   p.cwd = course;
   p.env["NO_COLOR"] = "1";
+  p.separate_stderr = true;
   std::vector<std::string> argv = {options.tito.string(), "--root", course.string(), "-q", "test", "--json",
                                    "--timeout", std::to_string(options.timeout_seconds)};
-  // stdout and stderr arrive interleaved; the JSON report is the last thing printed.
   ProcessResult r = run_process(argv, p);
-  log = r.output;
-  std::size_t start = r.output.rfind("\n{\n");
-  start = start == std::string::npos ? r.output.find("{\n") : start + 1;
-  if (start == std::string::npos) throw Error("tito test printed no report in " + course.string() + ":\n" + r.output);
+  log = r.errors;
   try {
-    return json::parse(r.output.substr(start));
+    return json::parse(r.output);
   } catch (const json::exception&) {
-    throw Error("tito test printed no readable report in " + course.string() + ":\n" + r.output);
+    throw Error("`tito test --json` in " + course.string() + " printed no report (exit status " +
+                std::to_string(r.exit_code) + "):\n" + r.errors + r.output);
   }
 }
 

@@ -395,6 +395,27 @@ TEST_F(SyncTest, AFailureWhileMovingFilesIntoPlacePutsBackWhatWasThere) {
   EXPECT_EQ(after, before) << "01_a's source got its old content back, and no temporary file is left";
 }
 
+TEST_F(SyncTest, SyncStateOfEachModule) {
+  course.add_module("02_b", {}, dev_file("b"));
+  course.add_module("03_c", {}, "// %%\n//| tset\n");
+  {
+    Course c = open();
+    SyncPlan plan = plan_sync(c, {});
+    EXPECT_EQ(sync_state(plan, c.module("a")), SyncState::NotSynced);
+    EXPECT_EQ(sync_state(plan, c.module("c")), SyncState::DevFileHasErrors);
+  }
+  course.remove("modules/03_c");
+  sync(course);
+  course.write("modules/01_a/a_dev.cpp", dev_file("a", "2"));
+  course.write("package/generated/src/b.cpp", course.read("package/generated/src/b.cpp") + "// mine\n");
+  Course c = open();
+  SyncPlan plan = plan_sync(c, {});
+  EXPECT_EQ(sync_state(plan, c.module("a")), SyncState::Stale);
+  EXPECT_EQ(sync_state(plan, c.module("b")), SyncState::EditedByHand);
+  EXPECT_STREQ(describe(SyncState::Stale), "stale");
+  EXPECT_STREQ(describe(SyncState::DevFileHasErrors), "dev file has errors");
+}
+
 TEST(SyncDescribe, NamesEveryChange) {
   EXPECT_STREQ(describe(FileChange::Unchanged), "unchanged");
   EXPECT_STREQ(describe(FileChange::Created), "created");

@@ -78,6 +78,11 @@ void StderrProgress::step(const std::string& what) {
   std::cerr << (terminal_.color() ? "\033[1;32m" + padded + "\033[0m" : padded) << rest << "\n";
 }
 
+void StderrProgress::warning(const Diagnostic& what) {
+  clear_status();
+  spdlog::warn("{}", what.format());
+}
+
 void StderrProgress::detail(const std::string& line) {
   if (verbosity_ > 0) clear_status();
   if (verbosity_ > 0) std::cerr << terminal_.dim("             " + line) << "\n";

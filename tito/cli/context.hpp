@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/builder.hpp"
+#include "engine/progress.hpp"
 #include "engine/course.hpp"
 
 namespace CLI {
@@ -60,6 +60,8 @@ class StderrProgress : public Progress {
   // Redrawn in place on a smart terminal (at most 10 times a second); an
   // empty string clears it. Nothing in a pipe or a CI log.
   void status(const std::string& now) override;
+  // "warning: path:line: message" through the log.
+  void warning(const Diagnostic& what) override;
 
  private:
   void clear_status();

@@ -12,7 +12,8 @@
 #include "engine/reset.hpp"
 #include "engine/scaffold.hpp"
 #include "engine/sync.hpp"
-#include "engine/testrun.hpp"
+#include "engine/last_results.hpp"
+#include "engine/workflow.hpp"
 #include "util/process.hpp"
 
 namespace tito::cli {
@@ -38,20 +39,6 @@ int run_new(Context& ctx, const NewArgs& args) {
   return kExitOk;
 }
 
-// "synced", "not synced", "stale", "edited by hand", "dev file has errors"
-std::string sync_state(const SyncPlan& plan, const ModuleInfo& m) {
-  const ModuleState* s = plan.state(m.folder);
-  if (s == nullptr || !s->parsed) return "dev file has errors";
-  std::string state = "synced";
-  for (const FilePlan& f : plan.files) {
-    if (f.module != m.folder) continue;
-    if (f.change == FileChange::EditedByHand || f.change == FileChange::Overwritten) return "edited by hand";
-    if (f.change == FileChange::Created) state = "not synced";
-    if (f.change == FileChange::Updated && state == "synced") state = "stale";
-  }
-  return state;
-}
-
 int run_list(Context& ctx, bool as_json) {
   const Course& course = ctx.course();
   SyncPlan plan = plan_sync(course, {});
@@ -65,7 +52,7 @@ int run_list(Context& ctx, bool as_json) {
                      {"title", m.title},
                      {"difficulty", m.difficulty},
                      {"requires", m.required},
-                     {"sync", sync_state(plan, m)},
+                     {"sync", describe(sync_state(plan, m))},
                      {"last_test", last.contains(m.folder) ? last[m.folder].summary : ""}});
     }
     std::cout << out.dump(2) << "\n";
@@ -94,7 +81,7 @@ int run_list(Context& ctx, bool as_json) {
       result = it->second.summary;
       shown = it->second.ok ? t.green(result) : t.yellow(result);
     }
-    std::cout << row(nn, m.name, m.title, m.difficulty, sync_state(plan, m)) << shown << "\n";
+    std::cout << row(nn, m.name, m.title, m.difficulty, describe(sync_state(plan, m))) << shown << "\n";
   }
   if (course.modules().empty()) std::cout << "no modules yet: `tito module new NAME` makes the first\n";
   return kExitOk;
@@ -103,12 +90,12 @@ int run_list(Context& ctx, bool as_json) {
 int run_demo(Context& ctx, const std::string& ref) {
   const Course& course = ctx.course();
   const ModuleInfo& m = course.module(ref);
-  SyncPlan plan = sync_package(ctx, {m.folder});
+  SyncPlan plan = sync_package(course, {{m.folder}, false}, ctx.progress());
   const ModuleState* state = plan.state(m.folder);
   if (state == nullptr || !state->exported.has_demo) {
     throw Error(course.rel(m.dev_file()) + " has no '//| demo' cells to run");
   }
-  Builder builder = configured_builder(ctx);
+  Builder builder = configured_builder(course, ctx.build_dir(), ctx.progress());
   if (!report_builds(ctx, build_modules(course, plan, builder, {{m.folder}, false, true}, ctx.progress()))) {
     return kExitFailure;
   }

@@ -7,70 +7,25 @@
 #include <sstream>
 
 #include "cli/context.hpp"
-#include "cli/shared.hpp"
+#include "engine/status.hpp"
+#include "engine/workflow.hpp"
 #include "util/json_document.hpp"
 
 namespace tito::cli {
 
 namespace {
 
-enum class Stage { Done, InProgress, NotStarted, Failing, Broken };
-
-Stage stage_of(const ModuleReport& m) {
-  if (m.outcome == ModuleOutcome::BuildFailed || m.outcome == ModuleOutcome::Blocked) return Stage::Broken;
-  if (m.failed() > 0) return Stage::Failing;
-  if (m.not_implemented() == 0) return Stage::Done;
-  return m.passed() > 0 || m.written() > 0 ? Stage::InProgress : Stage::NotStarted;
-}
-
-// What to do next: the first module in build order that is not done.
-std::string next_step(Context& ctx, const TestReport& report) {
-  for (const ModuleReport& m : report.modules) {
-    const std::string& name = m.module->name;
-    switch (stage_of(m)) {
-      case Stage::Done:
-        continue;
-      case Stage::Broken:
-        if (m.outcome == ModuleOutcome::Blocked) continue;  // the module it waits on comes first
-        return "fix the compile errors in " + ctx.course().rel(m.module->dev_file()) + ", then `tito sync " + name +
-               "`";
-      case Stage::Failing:
-        for (const TestCase& c : m.cases) {
-          if (c.status != TestStatus::Passed && c.status != TestStatus::NotImplemented &&
-              c.status != TestStatus::Skipped) {
-            return "make " + c.name + " pass in " + m.module->folder + ": `tito test " + name + "` shows why it fails";
-          }
-        }
-        break;
-      case Stage::InProgress:
-      case Stage::NotStarted: {
-        // The first unwritten function in the dev file: the order a student works in.
-        const TestCase* first = nullptr;
-        for (const TestCase& c : m.cases) {
-          if (c.status == TestStatus::NotImplemented && (first == nullptr || c.location_line() < first->location_line())) {
-            first = &c;
-          }
-        }
-        if (first != nullptr) return "write " + first->function + " (" + first->location + "), then `tito test " + name + "`";
-        break;
-      }
-    }
-  }
-  return "every module passes: well done";
-}
-
 int run_status(Context& ctx, bool as_json) {
-  TestReport report = sync_and_test(ctx, {});
+  TestReport report = sync_and_test(ctx.course(), ctx.build_dir(), {}, ctx.progress());
   const Terminal& t = ctx.terminal;
   int counts[5] = {0, 0, 0, 0, 0};
   for (const ModuleReport& m : report.modules) ++counts[static_cast<int>(stage_of(m))];
-  std::string next = next_step(ctx, report);
+  std::string next = next_step(ctx.course(), report);
   if (as_json) {
-    static const char* names[] = {"done", "in progress", "not started", "failing", "does not compile"};
     nlohmann::json modules = nlohmann::json::array();
     for (const ModuleReport& m : report.modules) {
       modules.push_back({{"module", m.module->folder},
-                         {"stage", names[static_cast<int>(stage_of(m))]},
+                         {"stage", describe(stage_of(m))},
                          {"passed", m.passed()},
                          {"total", m.total()},
                          {"exercises", m.exercises},

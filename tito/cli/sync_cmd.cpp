@@ -7,6 +7,7 @@
 #include "cli/context.hpp"
 #include "cli/shared.hpp"
 #include "engine/sync.hpp"
+#include "engine/workflow.hpp"
 
 namespace tito::cli {
 
@@ -37,12 +38,14 @@ int check_only(Context& ctx, const SyncPlan& plan) {
 
 int run_sync(Context& ctx, const SyncArgs& args) {
   const Course& course = ctx.course();
-  SyncPlan plan = plan_sync(course, {args.modules, args.force});
-  report_diagnostics(plan.warnings, false);
-  if (args.check) return check_only(ctx, plan);
-  write_sync(ctx, plan);
+  if (args.check) {
+    SyncPlan plan = plan_sync(course, {args.modules, args.force});
+    report_diagnostics(plan.warnings, false);
+    return check_only(ctx, plan);
+  }
+  SyncPlan plan = sync_package(course, {args.modules, args.force}, ctx.progress());
   if (args.no_build) return kExitOk;
-  Builder builder = configured_builder(ctx);
+  Builder builder = configured_builder(course, ctx.build_dir(), ctx.progress());
   std::vector<ModuleBuild> builds = build_modules(course, plan, builder, {args.modules, false, false}, ctx.progress());
   return report_builds(ctx, builds) ? kExitOk : kExitFailure;
 }

@@ -9,9 +9,9 @@
 #include <sstream>
 
 #include "cli/context.hpp"
-#include "cli/shared.hpp"
-#include "engine/sync.hpp"
-#include "engine/testrun.hpp"
+#include "engine/build_log.hpp"
+#include "engine/junit_report.hpp"
+#include "engine/workflow.hpp"
 #include "util/fs.hpp"
 
 namespace tito::cli {
@@ -123,7 +123,8 @@ void print_table(Context& ctx, const TestReport& report) {
 
 int run_test(Context& ctx, const TestArgs& args) {
   if (args.timeout <= 0) throw Error("--timeout must be a positive number of seconds", kExitUsage);
-  TestReport report = sync_and_test(ctx, {args.modules, args.timeout, std::max(1, args.jobs)});
+  TestReport report =
+      sync_and_test(ctx.course(), ctx.build_dir(), {args.modules, args.timeout, std::max(1, args.jobs)}, ctx.progress());
   if (!args.junit.empty()) write_file_atomic(args.junit, to_junit(report));
   if (args.json) {
     std::cout << to_json(report);

@@ -1,4 +1,5 @@
-// Sync, part two: compile the package through CMake and Ninja.
+// Sync, part two: compile the package through CMake and Ninja. The Builder
+// runs the tools; build_modules.hpp decides what to build in which order.
 #pragma once
 
 #include <filesystem>
@@ -7,23 +8,11 @@
 #include <vector>
 
 #include "engine/course.hpp"
+#include "engine/progress.hpp"
 
 namespace tito {
 
 namespace fs = std::filesystem;
-
-// Where long work reports how it is going. The engine never prints.
-class Progress {
- public:
-  virtual ~Progress() = default;
-  // A new stage of the work: "configuring build/", "building 01_tensor".
-  virtual void step(const std::string& what) { (void)what; }
-  // A line of a tool's output, for -v.
-  virtual void detail(const std::string& line) { (void)line; }
-  // How far the current step is, e.g. "[3/7] tensor.cpp": worth showing only
-  // where a line can be redrawn.
-  virtual void status(const std::string& now) { (void)now; }
-};
 
 struct BuildResult {
   bool ok = false;
@@ -66,35 +55,5 @@ class Builder {
 std::string library_target(const ModuleInfo& m);
 std::string tests_target(const ModuleInfo& m);
 std::string demo_target(const ModuleInfo& m);
-
-}  // namespace tito
-
-#include "engine/sync.hpp"
-
-namespace tito {
-
-enum class BuildOutcome { Built, Failed, Blocked, NothingToBuild };
-
-struct ModuleBuild {
-  const ModuleInfo* module = nullptr;
-  bool selected = false;      // named by the user (not only required)
-  BuildOutcome outcome = BuildOutcome::NothingToBuild;
-  std::string output;         // Failed: the compiler's words
-  std::string blocked_by;     // Blocked: the module that failed
-  bool has_tests = false;
-  bool has_demo = false;
-};
-
-struct BuildRequest {
-  std::vector<std::string> modules;  // empty: every module
-  bool tests = false;                // also the selected modules' test programs
-  bool demos = false;                // also the selected modules' demo programs
-};
-
-// Builds the selected modules and everything they require, one module at a
-// time in build order, so that a compile error is pinned on its module and
-// the modules that build on it are reported as blocked, not as failing.
-std::vector<ModuleBuild> build_modules(const Course& course, const SyncPlan& plan, Builder& builder,
-                                       const BuildRequest& request, Progress& progress);
 
 }  // namespace tito

@@ -20,6 +20,30 @@ const char* describe(FileChange change) {
   return "?";
 }
 
+const char* describe(SyncState state) {
+  switch (state) {
+    case SyncState::Synced: return "synced";
+    case SyncState::NotSynced: return "not synced";
+    case SyncState::Stale: return "stale";
+    case SyncState::EditedByHand: return "edited by hand";
+    case SyncState::DevFileHasErrors: return "dev file has errors";
+  }
+  return "?";
+}
+
+SyncState sync_state(const SyncPlan& plan, const ModuleInfo& m) {
+  const ModuleState* s = plan.state(m.folder);
+  if (s == nullptr || !s->parsed) return SyncState::DevFileHasErrors;
+  SyncState state = SyncState::Synced;
+  for (const FilePlan& f : plan.files) {
+    if (f.module != m.folder) continue;
+    if (f.change == FileChange::EditedByHand || f.change == FileChange::Overwritten) return SyncState::EditedByHand;
+    if (f.change == FileChange::Created) state = SyncState::NotSynced;
+    if (f.change == FileChange::Updated && state == SyncState::Synced) state = SyncState::Stale;
+  }
+  return state;
+}
+
 std::vector<const FilePlan*> SyncPlan::changes() const {
   std::vector<const FilePlan*> out;
   for (const FilePlan& f : files) {

@@ -71,4 +71,19 @@ void apply_sync(const Course& course, const SyncPlan& plan);
 // "created", "updated", ...
 const char* describe(FileChange change);
 
+// Where a module's generated files stand against its dev file.
+enum class SyncState {
+  Synced,            // every file is what the dev file makes
+  NotSynced,         // some file was never written
+  Stale,             // some file is tito's older output
+  EditedByHand,      // some file was changed by hand since tito wrote it
+  DevFileHasErrors,  // the dev file does not parse: nothing can be compared
+};
+
+// The state of `module` in `plan` (a plan_sync of the whole course).
+SyncState sync_state(const SyncPlan& plan, const ModuleInfo& module);
+
+// "synced", "not synced", "stale", "edited by hand", "dev file has errors".
+const char* describe(SyncState state);
+
 }  // namespace tito

@@ -34,6 +34,8 @@ class Terminal {
   void decide(const std::string& color_option);
   bool color() const { return color_; }
   bool interactive() const { return interactive_; }
+  // The width of the terminal tito draws on; 80 in a pipe.
+  int columns() const;
 
   std::string bold(const std::string& s) const { return paint("1", s); }
   std::string green(const std::string& s) const { return paint("32", s); }

@@ -1,21 +1,17 @@
 // tito data fetch|list|verify|clean|path|show
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdlib>
-#include <deque>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/context.hpp"
+#include "cli/fetch_printer.hpp"
+#include "cli/interrupt.hpp"
 #include "data/cache.hpp"
 #include "data/images.hpp"
-#include "data/observer.hpp"
 #include "data/registry.hpp"
 #include "engine/course.hpp"
 #include "util/error.hpp"
@@ -30,33 +26,6 @@ namespace tito::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void on_interrupt(int) { g_interrupted.store(true); }
-
-// While alive, Ctrl-C asks the engine to stop (it keeps the .part and
-// returns exit 130); a second Ctrl-C kills as usual.
-class InterruptGuard {
- public:
-  InterruptGuard() {
-    g_interrupted.store(false);
-    struct sigaction sa {};
-    sa.sa_handler = on_interrupt;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND;
-    installed_ = ::sigaction(SIGINT, &sa, &previous_) == 0;
-  }
-  ~InterruptGuard() {
-    if (installed_) ::sigaction(SIGINT, &previous_, nullptr);
-  }
-  InterruptGuard(const InterruptGuard&) = delete;
-  InterruptGuard& operator=(const InterruptGuard&) = delete;
-
- private:
-  struct sigaction previous_ {};
-  bool installed_ = false;
-};
 
 struct DataArgs {
   std::string registry;
@@ -88,175 +57,9 @@ Setup setup(Context& ctx, const DataArgs& args) {
 data::FetchOptions engine_options() {
   data::FetchOptions o = data::FetchOptions::from_environment();
   o.download.http.user_agent = "tito/" TITO_VERSION " (TinyTorch course toolchain)";
-  o.download.cancel = &g_interrupted;
+  o.download.cancel = &InterruptGuard::flag();
   return o;
 }
-
-int terminal_columns() {
-  struct winsize ws {};
-  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20) return ws.ws_col;
-  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20) return ws.ws_col;
-  return 80;
-}
-
-std::string duration_text(double seconds) {
-  long s = static_cast<long>(seconds + 0.5);
-  char buf[32];
-  if (s >= 3600) {
-    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
-  }
-  return buf;
-}
-
-std::string rate_text(double bytes_per_second) {
-  return data::human_bytes(static_cast<std::uint64_t>(bytes_per_second)) + "/s";
-}
-
-// The CLI's view of a fetch: a redrawn bar on a terminal, a plain line every
-// ~10% or 10 s in a log, nothing with -q.
-class FetchPrinter : public data::FetchObserver {
- public:
-  explicit FetchPrinter(Context& ctx) : ctx_(ctx), quiet_(ctx.quiet()), bar_(ctx.terminal.interactive()) {}
-
-  void stage(const std::string& what) override {
-    if (quiet_) return;
-    clear_bar();
-    ctx_.progress().step(what);
-  }
-
-  void transfer_started(const std::string& file, const std::string& source, std::uint64_t offset,
-                        std::uint64_t total) override {
-    file_ = file;
-    total_ = total;
-    start_offset_ = offset;
-    done_ = offset;
-    started_ = Clock::now();
-    last_draw_ = Clock::time_point{};
-    samples_.clear();
-    samples_.emplace_back(started_, offset);
-    next_percent_ = total > 0 ? (offset * 10 / total + 1) * 10 : 0;
-    last_line_ = started_;
-    if (quiet_) return;
-    std::string what = (offset > 0 ? "resuming " : "downloading ") + file + " from " + host(source);
-    if (offset > 0) what += " at " + data::human_bytes(offset);
-    if (total > 0) what += " (" + data::human_bytes(total) + ")";
-    stage(what);
-  }
-
-  void transfer_progress(std::uint64_t done, std::uint64_t total) override {
-    done_ = done;
-    if (total > 0) total_ = total;
-    Clock::time_point now = Clock::now();
-    if (samples_.empty() || now - samples_.back().first >= std::chrono::milliseconds(200)) {
-      samples_.emplace_back(now, done);
-      while (samples_.size() > 2 && now - samples_.front().first > std::chrono::seconds(5)) samples_.pop_front();
-    }
-    if (quiet_) return;
-    if (bar_) {
-      if (now - last_draw_ >= std::chrono::milliseconds(100)) draw(false);
-      return;
-    }
-    bool step_due = total_ > 0 && done * 100 >= next_percent_ * total_ && next_percent_ <= 100;
-    if (step_due || now - last_line_ >= std::chrono::seconds(10)) {
-      if (total_ > 0) {
-        while (next_percent_ <= 100 && done * 100 >= next_percent_ * total_) next_percent_ += 10;
-      }
-      last_line_ = now;
-      std::cerr << "             " << file_ << ": " << status_text() << "\n";
-    }
-  }
-
-  void transfer_finished(std::uint64_t done) override {
-    done_ = done;
-    if (quiet_) return;
-    if (bar_ && drawn_) {  // an error page draws no bar
-      draw(true);
-      std::cerr << "\n";
-      drawn_ = false;
-    }
-    double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
-    std::uint64_t got = done > start_offset_ ? done - start_offset_ : 0;
-    if (!bar_ && got > 0) {
-      std::cerr << "             " << file_ << ": " << data::human_bytes(got) << " in " << duration_text(seconds)
-                << " (" << rate_text(seconds > 0 ? static_cast<double>(got) / seconds : 0) << ")\n";
-    }
-  }
-
-  void notice(const std::string& message) override {
-    if (quiet_) return;
-    clear_bar();
-    std::cerr << ctx_.terminal.yellow("        note") << " " << message << "\n";
-  }
-
- private:
-  static std::string host(const std::string& url) {
-    std::size_t start = url.find("://");
-    start = start == std::string::npos ? 0 : start + 3;
-    return url.substr(start, url.find('/', start) - start);
-  }
-
-  double rate() const {
-    if (samples_.size() < 2) return 0;
-    double dt = std::chrono::duration<double>(samples_.back().first - samples_.front().first).count();
-    return dt > 0 ? static_cast<double>(samples_.back().second - samples_.front().second) / dt : 0;
-  }
-
-  std::string status_text() const {
-    std::string s = data::human_bytes(done_);
-    if (total_ > 0) {
-      s += " of " + data::human_bytes(total_) + " (" + std::to_string(done_ * 100 / total_) + "%)";
-    }
-    double r = rate();
-    if (r > 0) {
-      s += ", " + rate_text(r);
-      if (total_ > done_) s += ", ETA " + duration_text(static_cast<double>(total_ - done_) / r);
-    }
-    return s;
-  }
-
-  void draw(bool force) {
-    Clock::time_point now = Clock::now();
-    if (!force && now - last_draw_ < std::chrono::milliseconds(100)) return;
-    last_draw_ = now;
-    int columns = terminal_columns();
-    std::string right = data::human_bytes(done_);
-    if (total_ > 0) right += "/" + data::human_bytes(total_);
-    double r = rate();
-    if (r > 0) right += "  " + rate_text(r);
-    if (r > 0 && total_ > done_) right += "  ETA " + duration_text(static_cast<double>(total_ - done_) / r);
-    std::string name = file_.size() > 28 ? file_.substr(0, 27) + "~" : file_;
-    int width = columns - static_cast<int>(name.size() + right.size()) - 12;
-    std::string line = "  " + name + " ";
-    if (total_ > 0 && width >= 10) {
-      int filled = static_cast<int>(static_cast<double>(width) * static_cast<double>(done_) / static_cast<double>(total_));
-      filled = std::min(filled, width);
-      std::string bar;
-      for (int i = 0; i < width; ++i) bar += i < filled ? "\u2588" : "\u2591";
-      line += ctx_.terminal.cyan(bar) + " " + std::to_string(done_ * 100 / total_) + "% ";
-    }
-    line += " " + right;
-    std::cerr << "\r\033[K" << line << std::flush;
-    drawn_ = true;
-  }
-
-  void clear_bar() {
-    if (bar_ && drawn_) {
-      std::cerr << "\r\033[K" << std::flush;
-      drawn_ = false;
-    }
-  }
-
-  Context& ctx_;
-  bool quiet_;
-  bool bar_;
-  bool drawn_ = false;
-  std::string file_;
-  std::uint64_t total_ = 0, done_ = 0, start_offset_ = 0, next_percent_ = 0;
-  Clock::time_point started_, last_draw_, last_line_;
-  std::deque<std::pair<Clock::time_point, std::uint64_t>> samples_;
-};
 
 // ---- fetch -----------------------------------------------------------------
 
@@ -454,7 +257,7 @@ int run_show(Context& ctx, const DataArgs& data_args, const ShowArgs& args) {
   const int gap = 2;
   int cell = sel.images.front().width + gap;
   std::size_t per_row = std::max<std::size_t>(1, std::min<std::size_t>(args.grid, static_cast<std::size_t>(
-                                                                                       (terminal_columns() - gap) / cell)));
+                                                                                       (ctx.terminal.columns() - gap) / cell)));
   for (std::size_t start = 0; start < sel.images.size(); start += per_row) {
     std::vector<data::Image> row(sel.images.begin() + static_cast<long>(start),
                                  sel.images.begin() + static_cast<long>(std::min(sel.images.size(), start + per_row)));

@@ -37,8 +37,6 @@ struct Layout {
   fs::path part(const RemoteFile& f) const { return downloads / (f.name + ".part"); }
 };
 
-std::uint64_t size_or_zero(const fs::path& p) { return file_size_or_zero(p); }
-
 bool present(const fs::path& p) {
   std::error_code ec;
   return fs::exists(p, ec);
@@ -48,11 +46,6 @@ void remove_all_or_throw(const fs::path& p) {
   std::error_code ec;
   fs::remove_all(p, ec);
   if (ec) throw Error("cannot remove " + p.string() + ": " + ec.message());
-}
-
-void remove_quietly(const fs::path& p) {
-  std::error_code ec;
-  fs::remove(p, ec);
 }
 
 void create_dirs(const fs::path& p) {
@@ -65,7 +58,7 @@ std::uint64_t tree_size(const fs::path& dir) {
   std::uint64_t total = 0;
   std::error_code ec;
   for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->is_regular_file(ec) && !it->is_symlink(ec)) total += size_or_zero(it->path());
+    if (it->is_regular_file(ec) && !it->is_symlink(ec)) total += file_size_or_zero(it->path());
   }
   return total;
 }
@@ -111,7 +104,7 @@ std::string missing_content(const Dataset& d, const fs::path& dir) {
     fs::path p = dir / c.path;
     std::error_code ec;
     if (!fs::is_regular_file(p, ec)) return d.dir + "/" + c.path + " is missing";
-    std::uint64_t size = size_or_zero(p);
+    std::uint64_t size = file_size_or_zero(p);
     if (c.size != 0 && size != c.size) {
       return d.dir + "/" + c.path + " has " + std::to_string(size) + " bytes, expected " + std::to_string(c.size);
     }
@@ -134,7 +127,7 @@ void remove_leftovers(const Layout& l) {
 std::string content_problem(const ContentFile& c, const fs::path& path, const std::atomic<bool>* cancel) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return "missing";
-  std::uint64_t size = size_or_zero(path);
+  std::uint64_t size = file_size_or_zero(path);
   if (c.size != 0 && size != c.size) {
     return "has " + std::to_string(size) + " bytes, expected " + std::to_string(c.size);
   }
@@ -268,7 +261,7 @@ void check_space(const Dataset& d, const Layout& l, const FetchOptions& o, Fetch
   std::uint64_t need = 0;
   for (const RemoteFile& f : d.files) {
     if (present(l.download(f))) continue;
-    std::uint64_t have = size_or_zero(l.part(f));
+    std::uint64_t have = file_size_or_zero(l.part(f));
     if (f.size > have) need += f.size - have;
   }
   for (const ContentFile& c : d.expected_contents()) need += c.size;
@@ -413,7 +406,7 @@ DatasetStatus dataset_status(const Dataset& d, const fs::path& cache) {
   std::uint64_t partial = 0;
   for (const RemoteFile& f : d.files) {
     if (present(l.download(f))) ++downloaded;
-    partial += size_or_zero(l.part(f));
+    partial += file_size_or_zero(l.part(f));
   }
   if (downloaded == static_cast<int>(d.files.size())) {
     s.state = CacheState::Downloaded;

@@ -36,13 +36,6 @@ void sleep_cancellable(std::chrono::milliseconds wait, const std::atomic<bool>* 
   }
 }
 
-std::uint64_t size_or_zero(const fs::path& p) { return file_size_or_zero(p); }
-
-void remove_quietly(const fs::path& p) {
-  std::error_code ec;
-  fs::remove(p, ec);
-}
-
 std::string read_validator(const fs::path& meta) {
   std::optional<std::string> text;
   try {
@@ -61,7 +54,7 @@ std::string progress_text(std::uint64_t done, std::uint64_t total) {
 }
 
 [[noreturn]] void interrupted(const fs::path& part, std::uint64_t total) {
-  std::uint64_t have = size_or_zero(part);
+  std::uint64_t have = file_size_or_zero(part);
   if (have == 0) throw Error("interrupted", kExitInterrupted);
   throw Error("interrupted: " + part.filename().string() + " (" + progress_text(have, total) +
                   ") is kept; run the same command again to resume",
@@ -81,7 +74,7 @@ std::string progress_text(std::uint64_t done, std::uint64_t total) {
     msg += "\nThe TLS certificate could not be verified: if a proxy or firewall inspects HTTPS, point SSL_CERT_FILE "
            "(or CURL_CA_BUNDLE) at its CA certificate bundle and run again.";
   }
-  if (size_or_zero(part) > 0) msg += "\nThe partial download " + part.filename().string() + " is kept and resumes on the next run.";
+  if (file_size_or_zero(part) > 0) msg += "\nThe partial download " + part.filename().string() + " is kept and resumes on the next run.";
   msg += "\nTo get it elsewhere: --mirror URL tries another host first; --from FILE imports a copy you downloaded.";
   throw Error(msg);
 }
@@ -108,7 +101,7 @@ DigestKind preferred_digest(const RemoteFile& file) {
 
 Verdict verify_file(const RemoteFile& file, const fs::path& path, const std::string& known_hex,
                     const std::atomic<bool>* cancel) {
-  std::uint64_t size = size_or_zero(path);
+  std::uint64_t size = file_size_or_zero(path);
   std::string problem;
   if (file.has_digest()) {
     DigestKind kind = preferred_digest(file);
@@ -138,140 +131,200 @@ Verdict verify_file(const RemoteFile& file, const fs::path& path, const std::str
   return {false, false, problem};
 }
 
+namespace {
+
+// One file's way through its mirrors: what outlives a single attempt.
+class DownloadJob {
+ public:
+  DownloadJob(const RemoteFile& file, const fs::path& dest, const DownloadSettings& settings, FetchObserver& observer)
+      : file_(file),
+        dest_(dest),
+        part_(fs::path(dest) += ".part"),
+        meta_(fs::path(dest) += ".part.json"),
+        settings_(settings),
+        observer_(observer),
+        client_(settings.http),
+        digest_(preferred_digest(file), Digest::Background),
+        checked_(file.has_digest() ? &digest_ : nullptr) {}
+
+  // Tries each URL until one gives the verified file.
+  Downloaded run(const std::vector<std::string>& urls) {
+    out_.resumed = file_size_or_zero(part_) > 0;
+    for (const std::string& url : urls) {
+      if (try_mirror(url, &url == &urls.back())) return out_;
+    }
+    all_failed(file_, failures_, all_unreachable_ && !failures_.empty(), tls_, part_);
+  }
+
+ private:
+  // The attempts on one mirror: its own count and backoff.
+  struct Mirror {
+    std::string url;
+    std::string host;
+    int attempts = 0;
+    int no_progress = 0;
+    std::chrono::milliseconds backoff;
+  };
+
+  // True when the mirror gave the verified file; false to try the next one.
+  bool try_mirror(const std::string& url, bool last) {
+    Mirror m{url, url_host(url), 0, 0, settings_.retry.backoff};
+    for (;;) {
+      if (cancelled()) interrupted(part_, file_.size);
+      AttemptResult r = attempt(m, prepare_part());
+      switch (r.outcome) {
+        case Outcome::Cancelled:
+          interrupted(part_, file_.size);
+        case Outcome::Fatal:
+          fatal(r);
+        case Outcome::Complete:
+          return finish(m);
+        case Outcome::NextMirror:
+          all_unreachable_ = all_unreachable_ && r.unreachable;
+          tls_ = tls_ || r.tls;
+          failures_.push_back({url, r.reason});
+          observer_.notice(m.host + ": " + r.reason + (last ? "" : "; trying the next mirror"));
+          return false;
+        case Outcome::Retry:
+          if (!wait_to_retry(m, r)) return false;
+          break;
+      }
+    }
+  }
+
+  bool cancelled() const { return settings_.cancel != nullptr && settings_.cancel->load(); }
+
+  // The bytes already in the .part, with the digest caught up on them.
+  std::uint64_t prepare_part() {
+    std::uint64_t offset = file_size_or_zero(part_);
+    if (file_.size != 0 && offset > file_.size) {  // longer than the file can be: not ours
+      remove_quietly(part_);
+      remove_quietly(meta_);
+      offset = 0;
+    }
+    if (checked_ != nullptr && hashed_ != offset) {
+      digest_.reset();
+      hash_file_into(part_, offset, digest_, settings_.cancel);
+      hashed_ = offset;
+    }
+    return offset;
+  }
+
+  // One transfer from `offset` on, or none when an earlier run got every byte.
+  AttemptResult attempt(Mirror& m, std::uint64_t offset) {
+    if (file_.size != 0 && offset == file_.size) {
+      AttemptResult done;  // ... but stopped before checking them
+      done.outcome = Outcome::Complete;
+      done.part_size = offset;
+      return done;
+    }
+    observer_.transfer_started(file_.name, m.url, offset, file_.size);
+    auto on_progress = [&](std::uint64_t got, std::uint64_t total) {
+      observer_.transfer_progress(got, file_.size != 0 ? file_.size : total);
+    };
+    AttemptResult r =
+        client_.download({m.url, part_, offset, read_validator(meta_), file_.size}, checked_, on_progress, settings_.cancel);
+    observer_.transfer_finished(r.part_size);
+    hashed_ = r.part_size;
+    out_.transferred += r.received;
+    ++m.attempts;
+    ++out_.attempts;
+    if ((r.http_status == 200 || r.http_status == 206) && !r.validator.empty()) {
+      write_file_atomic(meta_, dump_json(nlohmann::json{{"url", m.url}, {"validator", r.validator}}) + "\n");
+    }
+    if (r.restarted) observer_.notice(m.host + " sent the whole file instead of the rest; starting " + file_.name + " over");
+    return r;
+  }
+
+  [[noreturn]] void fatal(const AttemptResult& r) const {
+    std::string hint = r.write_errno == ENOSPC
+                           ? "; the disk is full: free at least " +
+                                 human_bytes(file_.size > r.part_size ? file_.size - r.part_size : 0) +
+                                 " and run again (the partial download is kept and resumes)"
+                           : "";
+    throw Error(r.reason + hint);
+  }
+
+  // Verifies the whole .part and renames it into place; a mismatch deletes it.
+  bool finish(const Mirror& m) {
+    std::string hex = checked_ != nullptr ? digest_.hex() : "";  // hex() resets the digest
+    hashed_ = 0;
+    Verdict v = verify_file(file_, part_, hex, settings_.cancel);
+    if (v.ok) {
+      if (::rename(part_.c_str(), dest_.c_str()) != 0) {
+        throw Error("cannot rename " + part_.string() + " to " + dest_.filename().string() + ": " + std::strerror(errno));
+      }
+      remove_quietly(meta_);
+      out_.url = m.url;
+      out_.by_content = v.by_content;
+      return true;
+    }
+    remove_quietly(part_);
+    remove_quietly(meta_);
+    all_unreachable_ = false;
+    failures_.push_back({m.url, v.problem + "; the download was deleted"});
+    observer_.notice(file_.name + " from " + m.host + ": " + v.problem + "; deleted it");
+    return false;
+  }
+
+  // Waits before the next attempt on this mirror; false to give it up.
+  bool wait_to_retry(Mirror& m, const AttemptResult& r) {
+    const RetryPolicy& policy = settings_.retry;
+    if (r.received > 0) {
+      m.no_progress = 0;
+      m.backoff = policy.backoff;
+    } else {
+      ++m.no_progress;
+    }
+    if (m.no_progress >= policy.attempts_per_mirror || m.attempts >= policy.max_attempts) {
+      all_unreachable_ = all_unreachable_ && r.unreachable;
+      failures_.push_back({m.url, r.reason + " (gave up after " + std::to_string(m.attempts) + " attempts)"});
+      observer_.notice(m.host + ": " + r.reason + "; giving up on this mirror");
+      return false;
+    }
+    std::chrono::milliseconds wait{0};
+    if (r.retry_after) {
+      auto asked = std::chrono::duration_cast<std::chrono::milliseconds>(*r.retry_after);
+      if (asked > policy.max_retry_after) {
+        all_unreachable_ = false;
+        failures_.push_back({m.url, r.reason + " (asked to come back in " + seconds_text(asked) + ")"});
+        observer_.notice(m.host + ": " + r.reason + ", asked to come back in " + seconds_text(asked) +
+                         "; trying the next mirror");
+        return false;
+      }
+      wait = asked;
+    } else if (r.received == 0) {
+      wait = m.backoff;
+      m.backoff = std::min(m.backoff * 2, policy.max_backoff);
+    }
+    std::string when = wait.count() == 0 ? "resuming" : "retrying in " + seconds_text(wait);
+    observer_.notice(m.host + ": " + r.reason + "; " + when + " (attempt " + std::to_string(m.attempts + 1) + ")");
+    sleep_cancellable(wait, settings_.cancel);
+    return true;
+  }
+
+  const RemoteFile& file_;
+  fs::path dest_, part_, meta_;
+  const DownloadSettings& settings_;
+  FetchObserver& observer_;
+  HttpClient client_;
+  Digest digest_;
+  Digest* checked_;          // the digest, or null for a size-only file (not hashed)
+  std::uint64_t hashed_ = 0; // bytes of the .part that the digest has seen
+  std::vector<Failure> failures_;
+  bool all_unreachable_ = true;
+  bool tls_ = false;
+  Downloaded out_;
+};
+
+}  // namespace
+
 Downloaded download_file(const RemoteFile& file, const std::vector<std::string>& urls, const fs::path& dest,
                          const DownloadSettings& settings, FetchObserver& observer) {
-  const std::atomic<bool>* cancel = settings.cancel;
-  const RetryPolicy& policy = settings.retry;
-  fs::path part = dest;
-  part += ".part";
-  fs::path meta = dest;
-  meta += ".part.json";
   std::error_code ec;
   fs::create_directories(dest.parent_path(), ec);
   if (ec) throw Error("cannot create folder " + dest.parent_path().string() + ": " + ec.message());
-
-  HttpClient client(settings.http);
-  Digest digest(preferred_digest(file), Digest::Background);
-  Digest* checked = file.has_digest() ? &digest : nullptr;  // a size-only file is not hashed
-  std::uint64_t hashed = 0;  // bytes of the .part that `digest` has seen
-  std::vector<Failure> failures;
-  bool all_unreachable = true;
-  bool tls = false;
-  Downloaded out;
-  out.resumed = size_or_zero(part) > 0;
-
-  auto on_progress = [&](std::uint64_t done, std::uint64_t total) {
-    observer.transfer_progress(done, file.size != 0 ? file.size : total);
-  };
-
-  for (const std::string& url : urls) {
-    const std::string host = url_host(url);
-    int no_progress = 0;
-    int attempts = 0;
-    std::chrono::milliseconds backoff = policy.backoff;
-    for (;;) {
-      if (cancel != nullptr && cancel->load()) interrupted(part, file.size);
-      std::uint64_t offset = size_or_zero(part);
-      if (file.size != 0 && offset > file.size) {
-        remove_quietly(part);
-        remove_quietly(meta);
-        offset = 0;
-      }
-      if (checked != nullptr && hashed != offset) {
-        digest.reset();
-        hash_file_into(part, offset, digest, cancel);
-        hashed = offset;
-      }
-
-      AttemptResult r;
-      if (file.size != 0 && offset == file.size) {
-        r.outcome = Outcome::Complete;  // an earlier run got every byte but stopped before checking them
-        r.part_size = offset;
-      } else {
-        observer.transfer_started(file.name, url, offset, file.size);
-        r = client.download({url, part, offset, read_validator(meta), file.size}, checked, on_progress, cancel);
-        observer.transfer_finished(r.part_size);
-        hashed = r.part_size;
-        out.transferred += r.received;
-        ++attempts;
-        ++out.attempts;
-        if ((r.http_status == 200 || r.http_status == 206) && !r.validator.empty()) {
-          write_file_atomic(meta, dump_json(nlohmann::json{{"url", url}, {"validator", r.validator}}) + "\n");
-        }
-        if (r.restarted) observer.notice(host + " sent the whole file instead of the rest; starting " + file.name + " over");
-      }
-
-      if (r.outcome == Outcome::Cancelled) interrupted(part, file.size);
-      if (r.outcome == Outcome::Fatal) {
-        std::string hint = r.write_errno == ENOSPC
-                               ? "; the disk is full: free at least " +
-                                     human_bytes(file.size > r.part_size ? file.size - r.part_size : 0) +
-                                     " and run again (the partial download is kept and resumes)"
-                               : "";
-        throw Error(r.reason + hint);
-      }
-      if (r.outcome == Outcome::Complete) {
-        std::string hex = checked != nullptr ? digest.hex() : "";  // hex() resets the digest
-        hashed = 0;
-        Verdict v = verify_file(file, part, hex, cancel);
-        if (v.ok) {
-          if (::rename(part.c_str(), dest.c_str()) != 0) {
-            throw Error("cannot rename " + part.string() + " to " + dest.filename().string() + ": " +
-                        std::strerror(errno));
-          }
-          remove_quietly(meta);
-          out.url = url;
-          out.by_content = v.by_content;
-          return out;
-        }
-        remove_quietly(part);
-        remove_quietly(meta);
-        all_unreachable = false;
-        failures.push_back({url, v.problem + "; the download was deleted"});
-        observer.notice(file.name + " from " + host + ": " + v.problem + "; deleted it");
-        break;
-      }
-      if (r.outcome == Outcome::NextMirror) {
-        all_unreachable = all_unreachable && r.unreachable;
-        tls = tls || r.tls;
-        failures.push_back({url, r.reason});
-        observer.notice(host + ": " + r.reason + (&url != &urls.back() ? "; trying the next mirror" : ""));
-        break;
-      }
-      // Outcome::Retry
-      if (r.received > 0) {
-        no_progress = 0;
-        backoff = policy.backoff;
-      } else {
-        ++no_progress;
-      }
-      if (no_progress >= policy.attempts_per_mirror || attempts >= policy.max_attempts) {
-        all_unreachable = all_unreachable && r.unreachable;
-        failures.push_back({url, r.reason + " (gave up after " + std::to_string(attempts) + " attempts)"});
-        observer.notice(host + ": " + r.reason + "; giving up on this mirror");
-        break;
-      }
-      std::chrono::milliseconds wait{0};
-      if (r.retry_after) {
-        auto asked = std::chrono::duration_cast<std::chrono::milliseconds>(*r.retry_after);
-        if (asked > policy.max_retry_after) {
-          all_unreachable = false;
-          failures.push_back({url, r.reason + " (asked to come back in " + seconds_text(asked) + ")"});
-          observer.notice(host + ": " + r.reason + ", asked to come back in " + seconds_text(asked) +
-                          "; trying the next mirror");
-          break;
-        }
-        wait = asked;
-      } else if (r.received == 0) {
-        wait = backoff;
-        backoff = std::min(backoff * 2, policy.max_backoff);
-      }
-      std::string when = wait.count() == 0 ? "resuming" : "retrying in " + seconds_text(wait);
-      observer.notice(host + ": " + r.reason + "; " + when + " (attempt " + std::to_string(attempts + 1) + ")");
-      sleep_cancellable(wait, cancel);
-    }
-  }
-  all_failed(file, failures, all_unreachable && !failures.empty(), tls, part);
+  return DownloadJob(file, dest, settings, observer).run(urls);
 }
 
 }  // namespace tito::data

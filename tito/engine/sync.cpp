@@ -193,7 +193,7 @@ SyncPlan plan_sync(const Course& course, const SyncOptions& options) {
                                                    "left alone (delete it if it is not needed)", ""});
         continue;
       }
-      plan.files.push_back(FilePlan{rel, FileChange::Removed, "", ""});
+      plan.files.push_back(FilePlan{rel, FileChange::Removed, "", "", content});
     }
   }
 
@@ -272,9 +272,7 @@ void apply_sync(const Course& course, const SyncPlan& plan) {
     staged[i].commit();
   }
   for (const FilePlan* f : removals) {
-    FilePlan removed = *f;
-    removed.on_disk = read_file_if_exists(course.root() / f->path);
-    rollback.changing(removed);
+    rollback.changing(*f);
     std::error_code ec;
     fs::remove(course.root() / f->path, ec);
     if (ec) throw Error("cannot remove " + f->path + ": " + ec.message());

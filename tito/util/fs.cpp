@@ -133,6 +133,11 @@ std::uintmax_t file_size_or_zero(const fs::path& path) {
   return ec ? 0 : size;
 }
 
+void remove_quietly(const fs::path& path) noexcept {
+  std::error_code ec;
+  fs::remove(path, ec);
+}
+
 std::string display_path(const fs::path& path, const fs::path& base) {
   fs::path rel = path.lexically_relative(base);
   if (rel.empty() || *rel.begin() == "..") return path.string();

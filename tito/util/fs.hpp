@@ -69,6 +69,10 @@ class StagedFile {
 // The size of a file, or 0 when it does not exist or cannot be read.
 std::uintmax_t file_size_or_zero(const fs::path& path);
 
+// Removes the file if it is there; a failure is ignored (for clean-ups whose
+// own failure would hide the error being reported).
+void remove_quietly(const fs::path& path) noexcept;
+
 // `path` relative to `base` when it lies inside it, else `path` unchanged.
 std::string display_path(const fs::path& path, const fs::path& base);
 

@@ -71,8 +71,9 @@ TEST(ModuleNew, NewModuleSyncsAndItsTestsFailUntilTheSolutionIsWritten) {
   int throw_line = line_of(text, "throw tinytorch::NotImplemented();");
   TitoRun unfinished = tito({"test"}, root);
   EXPECT_EQ(unfinished.exit_code, 1) << unfinished.err;
-  EXPECT_THAT(unfinished.out, HasSubstr("not implemented yet: hello::square (modules/01_hello/hello_dev.cpp:" +
-                                        std::to_string(throw_line) + ") · 3 tests waiting\n"));
+  EXPECT_THAT(unfinished.out, HasSubstr("01_hello: 3 tests wait on code not written yet\n"
+                                        "  hello::square (modules/01_hello/hello_dev.cpp:" +
+                                        std::to_string(throw_line) + ") · 3 tests\n"));
   // module, passed, failed, not yet, total, ..., verdict
   EXPECT_THAT(unfinished.out, ContainsRegex("\n  01_hello +0 +0 +3 +3 [^\n]* … not started\n"));
   EXPECT_THAT(unfinished.out, HasSubstr("tests: 0 passed, 3 failed\n"));

@@ -48,10 +48,11 @@ TEST_F(TestCommand, CrashAndHangAreEachOneFailureAndTheOtherTestsStillRun) {
                                 "    crashed (SEGFAULT)\n"
                                 "timed out 03_trouble Trouble.Hangs\n"
                                 "    did not finish within the time limit (an endless loop?)\n"
-                                "not implemented yet: trouble::unwritten (" +
-                                unwritten_location(dev_file("03_trouble")) + ") · 1 test waiting\n\n"));
+                                "03_trouble: 1 test waits on code not written yet\n"
+                                "  trouble::unwritten (" +
+                                unwritten_location(dev_file("03_trouble")) + ") · 1 test\n\n"));
   EXPECT_THAT(r.out, ContainsRegex("\n  03_trouble +1 +2 +1 +4 [^\n]* ✗ failing\n"));
-  EXPECT_THAT(r.out, EndsWith("\n\n1 test wait on code not written yet\ntests: 1 passed, 3 failed\n"));
+  EXPECT_THAT(r.out, EndsWith("\n\n1 test waits on code not written yet\ntests: 1 passed, 3 failed\n"));
 
   tinyxml2::XMLDocument doc;
   std::string xml = read(junit);
@@ -70,6 +71,16 @@ TEST_F(TestCommand, CrashAndHangAreEachOneFailureAndTheOtherTestsStillRun) {
   }
   EXPECT_EQ(cases, (std::vector<std::string>{"Passes: passed", "Crashes: crashed", "Hangs: timed out",
                                              "WaitsOnUnwrittenCode: not implemented"}));
+}
+
+TEST_F(TestCommand, ModulesThatDoNotBuildAreCountedApartFromTests) {
+  FileRestorer restore(dev_file("01_tiny"));
+  write(dev_file("01_tiny"), replace(read(dev_file("01_tiny")), "return x + 1;", "return x + undeclared_name;"));
+  TitoRun r = run({"test", "tiny", "more"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, ContainsRegex("\n  01_tiny +- +- +- +- [^\n]* ✗ does not compile\n"));
+  EXPECT_THAT(r.out, ContainsRegex("\n  02_more +- +- +- +- [^\n]* ✗ blocked: 01_tiny does not compile\n"));
+  EXPECT_THAT(r.out, EndsWith("\n\n2 modules were not built, so their tests did not run\ntests: 0 passed, 0 failed\n"));
 }
 
 TEST_F(TestCommand, JsonReportIsTheOnlyThingOnStdout) {

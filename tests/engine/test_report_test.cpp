@@ -208,6 +208,52 @@ TEST_F(ReportTest, LastResultsAreKeptPerModuleAcrossRuns) {
   EXPECT_EQ(last["02_broken"].summary, "build failed");
 }
 
+TEST(WaitingTests, GroupsUnwrittenFunctionsUnderTheirModuleEachOnce) {
+  ModuleInfo tensor, activations;
+  tensor.folder = "01_tensor";
+  activations.folder = "02_activations";
+  auto ni = [](const std::string& test, const std::string& function, int line, const std::string& folder) {
+    std::string file = "modules/" + folder + "/" + folder.substr(3) + "_dev.cpp";
+    return TestCase{test, TestStatus::NotImplemented, 0, "", function, file + ":" + std::to_string(line)};
+  };
+  ModuleReport t;
+  t.module = &tensor;
+  t.outcome = ModuleOutcome::Tested;
+  t.cases = {ni("T.A", "full", 832, "01_tensor"), ni("T.B", "tensor", 802, "01_tensor"),
+             ni("T.C", "tensor", 797, "01_tensor"), ni("T.D", "tensor", 802, "01_tensor"),
+             TestCase{"T.E", TestStatus::Passed, 0, "", "", ""}};
+  ModuleReport a;
+  a.module = &activations;
+  a.outcome = ModuleOutcome::Tested;
+  a.cases = {ni("A.A", "tensor", 797, "01_tensor"), ni("A.B", "relu", 40, "02_activations"),
+             ni("A.C", "full", 832, "01_tensor")};
+  TestReport report;
+  report.modules = {t, a};
+
+  std::vector<WaitingTests> w = waiting_tests(report);
+  ASSERT_EQ(w.size(), 2u);
+  auto text = [](const std::vector<Unwritten>& us) {
+    std::vector<std::string> out;
+    for (const Unwritten& u : us) {
+      std::string lines;
+      for (int l : u.lines) lines += " " + std::to_string(l);
+      out.push_back(u.function + " @" + u.file + lines + " x" + std::to_string(u.tests));
+    }
+    return out;
+  };
+  EXPECT_EQ(w[0].module, &tensor);
+  EXPECT_EQ(w[0].tests, 4);
+  EXPECT_EQ(text(w[0].own), (std::vector<std::string>{"tensor @modules/01_tensor/tensor_dev.cpp 797 802 x3",
+                                                      "full @modules/01_tensor/tensor_dev.cpp 832 x1"}));
+  EXPECT_TRUE(w[0].elsewhere.empty());
+  EXPECT_EQ(w[1].tests, 3);
+  EXPECT_EQ(text(w[1].own), (std::vector<std::string>{"relu @modules/02_activations/activations_dev.cpp 40 x1"}));
+  ASSERT_EQ(w[1].elsewhere.size(), 1u);
+  EXPECT_EQ(w[1].elsewhere[0].first, "01_tensor");
+  EXPECT_EQ(text(w[1].elsewhere[0].second), (std::vector<std::string>{"tensor @modules/01_tensor/tensor_dev.cpp 797 x1",
+                                                                     "full @modules/01_tensor/tensor_dev.cpp 832 x1"}));
+}
+
 TEST(LastResults, MissingOrCorruptFileMeansNoResults) {
   TempDir build("tito-unit");
   EXPECT_TRUE(load_last_results(build.path()).empty());

@@ -6,6 +6,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "cli/context.hpp"
@@ -34,6 +35,44 @@ std::string indent(const std::string& text, const std::string& pad) {
   return out;
 }
 
+// "1 test", "3 tests"; with a verb, "1 test waits", "3 tests wait".
+std::string tests_text(int n, const char* verb = nullptr) {
+  std::string out = std::to_string(n) + (n == 1 ? " test" : " tests");
+  if (verb != nullptr) out += std::string(" ") + verb + (n == 1 ? "s" : "");
+  return out;
+}
+
+// "tensor (modules/01_tensor/tensor_dev.cpp:797, 802)".
+std::string where(const Terminal& t, const Unwritten& u) {
+  std::string lines;
+  for (int l : u.lines) lines += (lines.empty() ? "" : ", ") + std::to_string(l);
+  return t.bold(u.function) + " (" + u.file + ":" + lines + ")";
+}
+
+// The unwritten functions, under the module whose tests wait on them, each
+// named once: a module that waits on an earlier module's functions listed
+// above says so instead of listing them again.
+void print_waiting(Context& ctx, const TestReport& report) {
+  const Terminal& t = ctx.terminal;
+  std::set<std::string> listed;  // modules whose own functions are shown
+  for (const WaitingTests& w : waiting_tests(report)) {
+    std::cout << t.yellow(w.module->folder + ": " + tests_text(w.tests, "wait") + " on code not written yet") << "\n";
+    for (const Unwritten& u : w.own) std::cout << "  " << where(t, u) << " · " << tests_text(u.tests) << "\n";
+    if (!w.own.empty()) listed.insert(w.module->folder);
+    for (const auto& [owner, functions] : w.elsewhere) {
+      int tests = 0;
+      for (const Unwritten& u : functions) tests += u.tests;
+      if (listed.contains(owner)) {
+        std::cout << "  " << tests_text(tests) << " on functions of " << owner << ", listed above\n";
+        continue;
+      }
+      for (const Unwritten& u : functions) {
+        std::cout << "  " << where(t, u) << ", in " << owner << " · " << tests_text(u.tests) << "\n";
+      }
+    }
+  }
+}
+
 void print_details(Context& ctx, const TestReport& report) {
   const Terminal& t = ctx.terminal;
   for (const ModuleReport& m : report.modules) {
@@ -42,33 +81,15 @@ void print_details(Context& ctx, const TestReport& report) {
       spdlog::error("{} does not compile; the messages above point at {}", m.module->folder,
                     ctx.course().rel(m.module->dev_file()));
     }
-    std::map<std::string, std::pair<const TestCase*, int>> waiting;  // function -> (a test, tests)
-    std::vector<std::string> order;
     for (const TestCase& c : m.cases) {
-      if (c.status == TestStatus::NotImplemented) {
-        if (!waiting.contains(c.function)) order.push_back(c.function);
-        auto& entry = waiting[c.function];
-        entry.first = &c;
-        ++entry.second;
-      } else if (c.status != TestStatus::Passed && c.status != TestStatus::Skipped) {
-        std::cout << t.red(t.bold(std::string(describe(c.status)))) << " " << m.module->folder << " " << c.name
-                  << "\n"
-                  << indent(c.message, "    ");
+      if (c.status == TestStatus::Passed || c.status == TestStatus::Skipped || c.status == TestStatus::NotImplemented) {
+        continue;
       }
-    }
-    // In the order of the dev file: the order a student works in.
-    auto line_of = [&](const std::string& fn) {
-      const TestCase& c = *waiting[fn].first;
-      return std::make_pair(c.location.substr(0, c.location.rfind(':')), c.location_line());
-    };
-    std::stable_sort(order.begin(), order.end(),
-                     [&](const std::string& a, const std::string& b) { return line_of(a) < line_of(b); });
-    for (const std::string& fn : order) {
-      const auto& [test, tests] = waiting[fn];
-      std::cout << t.yellow("not implemented yet: ") << t.bold(fn) << " (" << test->location << ") · " << tests
-                << " test" << (tests == 1 ? "" : "s") << " waiting\n";
+      std::cout << t.red(t.bold(std::string(describe(c.status)))) << " " << m.module->folder << " " << c.name << "\n"
+                << indent(c.message, "    ");
     }
   }
+  print_waiting(ctx, report);
 }
 
 void print_table(Context& ctx, const TestReport& report) {
@@ -114,11 +135,14 @@ void print_table(Context& ctx, const TestReport& report) {
     broken += m.outcome == ModuleOutcome::BuildFailed || m.outcome == ModuleOutcome::Blocked;
   }
   std::cout << "\n";
-  if (not_yet > 0) std::cout << not_yet << " test" << (not_yet == 1 ? "" : "s") << " wait on code not written yet\n";
-  if (broken > 0) std::cout << broken << " module" << (broken == 1 ? "" : "s") << " did not compile\n";
-  // The closing line, in the plain form CI runners read.
-  std::cout << "tests: " << report.count(TestStatus::Passed) << " passed, "
-            << report.failed() + not_yet + broken << " failed\n";
+  if (not_yet > 0) std::cout << tests_text(not_yet, "wait") << " on code not written yet\n";
+  if (broken > 0) {
+    std::cout << broken << (broken == 1 ? " module was" : " modules were") << " not built, so "
+              << (broken == 1 ? "its" : "their") << " tests did not run\n";
+  }
+  // The closing line, in the plain form CI runners read: tests only.
+  std::cout << "tests: " << report.count(TestStatus::Passed) << " passed, " << report.failed() + not_yet
+            << " failed\n";
 }
 
 int run_test(Context& ctx, const TestArgs& args) {

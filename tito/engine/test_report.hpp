@@ -52,6 +52,27 @@ struct TestReport {
   int total() const;
 };
 
+// A function a student has not written yet, and the tests that wait on it.
+struct Unwritten {
+  std::string function;    // "tensor" (overloads share the name)
+  std::string file;        // "modules/01_tensor/tensor_dev.cpp"
+  std::vector<int> lines;  // where its stubs are, in order
+  int tests = 0;
+};
+
+// A module's tests that wait on code not written yet: the functions of its
+// own dev file in dev-file order, and those of the modules it builds on.
+struct WaitingTests {
+  const ModuleInfo* module = nullptr;
+  int tests = 0;
+  std::vector<Unwritten> own;
+  std::vector<std::pair<std::string, std::vector<Unwritten>>> elsewhere;  // module folder -> its functions
+};
+
+// Every module of `report` with tests that wait on unwritten code, in the
+// report's order; each function once per module.
+std::vector<WaitingTests> waiting_tests(const TestReport& report);
+
 // "passed", "not implemented", ...; "tested", "build failed", ...
 const char* describe(TestStatus status);
 const char* describe(ModuleOutcome outcome);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "runs.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
@@ -31,11 +32,6 @@ double run_ms(const std::vector<std::string>& argv, const tito::ProcessOptions& 
     std::exit(1);
   }
   return ms;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 void copy_course(const fs::path& from, const fs::path& to) {
@@ -87,21 +83,23 @@ int main(int argc, char** argv) {
     cold.env["CCACHE_DISABLE"] = "1";
     double cold_ms = run_ms({tito, "-q", "sync"}, cold);
 
-    std::vector<double> noop, export_only, touched;
-    for (int i = 0; i < runs; ++i) noop.push_back(run_ms({tito, "-q", "sync"}, options));
-    for (int i = 0; i < runs; ++i) export_only.push_back(run_ms({tito, "-q", "sync", "--no-build"}, options));
+    tito::bench::Runs noop, export_only, touched;
+    for (int i = 0; i < runs; ++i) noop.add(run_ms({tito, "-q", "sync"}, options));
+    for (int i = 0; i < runs; ++i) export_only.add(run_ms({tito, "-q", "sync", "--no-build"}, options));
     fs::path edited;
     for (int i = 0; i < std::max(3, runs / 5); ++i) {
       edited = touch_one_dev_file(course, i);
-      touched.push_back(run_ms({tito, "-q", "sync"}, cold));
+      touched.add(run_ms({tito, "-q", "sync"}, cold));
     }
 
-    std::printf("tito sync benchmark on a copy of the course (%d runs; medians)\n", runs);
-    std::printf("  cold sync (configure, compile the library; no ccache) %9.0f ms\n", cold_ms);
-    std::printf("  no-op sync                                          %9.1f ms   goal 50 ms: %s (%.2fx of the goal)\n",
-                median(noop), median(noop) < 50 ? "met" : "NOT met", median(noop) / 50.0);
-    std::printf("  no-op sync, export only (--no-build)                %9.1f ms\n", median(export_only));
-    std::printf("  sync after editing %s %9.0f ms\n", edited.filename().string().c_str(), median(touched));
+    // Verdicts are the medians'; best and worst show the spread.
+    std::printf("tito sync benchmark on a copy of the course (medians; best and worst beside them)\n");
+    std::printf("  cold sync (configure, compile the library; no ccache)  %.0f ms (one run)\n", cold_ms);
+    std::printf("  no-op sync                            %s; goal 50 ms: %s (%.2fx of the goal)\n",
+                noop.describe("%.1f", " ms").c_str(), noop.median() < 50 ? "met" : "NOT met", noop.median() / 50.0);
+    std::printf("  no-op sync, export only (--no-build)  %s\n", export_only.describe("%.1f", " ms").c_str());
+    std::printf("  sync after editing %s  %s\n", edited.filename().string().c_str(),
+                touched.describe("%.0f", " ms").c_str());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sync_bench: %s\n", e.what());

@@ -72,7 +72,7 @@ TEST(ModuleNew, NewModuleSyncsAndItsTestsFailUntilTheSolutionIsWritten) {
   TitoRun unfinished = tito({"test"}, root);
   EXPECT_EQ(unfinished.exit_code, 1) << unfinished.err;
   EXPECT_THAT(unfinished.out, HasSubstr("01_hello: 3 tests wait on code not written yet\n"
-                                        "  hello::square (modules/01_hello/hello_dev.cpp:" +
+                                        "  hello_square (modules/01_hello/hello_dev.cpp:" +
                                         std::to_string(throw_line) + ") · 3 tests\n"));
   // module, passed, failed, not yet, total, ..., verdict
   EXPECT_THAT(unfinished.out, ContainsRegex("\n  01_hello +0 +0 +3 +3 [^\n]* … not started\n"));

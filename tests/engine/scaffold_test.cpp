@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
 #include "engine/devfile.hpp"
 #include "engine/temp_course.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 namespace tito {
 namespace {
@@ -192,7 +196,7 @@ TEST(Scaffold, BadTemplateWritesNothing) {
               scaffold_module(c, {"layers", "", "easy", {}});
             }),
             "templates/module/README.md.in:3: unknown placeholder {{autor}} (known: NN, difficulty, folder, name, "
-            "number, requires_json, title, title_id, title_json)");
+            "number, requires_json, requires_text, title, title_id, title_json)");
   EXPECT_EQ(course.snapshot("modules"), (std::map<std::string, std::string>{}));
   EXPECT_TRUE(fs::is_empty(course.root() / "modules"));
 }
@@ -216,13 +220,102 @@ TEST(Scaffold, CourseTemplatesMakeADevFileThatParsesAndExports) {
   EXPECT_EQ(m.number, 2);
   EXPECT_EQ(m.required, std::vector<std::string>{"basics"});
   DevFile dev = parse_dev_file(course.read("modules/02_layers/layers_dev.cpp"), "modules/02_layers/layers_dev.cpp");
-  EXPECT_EQ(dev.default_exp, "layers");
+  EXPECT_EQ(dev.default_exp, "core/layers");
   EXPECT_FALSE(dev.cells_with(CellRole::Export).empty());
   EXPECT_FALSE(dev.cells_with(CellRole::Test).empty());
   EXPECT_TRUE(course.exists("modules/02_layers/tests/test_layers.cpp"));
   EXPECT_NO_THROW(scan_test_file_markers(course.read("modules/02_layers/tests/test_layers.cpp"), "t.cpp"));
   std::string readme = course.read("modules/02_layers/README.md");
   EXPECT_EQ(readme.find("{{"), std::string::npos) << readme;
+}
+
+// The course's own modules, 01 and 02, are the model the template follows:
+// what they share, a new module has too.
+class TemplateMatchesTheCourse : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* m : {"01_tensor", "02_activations"}) {
+      if (!fs::exists(source / "modules" / m)) GTEST_SKIP() << "modules/" << m << " is not part of the course (yet)";
+    }
+    fs::copy(source / "templates", course.root() / "templates", fs::copy_options::recursive);
+    course.add_module("01_basics");
+    scaffold_module(Course::open(course.root()), {"layers", "", "medium", {"basics"}});
+  }
+  static std::vector<std::string> headings(const std::string& markdown) {
+    std::vector<std::string> out;
+    for (const std::string& line : split_lines(markdown)) {
+      if (line.starts_with("## ")) out.push_back(line);
+    }
+    return out;
+  }
+  fs::path source = TITO_SOURCE_DIR;
+  TempCourse course;
+};
+
+TEST_F(TemplateMatchesTheCourse, ReadmeHasTheSectionsOfTheCoursesModulesInTheirOrder) {
+  std::vector<std::string> a = headings(read_file(source / "modules/01_tensor/README.md"));
+  std::vector<std::string> b = headings(read_file(source / "modules/02_activations/README.md"));
+  std::vector<std::string> shared;
+  for (const std::string& h : a) {
+    if (std::find(b.begin(), b.end(), h) != b.end()) shared.push_back(h);
+  }
+  ASSERT_FALSE(shared.empty());
+  std::vector<std::string> rendered = headings(course.read("modules/02_layers/README.md"));
+  std::vector<std::string> in_order;
+  for (const std::string& h : rendered) {
+    if (std::find(shared.begin(), shared.end(), h) != shared.end()) in_order.push_back(h);
+  }
+  EXPECT_EQ(in_order, shared) << course.read("modules/02_layers/README.md");
+  EXPECT_TRUE(course.read("modules/02_layers/README.md").starts_with("# Module 02: Layers\n\n**Difficulty:** medium · "
+                                                                     "**Pattern:** "));
+  EXPECT_NE(course.read("modules/02_layers/README.md").find("**Requires:** 01 basics"), std::string::npos);
+}
+
+TEST_F(TemplateMatchesTheCourse, ModuleJsonHasEveryFieldOfTheCoursesModulesAndThePatternsReason) {
+  auto keys = [](const std::string& text) {
+    std::vector<std::string> out;
+    nlohmann::ordered_json j = nlohmann::ordered_json::parse(text);
+    for (const auto& [k, v] : j.items()) out.push_back(k);
+    return out;
+  };
+  std::vector<std::string> rendered = keys(course.read("modules/02_layers/module.json"));
+  for (const char* m : {"01_tensor", "02_activations"}) {
+    for (const std::string& k : keys(read_file(source / "modules" / m / "module.json"))) {
+      EXPECT_NE(std::find(rendered.begin(), rendered.end(), k), rendered.end()) << k << " of " << m;
+    }
+  }
+  const ModuleInfo& layers = Course::open(course.root()).module("layers");
+  EXPECT_FALSE(layers.pattern.empty());
+  EXPECT_FALSE(layers.pattern_reason.empty());   // COURSE.md: the pattern "with its reason"
+  EXPECT_FALSE(layers.time_estimate.empty());    // and "an honest time estimate"
+}
+
+TEST_F(TemplateMatchesTheCourse, DevFileExportsWhereTheCoursesModulesDoAndGuidesEachExercise) {
+  auto default_exp = [](const fs::path& dev) {
+    return *parse_dev_file(read_file(dev), dev.string()).default_exp;
+  };
+  std::string tensor = default_exp(source / "modules/01_tensor/tensor_dev.cpp");
+  std::string activations = default_exp(source / "modules/02_activations/activations_dev.cpp");
+  std::string folder = tensor.substr(0, tensor.rfind('/') + 1);  // "core/"
+  ASSERT_EQ(activations.substr(0, activations.rfind('/') + 1), folder);
+  std::string text = course.read("modules/02_layers/layers_dev.cpp");
+  DevFile dev = parse_dev_file(text, "layers_dev.cpp");
+  EXPECT_EQ(*dev.default_exp, folder + "layers");
+  EXPECT_TRUE(dev.warnings.empty());
+  for (const char* part : {"**TODO**", "**APPROACH**", "**EXAMPLE**", "**HINTS**", "**SYSTEMS THINKING**", "⭐",
+                           "## Summary", "## Reflect", "Next:", "namespace tinytorch {"}) {
+    EXPECT_NE(text.find(part), std::string::npos) << part;
+  }
+  // Markdown before every exercise, quick test and demo.
+  int checked = 0;
+  for (std::size_t i = 1; i < dev.cells.size(); ++i) {
+    const Cell& cell = dev.cells[i];
+    bool exercise = !cell.solutions.empty();
+    if (!exercise && cell.role != CellRole::Test && cell.role != CellRole::Demo) continue;
+    ++checked;
+    EXPECT_EQ(dev.cells[i - 1].kind, CellKind::Markdown) << "no markdown before the cell at line " << cell.header_line;
+  }
+  EXPECT_GE(checked, 3);
 }
 
 }  // namespace

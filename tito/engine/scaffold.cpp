@@ -96,9 +96,11 @@ Scaffolded scaffold_module(const Course& course, const NewModule& request) {
     throw Error("difficulty must be easy, medium or hard; got '" + request.difficulty + "'", kExitUsage);
   }
   std::string requires_json = "[";
+  std::vector<std::string> requires_text;  // "01 tensor", as the modules' READMEs say it
   for (const std::string& r : request.required) {
     const ModuleInfo& m = course.module(r);  // throws for an unknown module
     requires_json += (requires_json.size() > 1 ? ", " : "") + double_quoted(m.name);
+    requires_text.push_back(m.folder.substr(0, 2) + " " + m.name);
   }
   requires_json += "]";
 
@@ -128,6 +130,7 @@ Scaffolded scaffold_module(const Course& course, const NewModule& request) {
       {"title_json", escaped_title.substr(1, escaped_title.size() - 2)},
       {"difficulty", request.difficulty},
       {"requires_json", requires_json},
+      {"requires_text", requires_text.empty() ? "nothing" : join(requires_text)},
   };
 
   fs::path final_dir = course.root() / "modules" / result.folder;

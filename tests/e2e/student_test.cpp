@@ -127,7 +127,7 @@ TEST_F(StudentTest, NotebookIsValidNbformat) {
                                  "print(len(nb.cells), nb.cells[0].cell_type, nb.metadata.kernelspec.name)\n",
                                  out.string()});
   EXPECT_EQ(v.exit_code, 0) << v.output;
-  EXPECT_NE(v.output.find("markdown xcpp17"), std::string::npos) << v.output;
+  EXPECT_NE(v.output.find("markdown xcpp20"), std::string::npos) << v.output;
 }
 
 }  // namespace

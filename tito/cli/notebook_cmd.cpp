@@ -39,7 +39,7 @@ int run_notebook(Context& ctx, const NotebookArgs& args) {
 
 void add_notebook_command(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<NotebookArgs>();
-  CLI::App* cmd = app.add_subcommand("notebook", "Write a module's dev file as a Jupyter notebook (xeus-cling C++17)");
+  CLI::App* cmd = app.add_subcommand("notebook", "Write a module's dev file as a Jupyter notebook (xeus-cpp C++20 kernel)");
   cmd->add_option("module", args->module, "The module (name, folder or number)")->required();
   cmd->add_flag("--student", args->student, "The student version: solutions and hidden parts stripped");
   cmd->add_option("--out", args->out, "Where to write it; '-' for stdout (default: build/notebooks/NN_name.ipynb)")

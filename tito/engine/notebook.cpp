@@ -58,18 +58,20 @@ std::string dev_file_to_notebook(std::string_view text, const std::string& path)
     std::vector<std::string> body(lines.begin() + first - 1, lines.begin() + next - 1);
     add_cell(cell.kind == CellKind::Markdown, std::move(body));
   }
+  const std::string standard = std::to_string(kNotebookCxxStandard);
   ordered nb = {
       {"cells", std::move(cells)},
       {"metadata",
-       {{"kernelspec", {{"display_name", "C++17"}, {"language", "C++17"}, {"name", "xcpp17"}}},
+       {{"kernelspec", {{"display_name", "C++" + standard + " (xcpp)"}, {"language", "cpp"}, {"name", "xcpp" + standard}}},
         {"language_info",
          {{"codemirror_mode", "text/x-c++src"},
           {"file_extension", ".cpp"},
           {"mimetype", "text/x-c++src"},
           {"name", "c++"},
-          {"version", "17"}}},
+          {"version", standard}}},
         {"jupytext", {{"formats", "ipynb,cpp:percent"}}},
-        {"tinytorch", {{"dev_file", path}}}}},
+        {"tinytorch",
+         {{"dev_file", path}, {"cxx_standard", "c++" + standard}, {"limitation", std::string(kNotebookLimitation)}}}}},
       {"nbformat", 4},
       {"nbformat_minor", 5}};
   return dump_json(nb, 1) + "\n";

@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         module.folder = "01_tiny";
         module.number = 1;
         module.name = "tiny";
-        ModuleExport exported = export_module(module, dev, {"modules/01_tiny/tests/test_tiny.cpp"}, "/course");
+        ModuleExport exported = export_module(module, dev, {"modules/01_tiny/tests/test_tiny.cpp"});
         for (const GeneratedFile& f : exported.files) {
           std::optional<Banner> banner = read_banner(f.content);
           if (!banner || !banner->intact) fuzz::broken("generated file without an intact banner: " + f.path);

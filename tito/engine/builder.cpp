@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
@@ -42,8 +43,21 @@ void Builder::ensure_configured() {
     return;
   }
   progress_.step("configuring " + display_path(build_dir_, course_.root()) + " (first build of this course)");
+  // The course's root is mapped out of debug info and __FILE__: paths there
+  // are relative to the course (as the #line directives are), so a debugger
+  // run from the course root finds the dev files, and objects do not depend
+  // on where the course is (ccache shares them between copies).
+  std::string flags = "-ffile-prefix-map=" + course_.root().string() + "/=";
+  // ... and the build folder (the compiler's working folder) as the way back
+  // to the root, so that a debugger run from the build folder finds them too.
+  fs::path back = course_.root().lexically_relative(build_dir_);
+  if (!back.empty() && display_path(build_dir_, course_.root()) != build_dir_.string()) {
+    flags += " -ffile-prefix-map=" + build_dir_.string() + "=" + back.string();
+  }
+  if (std::string user = env_string("CXXFLAGS"); !user.empty()) flags = user + " " + flags;
   std::vector<std::string> argv = {"cmake", "-S", course_.root().string(), "-B", build_dir_.string(),
-                                   "-DTITO_PACKAGE_ONLY=ON", "-DCMAKE_BUILD_TYPE=RelWithDebInfo"};
+                                   "-DTITO_PACKAGE_ONLY=ON", "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+                                   "-DCMAKE_CXX_FLAGS=" + flags};
   if (find_program("ninja")) {
     argv.insert(argv.begin() + 1, {"-G", "Ninja"});
     ninja_ = true;
@@ -65,6 +79,9 @@ BuildResult Builder::build(const std::vector<std::string>& targets) {
   }
   argv.insert(argv.end(), targets.begin(), targets.end());
   ProcessOptions options;
+  // ccache hashes paths below the course root as relative ones: two copies
+  // of a course (a release and its check) hit each other's objects.
+  options.env["CCACHE_BASEDIR"] = course_.root().string();
   options.on_line = [this](const std::string& line) {
     progress_.detail(relative_paths(line));
     // Ninja's "[3/7] Building CXX object .../tensor.cpp.o" -> "[3/7] tensor.cpp"

@@ -40,25 +40,23 @@ std::string cmake_list(const std::vector<std::string>& items) {
 
 }  // namespace
 
-ModuleExport export_module(const ModuleInfo& module, const DevFile& dev, const std::vector<std::string>& test_files,
-                           const std::filesystem::path& root) {
+ModuleExport export_module(const ModuleInfo& module, const DevFile& dev, const std::vector<std::string>& test_files) {
   ModuleExport out;
   const std::string gen(kGeneratedDir);
   const std::string dev_rel = module.folder + "/" + module.name + "_dev.cpp";
   const std::string source = "modules/" + dev_rel;
-  const std::string dev_abs = (root / "modules" / dev_rel).string();
   std::string header_include;
   std::vector<std::string> sources;
 
   if (dev.default_exp) {
     out.has_library = true;
     header_include = "#include <tinytorch/" + *dev.default_exp + ".hpp>\n";
-    std::string header = "#pragma once\n" + cell_text(dev.cells_with(CellRole::Export), dev_abs);
+    std::string header = "#pragma once\n" + cell_text(dev.cells_with(CellRole::Export), source);
     out.files.push_back({gen + "/include/tinytorch/" + *dev.default_exp + ".hpp", with_banner("//", source, header)});
     std::vector<const Cell*> impl = dev.cells_with(CellRole::ExportImpl);
     if (!impl.empty()) {
       std::string path = gen + "/src/" + *dev.default_exp + ".cpp";
-      out.files.push_back({path, with_banner("//", source, header_include + cell_text(impl, dev_abs))});
+      out.files.push_back({path, with_banner("//", source, header_include + cell_text(impl, source))});
       sources.push_back(path);
     }
   }
@@ -67,7 +65,7 @@ ModuleExport export_module(const ModuleInfo& module, const DevFile& dev, const s
   std::vector<const Cell*> test_cells = dev.cells_with(CellRole::Test);
   if (!test_cells.empty()) {
     std::string path = gen + "/tests/" + module.folder + ".cpp";
-    std::string body = "#include <gtest/gtest.h>\n" + header_include + cell_text(test_cells, dev_abs);
+    std::string body = "#include <gtest/gtest.h>\n" + header_include + cell_text(test_cells, source);
     out.files.push_back({path, with_banner("//", source, body)});
     tests.push_back(path);
   }
@@ -91,7 +89,7 @@ ModuleExport export_module(const ModuleInfo& module, const DevFile& dev, const s
       for (std::size_t i = 0; i < cell->lines.size(); ++i) {
         const std::string& line = cell->lines[i];
         if (trim(line).starts_with("#include")) {
-          includes += "#line " + std::to_string(cell->body_line + static_cast<int>(i)) + " " + double_quoted(dev_abs) +
+          includes += "#line " + std::to_string(cell->body_line + static_cast<int>(i)) + " " + double_quoted(source) +
                       "\n" + line + "\n";
           code.lines.push_back("");  // keeps the #line numbering of what follows
         } else {
@@ -100,7 +98,7 @@ ModuleExport export_module(const ModuleInfo& module, const DevFile& dev, const s
       }
       blocks += "    std::cout << \"\\n── demo " + std::to_string(index) + " of " + std::to_string(demos.size()) + " · " +
                 source + ":" + std::to_string(cell->body_line) + " ──\\n\";\n    {\n";
-      blocks += cell_text({&code}, dev_abs, "      ");
+      blocks += cell_text({&code}, source, "      ");
       blocks += "    }\n";
     }
     std::string body = includes + "\nusing namespace tinytorch;\n\nint main() {\n  try {\n" + blocks +

@@ -37,10 +37,12 @@ struct ModuleExport {
 };
 
 // The generated files of one module. `test_files` are the module's tests/*.cpp,
-// relative to the course root; `root` is the absolute course root, used in
-// #line directives so compilers and debuggers point at the dev file.
-ModuleExport export_module(const ModuleInfo& module, const DevFile& dev, const std::vector<std::string>& test_files,
-                           const std::filesystem::path& root);
+// relative to the course root. The #line directives name the dev file
+// relative to the course root ("modules/01_tensor/tensor_dev.cpp"), as the
+// student knows it: compiler errors point there, a debugger run from the
+// course root finds it, and two copies of a course generate the same bytes,
+// so ccache shares their objects (the Builder maps the root out of the rest).
+ModuleExport export_module(const ModuleInfo& module, const DevFile& dev, const std::vector<std::string>& test_files);
 
 // package/generated/modules.cmake: every module's .cmake, in build order.
 GeneratedFile export_course_manifest(const std::vector<ModuleInfo>& modules);

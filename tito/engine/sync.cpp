@@ -128,7 +128,7 @@ SyncPlan plan_sync(const Course& course, const SyncOptions& options) {
       for (const std::string& t : tests) {
         scan_test_file_markers(read_source(course.root() / t, t).value_or(""), t, &plan.warnings);
       }
-      state.exported = export_module(m, dev, tests, course.root());
+      state.exported = export_module(m, dev, tests);
       for (const Cell& cell : dev.cells) state.exercises += static_cast<int>(cell.solutions.size());
       if (m.exercises >= 0) state.exercises = m.exercises;
       state.default_exp_line = dev.default_exp_line;

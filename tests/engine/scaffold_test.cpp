@@ -174,6 +174,21 @@ TEST(Scaffold, RefusesAnUnknownDifficultyOrRequiredModule) {
   EXPECT_FALSE(course.exists("modules/01_layers"));
 }
 
+TEST(Scaffold, RefusesATitleWithControlCharacters) {
+  TempCourse course;
+  write_templates(course);
+  Course c = Course::open(course.root());
+  try {
+    scaffold_module(c, {"layers", "Two\nlines", "easy", {}});
+    ADD_FAILURE() << "a title with a newline was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "the title 'Two\\x0alines' holds a control character (a newline, a tab, an escape); "
+                                     "give a plain one-line title");
+    EXPECT_EQ(e.exit_code(), kExitUsage);
+  }
+  EXPECT_FALSE(course.exists("modules/01_layers"));
+}
+
 TEST(Scaffold, NeverOverwritesAnExistingFolder) {
   TempCourse course;
   write_templates(course);

@@ -115,6 +115,12 @@ Scaffolded scaffold_module(const Course& course, const NewModule& request) {
   Scaffolded result;
   result.folder = std::string(prefix) + "_" + request.name;
   std::string title = request.title.empty() ? title_from(request.name) : request.title;
+  // It goes into module.json, C++ comments and Markdown as it is.
+  if (std::any_of(title.begin(), title.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    throw Error("the title '" + printable(title, 60) + "' holds a control character (a newline, a tab, an escape); "
+                "give a plain one-line title",
+                kExitUsage);
+  }
   std::string escaped_title = double_quoted(title);
   std::map<std::string, std::string> values = {
       {"name", request.name},

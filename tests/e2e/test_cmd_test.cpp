@@ -83,6 +83,19 @@ TEST_F(TestCommand, ModulesThatDoNotBuildAreCountedApartFromTests) {
   EXPECT_THAT(r.out, EndsWith("\n\n2 modules were not built, so their tests did not run\ntests: 0 passed, 0 failed\n"));
 }
 
+TEST_F(TestCommand, ACompileErrorInATestFileIsShownAtItsPathInTheCourse) {
+  fs::path tests = root() / "modules/01_tiny/tests/test_tiny.cpp";
+  FileRestorer restore(tests);
+  std::string text = replace(read(tests), "twice(21), 42)", "twice(21), undeclared_value)");
+  write(tests, text);
+  TitoRun r = run({"test", "tiny"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("\nmodules/01_tiny/tests/test_tiny.cpp:" + std::to_string(line_of(text, "undeclared_value")) +
+                               ":"));
+  EXPECT_EQ(r.err.find("../modules/"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(root().string()), std::string::npos) << r.err;
+}
+
 TEST_F(TestCommand, JsonReportIsTheOnlyThingOnStdout) {
   TitoRun r = run({"test", "trouble", "--timeout", "2", "--json"});
   EXPECT_EQ(r.exit_code, 1);

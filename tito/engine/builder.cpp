@@ -82,6 +82,10 @@ BuildResult Builder::build(const std::vector<std::string>& targets) {
   // ccache hashes paths below the course root as relative ones: two copies
   // of a course (a release and its check) hit each other's objects.
   options.env["CCACHE_BASEDIR"] = course_.root().string();
+  // ... which makes the compiler see paths relative to the build folder;
+  // ccache turns those in its messages back into absolute ones, shown
+  // relative to the course below ("modules/01_x/tests/test_x.cpp:6").
+  options.env["CCACHE_ABSSTDERR"] = "1";
   options.on_line = [this](const std::string& line) {
     progress_.detail(relative_paths(line));
     // Ninja's "[3/7] Building CXX object .../tensor.cpp.o" -> "[3/7] tensor.cpp"
@@ -120,6 +124,21 @@ std::string Builder::relative_paths(std::string text) const {
   std::string prefix = course_.root().string() + "/";
   std::size_t at = 0;
   while ((at = text.find(prefix, at)) != std::string::npos) text.erase(at, prefix.size());
+  // The compiler also names files relative to the build folder, where it
+  // runs ("../modules/01_x/tests/test_x.cpp" in "from ..." lines).
+  std::string back = course_.root().lexically_relative(build_dir_).string() + "/";
+  if (!back.starts_with("../")) return text;
+  for (at = text.find(back); at != std::string::npos; at = text.find(back, at)) {
+    bool boundary = at == 0 || text[at - 1] == '\n' || text[at - 1] == ' ' || text[at - 1] == '(';
+    std::size_t name_end = text.find_first_of("/:\n", at + back.size());
+    std::string name = text.substr(at + back.size(), name_end == std::string::npos ? std::string::npos : name_end - at - back.size());
+    std::error_code ec;
+    if (boundary && !name.empty() && fs::exists(course_.root() / name, ec)) {
+      text.erase(at, back.size());
+    } else {
+      at += back.size();
+    }
+  }
   return text;
 }
 

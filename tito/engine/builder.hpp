@@ -41,7 +41,8 @@ class Builder {
   // Returns ctest's exit status and output.
   BuildResult run_ctest(const std::vector<std::string>& labels, const fs::path& junit, int timeout_seconds, int jobs);
 
-  // Rewrites "<root>/x" to "x" in tool output.
+  // Rewrites "<root>/x", and "../x" relative to the build folder, to "x" in
+  // tool output: paths as the student knows them.
   std::string relative_paths(std::string text) const;
 
  private:

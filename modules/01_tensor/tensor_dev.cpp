@@ -661,6 +661,9 @@ class PauseRecording {
   PauseRecording& operator=(const PauseRecording&) = delete;
 };
 
+// True while a PauseRecording lives on this thread.
+bool recording_paused() noexcept;
+
 // True when an op on `inputs` must be recorded: a recorder is installed, this thread is not
 // paused, and one of the inputs requires grad.
 bool should_record(std::initializer_list<Tensor> inputs) noexcept;
@@ -721,6 +724,7 @@ Recorder recorder() noexcept { return installed_recorder.load(std::memory_order_
 
 PauseRecording::PauseRecording() noexcept { ++pause_depth; }
 PauseRecording::~PauseRecording() { --pause_depth; }
+bool recording_paused() noexcept { return pause_depth > 0; }
 
 bool should_record(std::initializer_list<Tensor> inputs) noexcept {
   if (pause_depth > 0 || recorder() == nullptr) return false;

@@ -1942,6 +1942,7 @@ for (const Check& check : checks) {
 // %%
 //| demo
 #include <chrono>
+#include <cmath>
 
 // A chain of 100,000 ops: y = x * c, a hundred thousand times, with c = 1.00001f.
 // dy/dx = c^100000, about e (the float nearest 1.00001 is 1.0000100136, so a little more).

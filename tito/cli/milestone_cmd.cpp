@@ -132,16 +132,18 @@ std::string standing_detail(const MilestoneStanding& s) {
   return "";
 }
 
-std::string painted_state(const Terminal& t, MilestoneState state) {
+// "✓ met", coloured; padded to one width when something follows it.
+std::string painted_state(const Terminal& t, MilestoneState state, bool pad = true) {
+  auto shown = [&](const std::string& word) { return pad ? cell(word, 14) : word; };
   switch (state) {
-    case MilestoneState::Met: return t.green("✓ met         ");
-    case MilestoneState::Missed: return t.red("✗ missed      ");
-    case MilestoneState::QuickPassed: return t.yellow("… quick passed");
-    case MilestoneState::QuickFailed: return t.red("✗ quick failed");
-    case MilestoneState::Crashed: return t.red("✗ crashed     ");
-    case MilestoneState::NoResults: return t.red("✗ no results  ");
-    case MilestoneState::Ready: return t.cyan("▸ ready       ");
-    case MilestoneState::Locked: return t.dim("· locked      ");
+    case MilestoneState::Met: return t.green(shown("✓ met"));
+    case MilestoneState::Missed: return t.red(shown("✗ missed"));
+    case MilestoneState::QuickPassed: return t.yellow(shown("… quick passed"));
+    case MilestoneState::QuickFailed: return t.red(shown("✗ quick failed"));
+    case MilestoneState::Crashed: return t.red(shown("✗ crashed"));
+    case MilestoneState::NoResults: return t.red(shown("✗ no results"));
+    case MilestoneState::Ready: return t.cyan(shown("▸ ready"));
+    case MilestoneState::Locked: return t.dim(shown("· locked"));
   }
   return "";
 }
@@ -200,7 +202,7 @@ int run_list(Context& ctx, bool as_json) {
     std::snprintf(nn, sizeof nn, "%02d", s.milestone->number);
     std::string detail = standing_detail(s);
     std::cout << cell(nn, 4) << cell(s.milestone->name, name_w + 2) << cell(s.milestone->heading(), title_w + 2)
-              << cell(joined(s.milestone->required), req_w + 2) << painted_state(t, s.state)
+              << cell(joined(s.milestone->required), req_w + 2) << painted_state(t, s.state, !detail.empty())
               << (detail.empty() ? "" : "  " + detail) << "\n";
   }
   return kExitOk;

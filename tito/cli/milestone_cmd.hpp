@@ -11,7 +11,8 @@
 
 namespace tito::cli {
 
-// Where every milestone stands after `report` (a test run of the modules).
+// Where every milestone stands after `report` (a test run of the modules);
+// the standings point into `milestones`, which must outlive them.
 std::vector<MilestoneStanding> standings_after(Context& ctx, const Milestones& milestones, const TestReport& report);
 
 // "milestones" and a line per milestone, then the next one to try; nothing

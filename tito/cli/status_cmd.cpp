@@ -65,7 +65,8 @@ int run_status(Context& ctx, bool as_json) {
   int counts[5] = {0, 0, 0, 0, 0};
   for (const ModuleReport& m : report.modules) ++counts[static_cast<int>(stage_of(m))];
   std::string next = next_step(ctx, report);
-  std::vector<MilestoneStanding> milestones = standings_after(ctx, Milestones::load(ctx.course()), report);
+  Milestones course_milestones = Milestones::load(ctx.course());
+  std::vector<MilestoneStanding> milestones = standings_after(ctx, course_milestones, report);
   if (as_json) {
     static const char* names[] = {"done", "in progress", "not started", "failing", "does not compile"};
     nlohmann::json modules = nlohmann::json::array();

@@ -39,11 +39,21 @@ std::string json_string(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buffer[8];
@@ -175,7 +185,8 @@ std::optional<std::string> first_non_finite(const std::vector<Batch>& batches) {
   for (const Batch& b : batches) {
     std::string where = "epoch " + std::to_string(b.epoch) + ", batch " + std::to_string(b.index);
     if (!std::isfinite(b.loss)) return "the loss of " + where + " is " + number(b.loss);
-    if (b.grad_norm && !std::isfinite(*b.grad_norm)) return "a gradient norm of " + where + " is " + number(*b.grad_norm);
+    if (b.grad_norm && !std::isfinite(*b.grad_norm))
+      return "a gradient norm of " + where + " is " + number(*b.grad_norm);
   }
   return std::nullopt;
 }
@@ -226,7 +237,8 @@ Options Run::command_line(const Info& info, int argc, char** argv, const Default
   }
 }
 
-Run::Run(Info info, Options options, Defaults defaults) : Run(std::move(info), std::move(options), defaults, std::cout) {}
+Run::Run(Info info, Options options, Defaults defaults)
+    : Run(std::move(info), std::move(options), defaults, std::cout) {}
 
 Run::Run(Info info, Options options, Defaults defaults, std::ostream& log)
     : info_(std::move(info)), options_(std::move(options)), defaults_(defaults), log_(log) {
@@ -366,7 +378,8 @@ int Run::finish(bool target_met) {
     r.verdict = target_met ? "target met" : "target missed";
   }
   r.metrics = metrics_;
-  bool timed = std::any_of(metrics_.begin(), metrics_.end(), [](const auto& m) { return m.first == "seconds_per_epoch"; });
+  bool timed =
+      std::any_of(metrics_.begin(), metrics_.end(), [](const auto& m) { return m.first == "seconds_per_epoch"; });
   if (!timed && !epoch_seconds_.empty()) {
     double sum = 0;
     for (double s : epoch_seconds_) sum += s;
@@ -406,8 +419,8 @@ std::string to_json(const Results& r) {
   out += "  \"batches\": " + std::to_string(r.batches) + ",\n";
   out += "  \"seconds\": " + json_number(r.seconds) + ",\n";
   out += "  \"seed\": " + std::to_string(r.seed) + ",\n";
-  out += "  \"checks\": {\"losses\": " + std::to_string(r.losses) + ", \"grad_norms\": " +
-         std::to_string(r.grad_norms) + ", \"finite\": " + (r.finite ? "true" : "false") +
+  out += "  \"checks\": {\"losses\": " + std::to_string(r.losses) +
+         ", \"grad_norms\": " + std::to_string(r.grad_norms) + ", \"finite\": " + (r.finite ? "true" : "false") +
          ", \"loss_start\": " + (r.loss_start ? json_number(*r.loss_start) : "null") +
          ", \"loss_end\": " + (r.loss_end ? json_number(*r.loss_end) : "null") + "},\n";
   out += "  \"artifacts\": " + json_strings(r.artifacts) + ",\n";

@@ -81,10 +81,10 @@ std::string usage(const Info& info, const Defaults& defaults);
 
 // One batch of training, as recorded.
 struct Batch {
-  int epoch = 1;                     // 1-based
-  int index = 1;                     // 1-based, within the epoch
+  int epoch = 1;  // 1-based
+  int index = 1;  // 1-based, within the epoch
   double loss = 0;
-  std::optional<double> grad_norm;   // the largest norm reported for the batch
+  std::optional<double> grad_norm;  // the largest norm reported for the batch
 };
 
 // Where the first loss or gradient norm that is NaN or infinite is, e.g.
@@ -111,7 +111,8 @@ class Run {
  public:
   // Reads the command line. A bad one prints the usage and exits 2; --help
   // prints it and exits 0. Creates the output folder.
-  Run(int argc, char** argv, Defaults defaults = {}) : Run(info(), command_line(info(), argc, argv, defaults), defaults) {}
+  Run(int argc, char** argv, Defaults defaults = {})
+      : Run(info(), command_line(info(), argc, argv, defaults), defaults) {}
   // The same from parsed options, writing progress to `log` (for tests).
   Run(Info info, Options options, Defaults defaults, std::ostream& log);
   Run(Info info, Options options, Defaults defaults);
@@ -168,16 +169,16 @@ class Run {
   std::uint64_t seed_ = 0;
   std::filesystem::path out_;
   std::vector<Batch> batches_;
-  int epoch_ = 1;              // the epoch being recorded
+  int epoch_ = 1;  // the epoch being recorded
   int epochs_done_ = 0;
-  std::size_t planned_ = 0;    // batches() of this epoch, for the progress line
+  std::size_t planned_ = 0;  // batches() of this epoch, for the progress line
   std::vector<std::pair<std::string, double>> metrics_;
   std::vector<std::string> artifacts_;
   std::vector<std::string> notes_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point epoch_started_;
   std::vector<double> epoch_seconds_;
-  bool redraw_ = false;        // a smart terminal: the progress line is redrawn
+  bool redraw_ = false;  // a smart terminal: the progress line is redrawn
   bool progress_shown_ = false;
   std::chrono::steady_clock::time_point last_draw_{};
   bool finished_ = false;

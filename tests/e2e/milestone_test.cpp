@@ -95,17 +95,19 @@ class MilestoneCommand : public ::testing::Test {
 TEST_F(MilestoneCommand, ListShowsEachMilestoneLockedUntilItsModulesPass) {
   TitoRun r = run({"milestone", "list"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(lines_of(r.out),
-            (std::vector<std::string>{
-                "#   name     title                   requires  state",
-                "01  fixture  Fixture (2024)          tiny      · locked        needs 01_tiny (not tested yet)",
-                "02  data     Reads a dataset (2025)  more      · locked        needs 01_tiny (not tested yet), 02_more "
-                "(not tested yet)"}));
+  EXPECT_EQ(
+      lines_of(r.out),
+      (std::vector<std::string>{
+          "#   name     title                   requires  state",
+          "01  fixture  Fixture (2024)          tiny      · locked        needs 01_tiny (not tested yet)",
+          "02  data     Reads a dataset (2025)  more      · locked        needs 01_tiny (not tested yet), 02_more "
+          "(not tested yet)"}));
 
   ASSERT_EQ(run({"test", "tiny"}).exit_code, 0);
   r = run({"milestone", "list"});
   EXPECT_EQ(lines_of(r.out)[1], "01  fixture  Fixture (2024)          tiny      ▸ ready");
-  EXPECT_EQ(lines_of(r.out)[2], "02  data     Reads a dataset (2025)  more      · locked        needs 02_more (not tested yet)");
+  EXPECT_EQ(lines_of(r.out)[2],
+            "02  data     Reads a dataset (2025)  more      · locked        needs 02_more (not tested yet)");
 
   TitoRun as_json = run({"milestone", "list", "--json"});
   EXPECT_EQ(as_json.exit_code, 0) << as_json.err;
@@ -150,16 +152,18 @@ TEST_F(MilestoneCommand, AMetTargetExitsZeroShowsTheFiguresAndIsKeptForStatus) {
 
   TitoRun status = run({"milestone", "status"});
   EXPECT_EQ(status.exit_code, 0) << status.err;
-  EXPECT_THAT(status.out, ContainsRegex("^\nmilestones\n"
-                                        "  ✓ met           01_fixture  Fixture \\(2024\\)          accuracy 0.95 · [^\n]+\n"
-                                        "  ▸ ready         02_data     Reads a dataset \\(2025\\)\n"
-                                        "next milestone: `tito milestone run data --quick`, then `tito milestone run "
-                                        "data`\n$"));
+  EXPECT_THAT(status.out,
+              ContainsRegex("^\nmilestones\n"
+                            "  ✓ met           01_fixture  Fixture \\(2024\\)          accuracy 0.95 · [^\n]+\n"
+                            "  ▸ ready         02_data     Reads a dataset \\(2025\\)\n"
+                            "next milestone: `tito milestone run data --quick`, then `tito milestone run "
+                            "data`\n$"));
 
   TitoRun course = run({"status"});
   EXPECT_EQ(course.exit_code, 0) << course.err;
   EXPECT_THAT(course.out, HasSubstr("✓ done         01_tiny  Tiny"));
-  EXPECT_THAT(course.out, HasSubstr("\nmilestones\n  ✓ met           01_fixture  Fixture (2024)          accuracy 0.95"));
+  EXPECT_THAT(course.out,
+              HasSubstr("\nmilestones\n  ✓ met           01_fixture  Fixture (2024)          accuracy 0.95"));
   EXPECT_THAT(course.out, HasSubstr("\nnext milestone: `tito milestone run data --quick`"));
   json as_json = json::parse(run({"status", "--json"}).out);
   ASSERT_EQ(as_json["milestones"].size(), 2u);
@@ -200,16 +204,18 @@ TEST_F(MilestoneCommand, QuickPassesOnlyWhenTheLossFallsAndStaysFinite) {
   TitoRun passed = run({"milestone", "run", "fixture", "--quick"});
   EXPECT_EQ(passed.exit_code, 0) << passed.out << passed.err;
   EXPECT_THAT(passed.out, HasSubstr("milestone 01_fixture (quick run: 2 epochs of at most 8 batches, seed 0)\n"));
-  EXPECT_THAT(passed.out, ContainsRegex("\n✓ 01_fixture passed its quick validation \\(quick run, 2 epochs, [0-9.]+ s\\)\n"
-                                        "  the loss went down: 0.5208 → 0.06938 \\(mean of the first and last 4 of 16 "
-                                        "batches\\)\n"));
+  EXPECT_THAT(passed.out,
+              ContainsRegex("\n✓ 01_fixture passed its quick validation \\(quick run, 2 epochs, [0-9.]+ s\\)\n"
+                            "  the loss went down: 0.5208 → 0.06938 \\(mean of the first and last 4 of 16 "
+                            "batches\\)\n"));
   EXPECT_THAT(passed.out, HasSubstr("next: `tito milestone run fixture` for the full run\n"));
   EXPECT_EQ(json::parse(read(out("01_fixture") / "results.json"))["mode"], "quick");
 
   TitoRun rising = run({"milestone", "run", "fixture", "--quick"}, "rise");
   EXPECT_EQ(rising.exit_code, 1) << rising.out << rising.err;
   EXPECT_THAT(rising.out, HasSubstr("✗ 01_fixture failed its quick validation (quick run, 2 epochs, "));
-  EXPECT_THAT(rising.out, HasSubstr("  the loss did not go down: 0.25 → 1.45 (mean of the first and last 4 of 16 batches)\n"));
+  EXPECT_THAT(rising.out,
+              HasSubstr("  the loss did not go down: 0.25 → 1.45 (mean of the first and last 4 of 16 batches)\n"));
 
   TitoRun nan = run({"milestone", "run", "fixture", "--quick"}, "nan");
   EXPECT_EQ(nan.exit_code, 1);
@@ -281,8 +287,8 @@ TEST_F(MilestoneCommand, MissingDataNamesTheFetchCommandAndTheProgramReadsTheCac
                                ")\n"
                                "  tinyset: not cached: run `tito data fetch tinyset`\n"
                                "the milestone was not run; `tito milestone run data` again once the data is there\n"));
-  TitoRun fetched = run({"data", "fetch", "tinyset", "--from", (fixture_course() / "data" / "tinyset.txt").string()}, "",
-                        cache.path());
+  TitoRun fetched = run({"data", "fetch", "tinyset", "--from", (fixture_course() / "data" / "tinyset.txt").string()},
+                        "", cache.path());
   ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
   r = run({"milestone", "run", "data"}, "", cache.path());
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -309,9 +315,9 @@ TEST_F(MilestoneCommand, ABrokenMilestoneJsonIsAnErrorAtItsLine) {
   FileRestorer restore(manifest);
   std::string text = read(manifest);
   write(manifest, replace(text, "\"requires\": [\"tiny\"]", "\"requires\": [\"tny\"]"));
-  std::string expected = "error: milestones/01_fixture/milestone.json:" +
-                         std::to_string(line_of(text, "\"requires\"")) +
-                         ": requires unknown module 'tny' (did you mean 'tiny'?) (modules: tiny, more)\n";
+  std::string expected =
+      "error: milestones/01_fixture/milestone.json:" + std::to_string(line_of(text, "\"requires\"")) +
+      ": requires unknown module 'tny' (did you mean 'tiny'?) (modules: tiny, more)\n";
   TitoRun list = run({"milestone", "list"});
   EXPECT_EQ(list.exit_code, 1);
   EXPECT_EQ(list.err, expected + "error: nothing was written\n");

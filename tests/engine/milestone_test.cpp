@@ -19,11 +19,19 @@ using testing::TempCourse;
 // A milestone.json for folder NN_name requiring `requires_`.
 std::string milestone_json(const std::string& folder, const std::string& requires_ = "\"a\"") {
   return "{\n"
-         "  \"name\": \"" + folder.substr(3) + "\",\n"
-         "  \"number\": " + std::to_string(std::stoi(folder.substr(0, 2))) + ",\n"
-         "  \"title\": \"Title of " + folder.substr(3) + "\",\n"
+         "  \"name\": \"" +
+         folder.substr(3) +
+         "\",\n"
+         "  \"number\": " +
+         std::to_string(std::stoi(folder.substr(0, 2))) +
+         ",\n"
+         "  \"title\": \"Title of " +
+         folder.substr(3) +
+         "\",\n"
          "  \"year\": 1986,\n"
-         "  \"requires\": [" + requires_ + "],\n"
+         "  \"requires\": [" +
+         requires_ +
+         "],\n"
          "  \"target\": \"≥ 88% test accuracy\"\n"
          "}\n";
 }
@@ -232,7 +240,8 @@ TEST_F(MilestoneTest, SourcesMustBeCppFilesThatExistInsideTheFolder) {
   json = milestone_json("01_one");
   json.replace(json.find("  \"target\""), 0, "  \"sources\": [\"main.cpp\", \"net.cpp\"],\n");
   add("01_one", json);
-  EXPECT_EQ(errors(), "milestones/01_one/milestone.json:7: source 'net.cpp' does not exist (milestones/01_one/net.cpp)");
+  EXPECT_EQ(errors(),
+            "milestones/01_one/milestone.json:7: source 'net.cpp' does not exist (milestones/01_one/net.cpp)");
 }
 
 TEST_F(MilestoneTest, DuplicateNumbersAndNamesAreErrors) {
@@ -331,7 +340,8 @@ TEST_F(MilestoneTest, SyncPlansTheMilestoneFilesOnlyInACourseWithMilestones) {
   SyncPlan plan = plan_sync(c, {});
   std::vector<std::string> milestone_files;
   for (const FilePlan& f : plan.files) {
-    if (f.path.find("milestone") != std::string::npos) milestone_files.push_back(std::string(describe(f.change)) + " " + f.path);
+    if (f.path.find("milestone") != std::string::npos)
+      milestone_files.push_back(std::string(describe(f.change)) + " " + f.path);
   }
   EXPECT_EQ(milestone_files, (std::vector<std::string>{"created package/generated/milestones/01_one.cpp",
                                                        "created package/generated/milestones.cmake"}));
@@ -347,7 +357,8 @@ TEST_F(MilestoneTest, SyncPlansTheMilestoneFilesOnlyInACourseWithMilestones) {
   plan = plan_sync(without, {});
   std::vector<std::string> removed;
   for (const FilePlan& f : plan.files) {
-    if (f.path.find("milestone") != std::string::npos) removed.push_back(std::string(describe(f.change)) + " " + f.path);
+    if (f.path.find("milestone") != std::string::npos)
+      removed.push_back(std::string(describe(f.change)) + " " + f.path);
   }
   EXPECT_EQ(removed, (std::vector<std::string>{"removed package/generated/milestones/01_one.cpp",
                                                "removed package/generated/milestones.cmake"}));
@@ -356,7 +367,8 @@ TEST_F(MilestoneTest, SyncPlansTheMilestoneFilesOnlyInACourseWithMilestones) {
 TEST_F(MilestoneTest, ABrokenMilestoneJsonStopsTheSync) {
   add("01_one", "{}\n");
   Course c = Course::open(course.root());
-  EXPECT_EQ(diagnostics_of([&] { plan_sync(c, {}); }).substr(0, 50), "milestones/01_one/milestone.json:1: missing \"name\"");
+  EXPECT_EQ(diagnostics_of([&] { plan_sync(c, {}); }).substr(0, 50),
+            "milestones/01_one/milestone.json:1: missing \"name\"");
 }
 
 // results.json as the harness writes it.

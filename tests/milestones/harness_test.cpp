@@ -16,8 +16,8 @@
 
 // What tito sync would generate for this test program.
 const milestone::Info& milestone::info() {
-  static const Info facts{"fixture", "01_fixture", "Fixture (2024)", "accuracy ≥ 90%", "/nonexistent/out",
-                          "/nonexistent/cache"};
+  static const Info facts{"fixture",        "01_fixture",       "Fixture (2024)",
+                          "accuracy ≥ 90%", "/nonexistent/out", "/nonexistent/cache"};
   return facts;
 }
 
@@ -90,7 +90,8 @@ TEST(CommandLine, ABadOneExitsTwoWithTheUsageAndHelpExitsZero) {
   char help[] = "--help";
   char* bad[] = {name, fast, nullptr};
   char* asked[] = {name, help, nullptr};
-  EXPECT_EXIT(milestone::Run(2, bad), ExitedWithCode(2), "milestone_fixture: unknown option '--fast'\n\nmilestone 01_fixture");
+  EXPECT_EXIT(milestone::Run(2, bad), ExitedWithCode(2),
+              "milestone_fixture: unknown option '--fast'\n\nmilestone 01_fixture");
   EXPECT_EXIT(milestone::Run(2, asked), ExitedWithCode(0), "");
   std::string text = usage(info(), {});
   EXPECT_THAT(text, HasSubstr("usage: milestone_fixture [--quick] [--epochs N] [--out DIR] [--seed S]\n"));

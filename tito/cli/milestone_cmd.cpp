@@ -1,8 +1,8 @@
 // tito milestone list|run NAME|status
 #include "cli/milestone_cmd.hpp"
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <atomic>
 #include <csignal>
@@ -115,11 +115,13 @@ std::string standing_detail(const MilestoneStanding& s) {
       for (const UnfinishedModule& u : s.unfinished) parts.push_back(u.module->folder + " (" + u.why + ")");
       return "needs " + joined(parts);
     }
-    case MilestoneState::Ready: return "";
+    case MilestoneState::Ready:
+      return "";
     case MilestoneState::Met:
     case MilestoneState::Missed: {
       std::string f = figures(s.last.full->metrics);
-      return (f.empty() ? "" : f + " · ") + std::to_string(s.last.full->epochs) + " epochs · " + date_of(s.last.full->at);
+      return (f.empty() ? "" : f + " · ") + std::to_string(s.last.full->epochs) + " epochs · " +
+             date_of(s.last.full->at);
     }
     case MilestoneState::QuickPassed:
     case MilestoneState::QuickFailed:
@@ -136,14 +138,22 @@ std::string standing_detail(const MilestoneStanding& s) {
 std::string painted_state(const Terminal& t, MilestoneState state, bool pad = true) {
   auto shown = [&](const std::string& word) { return pad ? cell(word, 14) : word; };
   switch (state) {
-    case MilestoneState::Met: return t.green(shown("✓ met"));
-    case MilestoneState::Missed: return t.red(shown("✗ missed"));
-    case MilestoneState::QuickPassed: return t.yellow(shown("… quick passed"));
-    case MilestoneState::QuickFailed: return t.red(shown("✗ quick failed"));
-    case MilestoneState::Crashed: return t.red(shown("✗ crashed"));
-    case MilestoneState::NoResults: return t.red(shown("✗ no results"));
-    case MilestoneState::Ready: return t.cyan(shown("▸ ready"));
-    case MilestoneState::Locked: return t.dim(shown("· locked"));
+    case MilestoneState::Met:
+      return t.green(shown("✓ met"));
+    case MilestoneState::Missed:
+      return t.red(shown("✗ missed"));
+    case MilestoneState::QuickPassed:
+      return t.yellow(shown("… quick passed"));
+    case MilestoneState::QuickFailed:
+      return t.red(shown("✗ quick failed"));
+    case MilestoneState::Crashed:
+      return t.red(shown("✗ crashed"));
+    case MilestoneState::NoResults:
+      return t.red(shown("✗ no results"));
+    case MilestoneState::Ready:
+      return t.cyan(shown("▸ ready"));
+    case MilestoneState::Locked:
+      return t.dim(shown("· locked"));
   }
   return "";
 }
@@ -152,7 +162,8 @@ std::string painted_state(const Terminal& t, MilestoneState state, bool pad = tr
 std::string next_text(const std::vector<MilestoneStanding>& standings) {
   if (const MilestoneStanding* next = next_milestone(standings)) {
     const std::string& name = next->milestone->name;
-    if (next->state == MilestoneState::Ready) return "`tito milestone run " + name + " --quick`, then `tito milestone run " + name + "`";
+    if (next->state == MilestoneState::Ready)
+      return "`tito milestone run " + name + " --quick`, then `tito milestone run " + name + "`";
     return "`tito milestone run " + name + "`";
   }
   for (const MilestoneStanding& s : standings) {
@@ -169,8 +180,13 @@ json stored_json(const std::optional<StoredRun>& r) {
   if (!r) return nullptr;
   json metrics = json::object();
   for (const auto& [name, value] : r->metrics) metrics[name] = value ? json(*value) : json(nullptr);
-  return {{"outcome", describe(r->outcome)}, {"metrics", metrics}, {"epochs", r->epochs}, {"seconds", r->seconds},
-          {"at", r->at},                     {"detail", r->detail}, {"out", r->out}};
+  return {{"outcome", describe(r->outcome)},
+          {"metrics", metrics},
+          {"epochs", r->epochs},
+          {"seconds", r->seconds},
+          {"at", r->at},
+          {"detail", r->detail},
+          {"out", r->out}};
 }
 
 int run_list(Context& ctx, bool as_json) {
@@ -194,8 +210,8 @@ int run_list(Context& ctx, bool as_json) {
     title_w = std::max(title_w, width(s.milestone->heading()));
     req_w = std::max(req_w, width(joined(s.milestone->required)));
   }
-  std::cout << t.bold(cell("#", 4) + cell("name", name_w + 2) + cell("title", title_w + 2) + cell("requires", req_w + 2) +
-                      "state")
+  std::cout << t.bold(cell("#", 4) + cell("name", name_w + 2) + cell("title", title_w + 2) +
+                      cell("requires", req_w + 2) + "state")
             << "\n";
   for (const MilestoneStanding& s : standings) {
     char nn[16];
@@ -254,7 +270,8 @@ DatasetCheck dataset_check(const data::DataLocations& where) {
     std::string fix = "run `tito data fetch " + name + "`";
     fs::path debian = fs::path("/usr/share/datasets") / name;
     std::error_code ec;
-    if (fs::is_directory(debian, ec)) fix += " (offline: `tito data fetch " + name + " --from " + debian.string() + "`)";
+    if (fs::is_directory(debian, ec))
+      fix += " (offline: `tito data fetch " + name + " --from " + debian.string() + "`)";
     return std::string(data::describe(s.state)) + (s.detail.empty() ? "" : " (" + s.detail + ")") + ": " + fix;
   };
 }
@@ -264,8 +281,8 @@ void print_results(Context& ctx, const MilestoneRun& r) {
   const MilestoneInfo& m = *r.milestone;
   const MilestoneResults& res = *r.results;
   std::string mode = r.quick ? "quick run" : "full run";
-  std::string span = mode + ", " + std::to_string(res.epochs) + " epoch" + (res.epochs == 1 ? "" : "s") + ", " +
-                     duration(res.seconds);
+  std::string span =
+      mode + ", " + std::to_string(res.epochs) + " epoch" + (res.epochs == 1 ? "" : "s") + ", " + duration(res.seconds);
   std::cout << "\n";
   switch (r.outcome) {
     case MilestoneOutcome::Met:
@@ -418,21 +435,25 @@ json milestones_json(Context& ctx, const std::vector<MilestoneStanding>& standin
 }
 
 void add_milestone_command(CLI::App& app, Context& ctx) {
-  CLI::App* milestone = app.add_subcommand("milestone", "Run the course's milestones: historic networks trained with your library");
+  CLI::App* milestone =
+      app.add_subcommand("milestone", "Run the course's milestones: historic networks trained with your library");
   milestone->require_subcommand(1);
 
   auto list_json = std::make_shared<bool>(false);
-  CLI::App* list = milestone->add_subcommand("list", "The milestones: number, title, requires, state (from the last tests)");
+  CLI::App* list =
+      milestone->add_subcommand("list", "The milestones: number, title, requires, state (from the last tests)");
   list->add_flag("--json", *list_json, "Print JSON on stdout");
   list->callback([&ctx, list_json] { ctx.run = [&ctx, list_json] { return run_list(ctx, *list_json); }; });
 
   auto status_json = std::make_shared<bool>(false);
-  CLI::App* status = milestone->add_subcommand("status", "Test the modules the milestones need; show which are unlocked, which met, what next");
+  CLI::App* status = milestone->add_subcommand(
+      "status", "Test the modules the milestones need; show which are unlocked, which met, what next");
   status->add_flag("--json", *status_json, "Print JSON on stdout");
   status->callback([&ctx, status_json] { ctx.run = [&ctx, status_json] { return run_status(ctx, *status_json); }; });
 
   auto args = std::make_shared<RunArgs>();
-  CLI::App* run = milestone->add_subcommand("run", "Test the modules it needs, build the milestone, train, judge the target");
+  CLI::App* run =
+      milestone->add_subcommand("run", "Test the modules it needs, build the milestone, train, judge the target");
   run->add_option("milestone", args->name, "The milestone (name, folder or number)")->required();
   run->add_flag("--quick", args->quick,
                 "Validate instead: a few batches of two short epochs on the real data; fails unless the loss goes "

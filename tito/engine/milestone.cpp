@@ -101,7 +101,8 @@ std::optional<std::vector<std::string>> dataset_names(const fs::path& root, std:
 
 class MilestoneReader {
  public:
-  MilestoneReader(const fs::path& root, std::vector<Diagnostic>& diagnostics) : root_(root), diagnostics_(diagnostics) {}
+  MilestoneReader(const fs::path& root, std::vector<Diagnostic>& diagnostics)
+      : root_(root), diagnostics_(diagnostics) {}
 
   std::optional<MilestoneInfo> read(const fs::path& dir) {
     MilestoneInfo m;
@@ -133,8 +134,8 @@ class MilestoneReader {
     std::vector<std::string> keys(std::begin(kKeys), std::end(kKeys));
     for (const auto& [key, value] : j.items()) {
       if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-        error(line_of_key(key), "unknown key \"" + key + "\"" + did_you_mean(key, keys) + "; milestone.json holds " +
-                                    joined(keys));
+        error(line_of_key(key),
+              "unknown key \"" + key + "\"" + did_you_mean(key, keys) + "; milestone.json holds " + joined(keys));
       }
     }
     m.name = text_field(j, "name", true);
@@ -288,10 +289,10 @@ Milestones Milestones::load(const Course& course) {
     }
     auto [named, unique] = names.emplace(m->name, m->folder);
     if (!unique) {
-      diagnostics.push_back(Diagnostic{display_path(dir, root), 0,
-                                       "two milestones named '" + m->name + "': " + named->second + " and " +
-                                           m->folder + " (rename one of them)",
-                                       ""});
+      diagnostics.push_back(Diagnostic{
+          display_path(dir, root), 0,
+          "two milestones named '" + m->name + "': " + named->second + " and " + m->folder + " (rename one of them)",
+          ""});
     }
     out.milestones_.push_back(std::move(*m));
   }
@@ -304,11 +305,11 @@ Milestones Milestones::load(const Course& course) {
     std::string path = display_path(m.manifest(), root);
     for (const std::string& r : m.required) {
       if (std::find(module_names.begin(), module_names.end(), r) == module_names.end()) {
-        diagnostics.push_back(Diagnostic{path, reader.line_in(m.folder, "requires", r),
-                                         "requires unknown module '" + r + "'" + did_you_mean(r, module_names) +
-                                             " (modules: " + (module_names.empty() ? "none yet" : joined(module_names)) +
-                                             ")",
-                                         ""});
+        diagnostics.push_back(
+            Diagnostic{path, reader.line_in(m.folder, "requires", r),
+                       "requires unknown module '" + r + "'" + did_you_mean(r, module_names) +
+                           " (modules: " + (module_names.empty() ? "none yet" : joined(module_names)) + ")",
+                       ""});
       }
     }
     if (!m.data.empty() && !datasets_read) {
@@ -318,7 +319,8 @@ Milestones Milestones::load(const Course& course) {
     for (const std::string& d : m.data) {
       int line = reader.line_in(m.folder, "data", d);
       if (!datasets) {
-        diagnostics.push_back(Diagnostic{path, line, "reads dataset '" + d + "', but the course has no data/datasets.json", ""});
+        diagnostics.push_back(
+            Diagnostic{path, line, "reads dataset '" + d + "', but the course has no data/datasets.json", ""});
       } else if (std::find(datasets->begin(), datasets->end(), d) == datasets->end()) {
         diagnostics.push_back(Diagnostic{path, line,
                                          "unknown dataset '" + d + "'" + did_you_mean(d, *datasets) +
@@ -338,7 +340,8 @@ const MilestoneInfo& Milestones::find(std::string_view ref) const {
   for (const MilestoneInfo& m : milestones_) {
     if (m.name == ref || m.folder == ref) return m;
   }
-  bool numeric = !ref.empty() && std::all_of(ref.begin(), ref.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  bool numeric = !ref.empty() && std::all_of(ref.begin(), ref.end(),
+                                             [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
   if (numeric && ref.size() <= 3) {
     int n = std::stoi(std::string(ref));
     for (const MilestoneInfo& m : milestones_) {
@@ -346,17 +349,18 @@ const MilestoneInfo& Milestones::find(std::string_view ref) const {
     }
   }
   if (milestones_.empty()) {
-    throw Error("no milestone '" + std::string(ref) +
-                    "': this course has no milestones yet (milestones/NN_name/milestone.json; see milestones/README.md)",
-                kExitUsage);
+    throw Error(
+        "no milestone '" + std::string(ref) +
+            "': this course has no milestones yet (milestones/NN_name/milestone.json; see milestones/README.md)",
+        kExitUsage);
   }
   std::vector<std::string> names, folders;
   for (const MilestoneInfo& m : milestones_) {
     names.push_back(m.name);
     folders.push_back(m.folder);
   }
-  throw Error("no milestone '" + std::string(ref) + "' in this course" + did_you_mean(ref, names) + "; milestones: " +
-                  joined(folders) + " (`tito milestone list` shows them)",
+  throw Error("no milestone '" + std::string(ref) + "' in this course" + did_you_mean(ref, names) +
+                  "; milestones: " + joined(folders) + " (`tito milestone list` shows them)",
               kExitUsage);
 }
 
@@ -378,22 +382,32 @@ std::vector<GeneratedFile> export_milestones(const std::vector<MilestoneInfo>& m
     std::string info = gen + "/milestones/" + m.folder + ".cpp";
     std::string body =
         "#include <milestone.hpp>\n\n"
-        "// The facts of " + source + "; the two paths come from the build (package/CMakeLists.txt).\n"
+        "// The facts of " +
+        source +
+        "; the two paths come from the build (package/CMakeLists.txt).\n"
         "const milestone::Info& milestone::info() {\n"
-        "  static const Info facts{" + double_quoted(m.name) + ", " + double_quoted(m.folder) + ",\n"
-        "                          " + double_quoted(m.heading()) + ",\n"
-        "                          " + double_quoted(m.target) + ",\n"
+        "  static const Info facts{" +
+        double_quoted(m.name) + ", " + double_quoted(m.folder) +
+        ",\n"
+        "                          " +
+        double_quoted(m.heading()) +
+        ",\n"
+        "                          " +
+        double_quoted(m.target) +
+        ",\n"
         "                          MILESTONE_DEFAULT_OUT, MILESTONE_DEFAULT_DATA};\n"
         "  return facts;\n"
         "}\n";
     out.push_back({info, banner_file("//", source, body)});
     cmake += "tinytorch_add_milestone(\n  NAME " + m.name + "\n  FOLDER " + m.folder + "\n  SOURCES";
-    for (const std::string& s : m.sources) cmake += " " + double_quoted(std::string(kMilestonesDir) + "/" + m.folder + "/" + s);
+    for (const std::string& s : m.sources)
+      cmake += " " + double_quoted(std::string(kMilestonesDir) + "/" + m.folder + "/" + s);
     cmake += "\n  INFO " + double_quoted(info) + "\n  REQUIRES";
     for (const std::string& r : m.required) cmake += " " + double_quoted(r);
     cmake += "\n)\n";
   }
-  out.push_back({gen + "/milestones.cmake", banner_file("#", std::string(kMilestonesDir) + "/*/milestone.json", cmake)});
+  out.push_back(
+      {gen + "/milestones.cmake", banner_file("#", std::string(kMilestonesDir) + "/*/milestone.json", cmake)});
   return out;
 }
 

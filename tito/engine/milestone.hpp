@@ -17,11 +17,11 @@ namespace tito {
 namespace fs = std::filesystem;
 
 struct MilestoneInfo {
-  std::string folder;                 // "03_mlp"
-  int number = 0;                     // 3
-  std::string name;                   // "mlp"
-  std::string title;                  // "Multi-layer perceptron"
-  int year = 0;                       // 1986
+  std::string folder;  // "03_mlp"
+  int number = 0;      // 3
+  std::string name;    // "mlp"
+  std::string title;   // "Multi-layer perceptron"
+  int year = 0;        // 1986
   std::string description;
   std::vector<std::string> required;  // "requires": the modules it uses (what they require comes along)
   std::vector<std::string> data;      // datasets of data/datasets.json it reads

@@ -1,7 +1,7 @@
 #include "engine/milestone_run.hpp"
 
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -95,10 +95,14 @@ std::optional<MilestoneOutcome> outcome_named(const std::string& name) {
 
 std::string why_not(const ModuleReport& m) {
   switch (m.outcome) {
-    case ModuleOutcome::BuildFailed: return "does not compile";
-    case ModuleOutcome::Blocked: return "blocked: " + m.blocked_by + " does not compile";
-    case ModuleOutcome::NoTests: return "";
-    case ModuleOutcome::Tested: break;
+    case ModuleOutcome::BuildFailed:
+      return "does not compile";
+    case ModuleOutcome::Blocked:
+      return "blocked: " + m.blocked_by + " does not compile";
+    case ModuleOutcome::NoTests:
+      return "";
+    case ModuleOutcome::Tested:
+      break;
   }
   std::string total = std::to_string(m.total());
   if (m.failed() > 0) {
@@ -112,7 +116,8 @@ std::string why_not(const ModuleReport& m) {
     if (m.not_implemented() > 0) why += ", " + std::to_string(m.not_implemented()) + " not implemented yet";
     return why;
   }
-  if (m.not_implemented() > 0) return std::to_string(m.not_implemented()) + " of " + total + " tests not implemented yet";
+  if (m.not_implemented() > 0)
+    return std::to_string(m.not_implemented()) + " of " + total + " tests not implemented yet";
   return "";
 }
 
@@ -131,29 +136,46 @@ std::string abnormal_exit(const ProcessResult& r) {
 
 const char* describe(MilestoneOutcome outcome) {
   switch (outcome) {
-    case MilestoneOutcome::Met: return "met";
-    case MilestoneOutcome::Missed: return "missed";
-    case MilestoneOutcome::QuickPassed: return "quick passed";
-    case MilestoneOutcome::QuickFailed: return "quick failed";
-    case MilestoneOutcome::Crashed: return "crashed";
-    case MilestoneOutcome::BadResults: return "no results";
-    case MilestoneOutcome::Refused: return "refused";
-    case MilestoneOutcome::BuildFailed: return "build failed";
-    case MilestoneOutcome::Interrupted: return "interrupted";
+    case MilestoneOutcome::Met:
+      return "met";
+    case MilestoneOutcome::Missed:
+      return "missed";
+    case MilestoneOutcome::QuickPassed:
+      return "quick passed";
+    case MilestoneOutcome::QuickFailed:
+      return "quick failed";
+    case MilestoneOutcome::Crashed:
+      return "crashed";
+    case MilestoneOutcome::BadResults:
+      return "no results";
+    case MilestoneOutcome::Refused:
+      return "refused";
+    case MilestoneOutcome::BuildFailed:
+      return "build failed";
+    case MilestoneOutcome::Interrupted:
+      return "interrupted";
   }
   return "?";
 }
 
 const char* describe(MilestoneState state) {
   switch (state) {
-    case MilestoneState::Locked: return "locked";
-    case MilestoneState::Ready: return "ready";
-    case MilestoneState::QuickPassed: return "quick passed";
-    case MilestoneState::QuickFailed: return "quick failed";
-    case MilestoneState::Met: return "met";
-    case MilestoneState::Missed: return "missed";
-    case MilestoneState::Crashed: return "crashed";
-    case MilestoneState::NoResults: return "no results";
+    case MilestoneState::Locked:
+      return "locked";
+    case MilestoneState::Ready:
+      return "ready";
+    case MilestoneState::QuickPassed:
+      return "quick passed";
+    case MilestoneState::QuickFailed:
+      return "quick failed";
+    case MilestoneState::Met:
+      return "met";
+    case MilestoneState::Missed:
+      return "missed";
+    case MilestoneState::Crashed:
+      return "crashed";
+    case MilestoneState::NoResults:
+      return "no results";
   }
   return "?";
 }
@@ -211,9 +233,8 @@ MilestoneResults parse_milestone_results(const std::string& text, const std::str
   return out;
 }
 
-MilestoneRun run_milestone(const Course& course, const MilestoneInfo& milestone, const SyncPlan& plan,
-                           Builder& builder, const MilestoneRunOptions& options, const DatasetCheck& datasets,
-                           Progress& progress) {
+MilestoneRun run_milestone(const Course& course, const MilestoneInfo& milestone, const SyncPlan& plan, Builder& builder,
+                           const MilestoneRunOptions& options, const DatasetCheck& datasets, Progress& progress) {
   MilestoneRun run;
   run.milestone = &milestone;
   run.quick = options.quick;
@@ -323,7 +344,8 @@ std::map<std::string, std::string> module_standing(const TestReport& report) {
   return out;
 }
 
-std::map<std::string, std::string> module_standing(const Course& course, const std::map<std::string, LastResult>& last) {
+std::map<std::string, std::string> module_standing(const Course& course,
+                                                   const std::map<std::string, LastResult>& last) {
   std::map<std::string, std::string> out;
   for (const ModuleInfo& m : course.modules()) {
     auto it = last.find(m.folder);
@@ -405,12 +427,18 @@ std::vector<MilestoneStanding> milestone_standings(const Course& course, const M
     }
     auto state_of = [](MilestoneOutcome o) {
       switch (o) {
-        case MilestoneOutcome::Met: return MilestoneState::Met;
-        case MilestoneOutcome::Missed: return MilestoneState::Missed;
-        case MilestoneOutcome::QuickPassed: return MilestoneState::QuickPassed;
-        case MilestoneOutcome::QuickFailed: return MilestoneState::QuickFailed;
-        case MilestoneOutcome::BadResults: return MilestoneState::NoResults;
-        default: return MilestoneState::Crashed;
+        case MilestoneOutcome::Met:
+          return MilestoneState::Met;
+        case MilestoneOutcome::Missed:
+          return MilestoneState::Missed;
+        case MilestoneOutcome::QuickPassed:
+          return MilestoneState::QuickPassed;
+        case MilestoneOutcome::QuickFailed:
+          return MilestoneState::QuickFailed;
+        case MilestoneOutcome::BadResults:
+          return MilestoneState::NoResults;
+        default:
+          return MilestoneState::Crashed;
       }
     };
     if (!s.unfinished.empty()) {

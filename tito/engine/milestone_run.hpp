@@ -38,7 +38,7 @@ struct MilestoneResults {
   bool quick = false;
   bool met = false;
   std::string target;
-  std::string verdict;    // "target met", "quick validation failed: the loss did not go down: ..."
+  std::string verdict;  // "target met", "quick validation failed: the loss did not go down: ..."
   Metrics metrics;
   int epochs = 0;
   int batches = 0;
@@ -85,9 +85,9 @@ struct MilestoneRunOptions {
   bool quick = false;
   std::optional<int> epochs;
   std::optional<std::uint64_t> seed;
-  fs::path out;                  // empty: <build>/milestones/<folder>
-  fs::path data_dir;             // TITO_DATA_DIR for the program
-  TestOptions tests;             // how the required modules' tests run (its modules are ignored)
+  fs::path out;                                    // empty: <build>/milestones/<folder>
+  fs::path data_dir;                               // TITO_DATA_DIR for the program
+  TestOptions tests;                               // how the required modules' tests run (its modules are ignored)
   const std::atomic<bool>* interrupted = nullptr;  // set on Ctrl-C
 };
 
@@ -102,10 +102,10 @@ struct MilestoneRun {
   int exit_code = -1;                        // the program's; 128 + signal when it was killed
   bool signaled = false;
   std::optional<MilestoneResults> results;
-  std::string problem;                       // Crashed, BadResults: what went wrong
-  fs::path out;                              // the output folder
-  double seconds = 0;                        // the program's wall time
-  std::string at;                            // when it ran, ISO 8601 UTC
+  std::string problem;  // Crashed, BadResults: what went wrong
+  fs::path out;         // the output folder
+  double seconds = 0;   // the program's wall time
+  std::string at;       // when it ran, ISO 8601 UTC
 
   // Met, or a passed quick run.
   bool ok() const { return outcome == MilestoneOutcome::Met || outcome == MilestoneOutcome::QuickPassed; }
@@ -116,16 +116,14 @@ struct MilestoneRun {
 // Runs the milestone: tests its modules, checks its data, builds and runs its
 // program, reads its results and keeps them (save_milestone_run). `plan` is
 // the sync just applied (with the required modules selected).
-MilestoneRun run_milestone(const Course& course, const MilestoneInfo& milestone, const SyncPlan& plan,
-                           Builder& builder, const MilestoneRunOptions& options, const DatasetCheck& datasets,
-                           Progress& progress);
+MilestoneRun run_milestone(const Course& course, const MilestoneInfo& milestone, const SyncPlan& plan, Builder& builder,
+                           const MilestoneRunOptions& options, const DatasetCheck& datasets, Progress& progress);
 
 // Why each module does not pass ("" when it does), by folder: from a test
 // report, or from the last results kept by `tito test` ("not tested yet"
 // when there is none).
 std::map<std::string, std::string> module_standing(const TestReport& report);
-std::map<std::string, std::string> module_standing(const Course& course,
-                                                   const std::map<std::string, LastResult>& last);
+std::map<std::string, std::string> module_standing(const Course& course, const std::map<std::string, LastResult>& last);
 
 // A kept run of a milestone.
 struct StoredRun {

@@ -136,6 +136,7 @@ TEST_F(MilestoneCommand, AMetTargetExitsZeroShowsTheFiguresAndIsKeptForStatus) {
                                    "  log.csv            build/milestones/01_fixture/log.csv\n"
                                    "  losses.csv         build/milestones/01_fixture/losses.csv\n$"));
   EXPECT_THAT(r.err, HasSubstr("Building milestone_fixture\n"));
+  EXPECT_EQ((r.out + r.err).find('\033'), std::string::npos) << "no redrawn lines or colour in a pipe";
   json results = json::parse(read(out("01_fixture") / "results.json"));
   EXPECT_EQ(results["met"], true);
   EXPECT_EQ(results["epochs"], 3);

@@ -196,7 +196,7 @@ int run_list(Context& ctx, bool as_json) {
       milestone_standings(course, milestones, module_standing(course, load_last_results(ctx.build_dir())),
                           load_milestone_runs(ctx.build_dir()));
   if (as_json) {
-    std::cout << milestones_json(ctx, standings).dump(2) << "\n";
+    std::cout << milestones_json(standings).dump(2) << "\n";
     return kExitOk;
   }
   if (standings.empty()) {
@@ -237,7 +237,7 @@ int run_status(Context& ctx, bool as_json) {
   if (!needed.empty()) report = sync_and_test(ctx, {needed, 60, 2});
   std::vector<MilestoneStanding> standings = standings_after(ctx, milestones, report);
   if (as_json) {
-    std::cout << json{{"milestones", milestones_json(ctx, standings)}, {"next", next_text(standings)}}.dump(2) << "\n";
+    std::cout << json{{"milestones", milestones_json(standings)}, {"next", next_text(standings)}}.dump(2) << "\n";
     return kExitOk;
   }
   if (standings.empty()) {
@@ -411,8 +411,7 @@ void print_milestone_section(Context& ctx, const std::vector<MilestoneStanding>&
   std::cout << t.bold("next milestone: ") << next_text(standings) << "\n";
 }
 
-json milestones_json(Context& ctx, const std::vector<MilestoneStanding>& standings) {
-  (void)ctx;
+json milestones_json(const std::vector<MilestoneStanding>& standings) {
   json out = json::array();
   for (const MilestoneStanding& s : standings) {
     const MilestoneInfo& m = *s.milestone;

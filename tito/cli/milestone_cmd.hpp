@@ -20,6 +20,6 @@ std::vector<MilestoneStanding> standings_after(Context& ctx, const Milestones& m
 void print_milestone_section(Context& ctx, const std::vector<MilestoneStanding>& standings);
 
 // The standings for --json.
-nlohmann::json milestones_json(Context& ctx, const std::vector<MilestoneStanding>& standings);
+nlohmann::json milestones_json(const std::vector<MilestoneStanding>& standings);
 
 }  // namespace tito::cli

@@ -78,7 +78,7 @@ int run_status(Context& ctx, bool as_json) {
                          {"exercises", m.exercises},
                          {"exercises_written", m.written()}});
     }
-    std::cout << nlohmann::json{{"modules", modules}, {"next", next}, {"milestones", milestones_json(ctx, milestones)}}
+    std::cout << nlohmann::json{{"modules", modules}, {"next", next}, {"milestones", milestones_json(milestones)}}
                      .dump(2)
               << "\n";
     return kExitOk;

@@ -240,21 +240,25 @@ MilestoneRun run_milestone(const Course& course, const MilestoneInfo& milestone,
   run.quick = options.quick;
   run.out = options.out.empty() ? builder.build_dir() / "milestones" / milestone.folder : fs::absolute(options.out);
 
+  auto interrupted = [&] { return options.interrupted != nullptr && options.interrupted->load(); };
   std::vector<const ModuleInfo*> needed = required_modules(course, milestone);
   if (!needed.empty()) {
     TestOptions tests = options.tests;
     tests.modules.clear();
     for (const ModuleInfo* m : needed) tests.modules.push_back(m->folder);
-    run.tests = run_module_tests(course, plan, builder, tests, progress);
+    try {
+      run.tests = run_module_tests(course, plan, builder, tests, progress);
+    } catch (const Error&) {
+      if (!interrupted()) throw;  // ctest killed by Ctrl-C writes no report
+    }
+    if (interrupted()) {  // the tests were cut short: their results say nothing
+      run.outcome = MilestoneOutcome::Interrupted;
+      return run;
+    }
     save_last_results(builder.build_dir(), run.tests);
     for (const ModuleReport& m : run.tests.modules) {
       if (std::string why = why_not(m); !why.empty()) run.unfinished.push_back({m.module, why});
     }
-  }
-  auto interrupted = [&] { return options.interrupted != nullptr && options.interrupted->load(); };
-  if (interrupted()) {
-    run.outcome = MilestoneOutcome::Interrupted;
-    return run;
   }
   for (const std::string& d : milestone.data) {
     if (std::string problem = datasets(d); !problem.empty()) run.missing_data.push_back({d, problem});

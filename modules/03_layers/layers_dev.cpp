@@ -119,10 +119,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <cxxabi.h>
 #include <ostream>
 #include <sstream>
 #include <typeinfo>
+
+#include <cxxabi.h>  // abi::__cxa_demangle, for Module::name()
 
 // %% [markdown]
 // ## Part 1: `nn::Module`
@@ -287,7 +288,8 @@ void check_new_entry(const Module& module, const char* method, const char* kind,
     }
   }
   if (!present) {
-    throw std::invalid_argument(where + "the " + kind + " is " + (std::string(kind) == "submodule" ? "null" : "undefined"));
+    throw std::invalid_argument(where + "the " + kind + " is " +
+                                (std::string(kind) == "submodule" ? "null" : "undefined"));
   }
 }
 
@@ -329,9 +331,10 @@ void check_new_entry(const Module& module, const char* method, const char* kind,
 //   (`impl_ptr()`); `tensor.clone()` would give the optimizer a tensor nobody reads.
 // - Check before you change anything: a failed registration must leave the module as it was.
 //
-// **SYSTEMS THINKING**: registering copies a pointer, never the numbers: a 200,000-weight
-// layer costs the parameter list 16 bytes. That is why the list can be built and rebuilt
-// freely (`parameters()` makes a fresh vector on every call).
+// **SYSTEMS THINKING**: registering copies a handle (a `shared_ptr`, 16 bytes) and a name,
+// never the numbers: a 200,000-weight layer costs the parameter list a few dozen bytes. That
+// is why the list can be built and rebuilt freely (`parameters()` makes a fresh vector on
+// every call).
 
 // %%
 //| export impl
@@ -708,7 +711,7 @@ TEST(UnitModule, RegisterParameterReturnsTheSameTensor) {
   UnitScale s;
   EXPECT_TRUE(s.gain.requires_grad());
   ASSERT_EQ(s.parameters().size(), 1u);
-  EXPECT_EQ(s.parameters()[0].impl_ptr(), s.gain.impl_ptr());
+  EXPECT_TRUE(s.parameters()[0].impl_ptr() == s.gain.impl_ptr()) << "parameters() must hand out the tensor itself";
 }
 
 TEST(UnitModule, NamedParametersAreDotted) {
@@ -806,7 +809,8 @@ Tensor constant_(const Tensor& tensor, double value);
 Tensor zeros_(const Tensor& tensor);
 // U(-b, b) with b = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a).
 Tensor kaiming_uniform_(const Tensor& tensor, double a = 0.0, FanMode mode = FanMode::FanIn,
-                        Nonlinearity nonlinearity = Nonlinearity::LeakyReLU, Generator& generator = default_generator());
+                        Nonlinearity nonlinearity = Nonlinearity::LeakyReLU,
+                        Generator& generator = default_generator());
 // N(0, std^2) with std = gain / sqrt(fan).
 Tensor kaiming_normal_(const Tensor& tensor, double a = 0.0, FanMode mode = FanMode::FanIn,
                        Nonlinearity nonlinearity = Nonlinearity::LeakyReLU, Generator& generator = default_generator());
@@ -1164,7 +1168,8 @@ TEST(UnitInit, KaimingUniformStaysInsideItsBound) {
 auto histogram = [](const std::vector<float>& values, float lo, float hi, int bins, int height) {
   std::vector<int64_t> counts(static_cast<std::size_t>(bins), 0);
   for (float v : values) {
-    const int b = std::clamp(static_cast<int>(std::floor((v - lo) / (hi - lo) * static_cast<float>(bins))), 0, bins - 1);
+    const int b =
+        std::clamp(static_cast<int>(std::floor((v - lo) / (hi - lo) * static_cast<float>(bins))), 0, bins - 1);
     ++counts[static_cast<std::size_t>(b)];
   }
   const double top = static_cast<double>(*std::max_element(counts.begin(), counts.end()));
@@ -2044,9 +2049,9 @@ if (idx.empty()) {
     }
   }
   const double flops = 2.0 * n * (784 * 256 + 256 * 128 + 128 * 10);
-  std::printf("forward of [%lld, 784] -> [%lld, 10] in eval mode: %.1f ms (%.1f GFLOP/s); accuracy %.1f%% (chance: 10%%)\n",
-              static_cast<long long>(n), static_cast<long long>(n), seconds * 1e3, flops / seconds / 1e9,
-              100.0 * correct / n);
+  std::printf(
+      "forward of [%lld, 784] -> [%lld, 10] in eval mode: %.1f ms (%.1f GFLOP/s); accuracy %.1f%% (chance: 10%%)\n",
+      static_cast<long long>(n), static_cast<long long>(n), seconds * 1e3, flops / seconds / 1e9, 100.0 * correct / n);
   model.train();
   const Tensor in_training = model(images);
   std::printf("the same batch in training mode (dropout on): largest change of a logit %.4f\n",

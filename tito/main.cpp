@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   cli::add_release_command(app, ctx);
   cli::add_status_command(app, ctx);
   cli::add_notebook_command(app, ctx);
+  cli::add_milestone_command(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/context.hpp"
+#include "cli/milestone_cmd.hpp"
 #include "cli/shared.hpp"
 
 namespace tito::cli {
@@ -64,6 +65,8 @@ int run_status(Context& ctx, bool as_json) {
   int counts[5] = {0, 0, 0, 0, 0};
   for (const ModuleReport& m : report.modules) ++counts[static_cast<int>(stage_of(m))];
   std::string next = next_step(ctx, report);
+  Milestones course_milestones = Milestones::load(ctx.course());
+  std::vector<MilestoneStanding> milestones = standings_after(ctx, course_milestones, report);
   if (as_json) {
     static const char* names[] = {"done", "in progress", "not started", "failing", "does not compile"};
     nlohmann::json modules = nlohmann::json::array();
@@ -75,7 +78,9 @@ int run_status(Context& ctx, bool as_json) {
                          {"exercises", m.exercises},
                          {"exercises_written", m.written()}});
     }
-    std::cout << nlohmann::json{{"modules", modules}, {"next", next}}.dump(2) << "\n";
+    std::cout << nlohmann::json{{"modules", modules}, {"next", next}, {"milestones", milestones_json(milestones)}}
+                     .dump(2)
+              << "\n";
     return kExitOk;
   }
   std::size_t width = 6;
@@ -105,6 +110,7 @@ int run_status(Context& ctx, bool as_json) {
             << counts[0] << " done, " << counts[1] << " in progress, " << counts[2] << " not started";
   if (counts[3] + counts[4] > 0) std::cout << ", " << counts[3] + counts[4] << " failing";
   std::cout << "\n" << t.bold("next: ") << next << "\n";
+  print_milestone_section(ctx, milestones);
   return kExitOk;
 }
 

@@ -79,7 +79,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include <tinytorch/core/activations.hpp>
+#include <tinytorch/core/layers.hpp>
 
 // %%
 //| export impl

@@ -301,8 +301,9 @@ TEST(LossesCrossEntropy, LogitsOfAThousandNeedTheMaxShift) {
   Tensor losses = F::cross_entropy(logits, tensor({0, 1, 1, 1}), Reduction::None);
   EXPECT_FALSE(std::fetestexcept(FE_OVERFLOW))
       << "exp(1000) overflowed: compute log-sum-exp as m + log(sum(exp(x - m))) with m the max of the row";
-  EXPECT_TRUE(all_finite(losses)) << "without the max shift, exp(1000) = inf and inf - inf or inf / inf is NaN; "
-                                     "for -1000, every exp underflows to 0 and log(0) = -inf";
+  EXPECT_TRUE(all_finite(losses)) << "without the max shift, exp(1000) = inf and inf - inf or inf / inf is NaN, and "
+                                     "for -1000 every exp underflows to 0 and log(0) = -inf; with log(softmax(x)), "
+                                     "row [1000, -1000] gives its target probability e^-2000 = 0 and -log(0) = inf";
   EXPECT_THAT(losses.to_vector(), Pointwise(FloatNear(2e-3f), Values{0.6931472f, 2000, 0.6931472f, 1.3132617f}));
 }
 

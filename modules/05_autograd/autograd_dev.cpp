@@ -53,7 +53,7 @@
 // |---|---|---|
 // | 1 | the graph: nodes and the recorder | nothing: read it |
 // | 2 | gradients of broadcasting | `sum_to` |
-// | 3 | backward functions, op by op | `sub`, `mul`, `div`, `sum`, `sum_dim`, `max_dim`, `matmul`, `transpose`, `expand`, `exp`, `pow`, `relu`, `sigmoid`, `softmax`, `log_softmax` |
+// | 3 | backward functions, op by op | `sub`, `mul`, `div`, `sum`, `sum_dim`, `max_dim`, `matmul`, `transpose`, `expand`, `exp`, `pow`, `relu`, `sigmoid`, `softmax`, `log_softmax`, `gather` |
 // | 4 | the backward pass | `collect_graph`, `run_backward`, `accumulate_grad` |
 // | 5 | checking gradients | `gradcheck` |
 // | 6 | switching autograd off, detaching | nothing: read it, then use it |
@@ -80,6 +80,7 @@
 #include <vector>
 
 #include <tinytorch/core/layers.hpp>
+#include <tinytorch/core/losses.hpp>
 
 // %%
 //| export impl
@@ -457,6 +458,9 @@ std::vector<Tensor> tanh(const BackwardContext& ctx);
 std::vector<Tensor> gelu(const BackwardContext& ctx);
 std::vector<Tensor> softmax(const BackwardContext& ctx);
 std::vector<Tensor> log_softmax(const BackwardContext& ctx);
+std::vector<Tensor> gather(const BackwardContext& ctx);
+std::vector<Tensor> binary_cross_entropy(const BackwardContext& ctx);
+std::vector<Tensor> binary_cross_entropy_with_logits(const BackwardContext& ctx);
 
 }  // namespace tinytorch::autograd::derivatives
 
@@ -1003,6 +1007,102 @@ std::vector<Tensor> log_softmax(const BackwardContext& ctx) {
 }  // namespace tinytorch::autograd::derivatives
 
 // %% [markdown]
+// ### ⭐⭐ `gather`, and the two binary cross-entropies: module 04's ops
+//
+// Module 04's cross-entropy is `logsumexp(logits) - gather(logits, 1, targets)`: `logsumexp`
+// is made of ops you have already differentiated (`exp`, `sum`, `log`), so only `gather` is
+// new. `gather` *picks* entries: `out[o][j][i] = x[o][index[o][j][i]][i]` along `dim`. Each
+// picked entry's gradient goes back to the position it came from, and everything that was not
+// picked gets 0. An index picked twice receives both gradients: it is a **scatter-add**.
+//
+// The two binary cross-entropies are single ops in module 04, because composing them from
+// smaller ops gives wrong gradients at the edges (0/0 at p = 0; `abs` has no slope at 0).
+// Their backward functions are written for you, from the formulas in modules/README.md.
+//
+// **TODO**: `gather` (`ints = {dim}`, already non-negative): the gradient for `x`, scattered
+// back; none for `index`.
+//
+// **APPROACH**:
+// 1. `grad_x = zeros(x.shape())`; `g = ctx.grad.contiguous()`, `picks = index.contiguous()`.
+// 2. As in module 04's kernel, see `x` as `[outer, n, inner]` and `index` (and `g`) as
+//    `[outer, k, inner]`.
+// 3. Loops `o`, `j`, `i`: `p = index at (o * k + j) * inner + i`;
+//    `grad_x[(o * n + p) * inner + i] += g[(o * k + j) * inner + i]` (add, never assign).
+// 4. Return `{grad_x, Tensor()}`.
+//
+// **EXAMPLE**:
+// ```cpp
+// // x [2, 3], index = [[2], [0]], out = x.gather(1, index) [2, 1], grad = [[5], [7]]
+// gather(ctx)   // {[[0, 0, 5], [7, 0, 0]], undefined}
+// ```
+//
+// **HINTS**:
+// - `+=`, not `=`: `gather(x, 1, tensor({{0, 0}}))` picks `x[0][0]` twice, and its gradient is
+//   the sum of both.
+// - Work on `grad_x.data()` directly: it is a fresh contiguous tensor of your own.
+//
+// **SYSTEMS THINKING**: the cross-entropy's gradient with respect to the logits is dense
+// (`softmax - onehot`), but the part that comes through `gather` touches one float per row.
+// In a language model with 50,000 classes, that is why the backward of the "pick" costs nothing
+// next to the backward of the softmax.
+
+// %%
+//| export impl
+namespace tinytorch::autograd::derivatives {
+
+std::vector<Tensor> gather(const BackwardContext& ctx) {
+  // BEGIN SOLUTION
+  const Tensor& x = ctx.inputs[0];
+  const Tensor& index = ctx.inputs[1];
+  const int64_t dim = ctx.ints[0];
+  Tensor grad_x = zeros(x.shape());
+  const Tensor g = ctx.grad.contiguous();
+  const Tensor picks = index.contiguous();
+  int64_t outer = 1;
+  for (int64_t d = 0; d < dim; ++d) outer *= x.size(d);
+  int64_t inner = 1;
+  for (int64_t d = dim + 1; d < x.dim(); ++d) inner *= x.size(d);
+  const int64_t n = x.size(dim);
+  const int64_t k = index.size(dim);
+  const float* incoming = g.data();
+  const float* positions = picks.data();
+  float* result = grad_x.data();
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t j = 0; j < k; ++j) {
+      for (int64_t i = 0; i < inner; ++i) {
+        const int64_t at = (o * k + j) * inner + i;
+        const auto p = static_cast<int64_t>(positions[at]);
+        result[(o * n + p) * inner + i] += incoming[at];
+      }
+    }
+  }
+  return {grad_x, Tensor()};
+  // END SOLUTION
+}
+
+// p: g (p - y) / max(p (1 - p), 1e-12); y: g (log(1 - p) - log p), each log clamped at -100.
+std::vector<Tensor> binary_cross_entropy(const BackwardContext& ctx) {
+  const Tensor& p = ctx.inputs[0];
+  const Tensor& y = ctx.inputs[1];
+  Tensor grad_p = ctx.needs_grad[0] ? ctx.grad * (p - y) / clamp_min(p * (1.0f - p), 1e-12f) : Tensor();
+  Tensor grad_y = ctx.needs_grad[1]
+                      ? ctx.grad * (clamp_min(tinytorch::log(1.0f - p), -100.0f) - clamp_min(tinytorch::log(p), -100.0f))
+                      : Tensor();
+  return {grad_p, grad_y};
+}
+
+// x: g (sigmoid(x) - y); y: -g x.
+std::vector<Tensor> binary_cross_entropy_with_logits(const BackwardContext& ctx) {
+  const Tensor& x = ctx.inputs[0];
+  const Tensor& y = ctx.inputs[1];
+  Tensor grad_x = ctx.needs_grad[0] ? ctx.grad * (tinytorch::sigmoid(x) - y) : Tensor();
+  Tensor grad_y = ctx.needs_grad[1] ? -ctx.grad * x : Tensor();
+  return {grad_x, grad_y};
+}
+
+}  // namespace tinytorch::autograd::derivatives
+
+// %% [markdown]
 // The table that the recorder reads: every op name of modules 01 to 04 and its backward
 // function (written for you). An op missing here still records a node, with no backward.
 
@@ -1049,6 +1149,9 @@ const BackwardFn* find_backward(std::string_view op) {
       {"gelu", derivatives::gelu},
       {"softmax", derivatives::softmax},
       {"log_softmax", derivatives::log_softmax},
+      {"gather", derivatives::gather},
+      {"binary_cross_entropy", derivatives::binary_cross_entropy},
+      {"binary_cross_entropy_with_logits", derivatives::binary_cross_entropy_with_logits},
   };
   const auto found = table.find(op);
   return found == table.end() ? nullptr : &found->second;

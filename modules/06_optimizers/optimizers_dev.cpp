@@ -959,10 +959,10 @@ int64_t AdamW::state_bytes() const { return moments_bytes(state_); }
 //
 // **EXAMPLE**:
 // ```cpp
-// Tensor w = tensor({2}).requires_grad_();
+// Tensor w = tensor({4}).requires_grad_();
 // optim::AdamW adamw({w}, optim::AdamWOptions(0.1).weight_decay(0.5));
 // w.mutable_grad() = tensor({0});
-// adamw.step();   // w = 2 · (1 − 0.1 · 0.5) = 1.9; Adam's L2 would have given 2 − 0.1 = 1.9 only by luck
+// adamw.step();   // w = 4 · (1 − 0.1 · 0.5) = 3.8; Adam's L2 would give 4 − 0.1 = 3.9, both 3.7
 // ```
 //
 // **HINTS**:
@@ -1005,11 +1005,11 @@ void AdamW::step() {
 // %%
 //| test
 TEST(UnitAdamW, AZeroGradientShrinksTheWeightByLrTimesDecay) {
-  Tensor w = tensor({2}).requires_grad_();
+  Tensor w = tensor({4}).requires_grad_();
   optim::AdamW adamw({w}, optim::AdamWOptions(0.1).weight_decay(0.5));
   w.mutable_grad() = tensor({0});
   adamw.step();
-  EXPECT_NEAR(w.item(), 1.9f, 1e-6f);
+  EXPECT_NEAR(w.item(), 3.8f, 1e-6f);
 }
 
 // %% [markdown]

@@ -447,10 +447,11 @@ int64_t SGD::state_bytes() const {
 //
 // **SYSTEMS THINKING**: one loop, one pass: each weight is read and written once and each
 // gradient read once, 12 bytes of memory traffic per parameter, and no tensor is allocated.
-// The same update written with tensor ops, `w -= (g + w * wd) * lr`, allocates three temporary
-// tensors of the parameter's size (`w * wd`, the sum, the product) and makes four passes over
-// memory. For a step that does almost no arithmetic per byte, the passes are the whole cost; the
-// demos after part 4 time both.
+// The same update written with tensor ops, `w -= (g + w * wd) * lr`, allocates four temporary
+// tensors of the parameter's size (`w * wd`, the sum, the product, and the difference that `-=`
+// copies back) and makes a pass over memory for each. For a step that does almost no arithmetic
+// per byte, the passes are the whole cost; the demo after part 4 times the same comparison for
+// Adam.
 
 // %%
 //| export impl
@@ -766,7 +767,7 @@ TEST(UnitAdamBiasCorrection, FirstStepDividesByOneMinusBeta) {
 // a square root and a division: still far from the CPU's arithmetic limit, so a pass over
 // memory costs more than the math. Composed from tensor ops (`m = m * b1 + g * (1 - b1)`, ...)
 // the same update allocates about a dozen temporary tensors of the parameter's size per step;
-// here none. PyTorch's `fused=True` Adam is this loop, on the GPU.
+// here none. PyTorch's `fused=True` Adam is this loop, as one kernel.
 
 // %%
 //| export impl
@@ -1024,7 +1025,10 @@ TEST(UnitAdamW, AZeroGradientShrinksTheWeightByLrTimesDecay) {
 // The demo starts all four at `(−1.2, 1)` and runs 1000 steps; the loss is computed with
 // module 01 ops and differentiated by module 05, exactly as a network's would be. The SGD
 // variants share `lr = 0.001`, close to the largest plain SGD survives here; Adam's `lr` is a
-// step length, and 0.05 suits it.
+// step length, and 0.05 suits it. Look at how the curves bend: plain SGD crawls along the
+// floor; momentum's velocity builds up along it; Adam moves each coordinate by about `lr` per
+// step, steady but not the fastest here. Adam shines where the gradients of different weights
+// differ in scale, not along one curved valley.
 
 // %%
 //| demo

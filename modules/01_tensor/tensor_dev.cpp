@@ -81,10 +81,13 @@
 // | 3 | printing (written for you) | nothing: read it, then use it to debug |
 // | 4 | making tensors | `tensor`, `full`, `arange`, `Generator::normal`, `randn` |
 // | 5 | reading and writing elements | `at`, `item` |
-// | 6 | views and copies | `is_contiguous`, `for_each_element`, `clone`, `contiguous`, `infer_size`, `view`, `reshape`, `transpose` |
-// | 7 | arithmetic with broadcasting | `broadcast_shapes`, `expand`, `elementwise` |
-// | 8 | reductions | `sum`, `max`, `reduce_dim` |
-// | 9 | matrix multiplication | `matmul_2d` |
+// | 6 | views and copies | `is_contiguous`, `for_each_element`, `native::clone`, `contiguous`, `infer_size`, `native::view`, `reshape`, `native::transpose` |
+// | 7 | arithmetic with broadcasting | `broadcast_shapes`, `native::expand`, `native::elementwise` |
+// | 8 | reductions | `native::sum`, `native::max`, `native::reduce_dim` |
+// | 9 | matrix multiplication | `native::matmul_2d` |
+//
+// A name in `native::` is a *kernel*: the function that computes the numbers of an op.
+// Part 2 explains why each op has one, and why you will never have to rewrite it.
 //
 // Work top to bottom: each part uses the ones before it. Difficulty: ⭐ a few lines,
 // ⭐⭐ needs a plan, ⭐⭐⭐ the heart of the module, take your time.
@@ -111,6 +114,7 @@
 // %%
 //| export impl
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -182,6 +186,10 @@ Shape contiguous_strides(const Shape& shape);
 // **HINTS**:
 // - PyTorch prints `torch.Size([2, 3])`; we print just the list, so the message
 //   "cannot broadcast shapes [2, 3] and [4]" reads well.
+//
+// **SYSTEMS THINKING**: building a string allocates memory, which is slow next to the
+// arithmetic of a tensor op. That is fine here because messages are built only when
+// something has already gone wrong; never build one on the path that runs when all is well.
 
 // %%
 //| export impl
@@ -216,6 +224,10 @@ std::string shape_str(const Shape& shape) {
 // shape_numel({})       // 1
 // shape_numel({4, 0})   // 0  (an empty tensor is allowed)
 // ```
+//
+// **HINTS**:
+// - Check each size *before* multiplying it in: after a negative size the product means
+//   nothing, and the message should name the whole shape (`shape_str` from above).
 //
 // **SYSTEMS THINKING**: a `[64, 3, 32, 32]` batch holds 196,608 floats, 768 KiB. Knowing
 // `numel × 4 bytes` at a glance is how you will reason about memory for the rest of the course.
@@ -336,12 +348,20 @@ class Storage {
   std::vector<float> values_;
 };
 
+// Autograd's record of a tensor: its gradient and the op that made it. Module 05 defines it;
+// until then no tensor has one.
+struct AutogradMeta;
+
 // One view of a Storage: what a Tensor handle points at.
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
   Shape shape;
   Shape strides;       // floats to skip for one step along each dimension
   int64_t offset = 0;  // where element [0, 0, ...] lives in the storage
+  // The autograd slot, dormant until module 05: whether gradients flow to this tensor, and
+  // autograd's record of it (null until an op is recorded or a gradient arrives).
+  bool requires_grad = false;
+  std::shared_ptr<AutogradMeta> autograd;
 };
 
 // A float32 n-dimensional array: a cheap handle, copies share the same tensor (as in
@@ -400,6 +420,12 @@ class Tensor {
   Tensor t() const;
   // View broadcast to `shape`: size-1 and missing leading dimensions get stride 0.
   Tensor expand(const Shape& shape) const;
+  // View with a new size-1 dimension inserted at `dim` (0 .. dim(); negative counts from the end).
+  Tensor unsqueeze(int64_t dim) const;
+  // View without dimension `dim`, which must have size 1.
+  Tensor squeeze(int64_t dim) const;
+  // View with the dimensions reordered: result dimension i is this tensor's dims[i].
+  Tensor permute(const Shape& dims) const;
 
   // --- In place (writes through views) -------------------------------------------------
   Tensor& fill_(float value);
@@ -439,6 +465,29 @@ class Tensor {
   // Matrix product of 1-D and 2-D tensors: [m, k] x [k, n] -> [m, n]; a 1-D left operand
   // is a row vector, a 1-D right operand a column vector, and the result drops them.
   Tensor matmul(const Tensor& other) const;
+
+  // --- Autograd: the slot is here from the start; module 05 brings it to life ----------
+  // Whether gradients flow to this tensor: a leaf that asked for them, or an op's result
+  // computed from one while autograd was recording.
+  bool requires_grad() const { return impl().requires_grad; }
+  // Asks for the gradient of this (leaf) tensor, as layers do for their parameters; returns *this.
+  Tensor& requires_grad_(bool requires_grad = true);
+  // The same numbers (a view of the same storage) cut off from autograd: requires_grad() is
+  // false and no op before it is recorded.
+  Tensor detach() const;
+  // Declared here, written in module 05: the gradient that backward() accumulated into
+  // this tensor (undefined until then).
+  Tensor grad() const;
+  // Declared here, written in module 05: the gradient slot itself, for optimizers (set it to
+  // Tensor() to drop the gradient).
+  Tensor& mutable_grad() const;
+  // Declared here, written in module 05: back-propagation from this tensor. A one-element
+  // tensor needs no argument; any other needs `gradient`, of its shape.
+  void backward(const Tensor& gradient = Tensor()) const;
+
+  // The TensorImpl this handle points at, for autograd: a handle from one, and back.
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
 
  private:
   const TensorImpl& impl() const {
@@ -548,6 +597,165 @@ static int64_t wrap_dim(int64_t dim, int64_t ndim) {
 }
 
 int64_t Tensor::size(int64_t dim) const { return shape()[wrap_dim(dim, this->dim())]; }
+
+}  // namespace tinytorch
+
+// %% [markdown]
+// ### A slot for autograd (written for you; it sleeps until module 05)
+//
+// In module 05 you will write *autograd*: every op remembers how it made its result, so
+// that `loss.backward()` can send gradients back through the whole computation. That only
+// works if every op you write in modules 01 to 04 takes part, and you should not have to
+// rewrite them when the time comes. So the hooks are here from the start, as they are in
+// PyTorch, and they cost nothing until module 05 wakes them up:
+//
+// - `TensorImpl` has a `requires_grad` flag and an `autograd` pointer, empty for now;
+// - each op in this library comes in two layers, as in PyTorch. The **kernel**, in namespace
+//   `tinytorch::native`, computes the numbers: that is the code you write. The **op** that
+//   everyone calls (`Tensor::transpose`, `operator+`, `relu`) is a thin wrapper, written for
+//   you, that calls the kernel through `autograd::record`:
+//
+// ```cpp
+// Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
+//   return autograd::record("transpose", {*this}, {dim0, dim1}, 0.0f,
+//                           [&] { return native::transpose(*this, dim0, dim1); });
+// }
+// ```
+//
+// `record` runs the kernel. If module 05 has installed a *recorder*, and one of the inputs
+// requires grad, it also hands the recorder the op's name, inputs and arguments, and the
+// recorder attaches "how this was made" to the result. Before module 05 no recorder exists,
+// and `record` is exactly a call of the kernel.
+//
+// Ops that are combinations of other ops (`mean` is `sum` then a division, `reshape` is
+// `view` or `clone` then `view`) need no wrapper: their parts are recorded one by one.
+
+// %%
+//| export
+namespace tinytorch::autograd {
+
+// One call of a differentiable op, as autograd sees it: the op's name, its inputs, and the
+// arguments that are not tensors (dimensions, keepdim, a scalar).
+struct OpCall {
+  const char* op = "";
+  std::vector<Tensor> inputs;
+  std::vector<int64_t> ints;
+  float scalar = 0.0f;
+};
+
+// Attaches to `output` autograd's record of the call that made it. Module 05 installs one.
+using Recorder = void (*)(OpCall call, const Tensor& output);
+
+// Installs `recorder` for every thread (nullptr removes it). Module 05 does this once, when
+// the program starts.
+void set_recorder(Recorder recorder) noexcept;
+// The installed recorder, or nullptr.
+Recorder recorder() noexcept;
+
+// While one lives, ops on this thread record nothing (module 05's NoGradGuard is one).
+class PauseRecording {
+ public:
+  PauseRecording() noexcept;
+  ~PauseRecording();
+  PauseRecording(const PauseRecording&) = delete;
+  PauseRecording& operator=(const PauseRecording&) = delete;
+};
+
+// True while a PauseRecording lives on this thread.
+bool recording_paused() noexcept;
+
+// True when an op on `inputs` must be recorded: a recorder is installed, this thread is not
+// paused, and one of the inputs requires grad.
+bool should_record(std::initializer_list<Tensor> inputs) noexcept;
+
+namespace detail {
+// The recording half of record(): hands the installed recorder the call that made `output`.
+void record_call(const char* op, std::initializer_list<Tensor> inputs, const int64_t* ints, std::size_t count,
+                 float scalar, Tensor& output);
+
+template <typename Compute>
+Tensor record(const char* op, std::initializer_list<Tensor> inputs, const int64_t* ints, std::size_t count,
+              float scalar, Compute& compute) {
+  if (!should_record(inputs)) return compute();
+  Tensor output;
+  {
+    PauseRecording kernel_only;
+    output = compute();
+  }
+  record_call(op, inputs, ints, count, scalar, output);
+  return output;
+}
+}  // namespace detail
+
+// Returns compute() and, when should_record(inputs), records the call. The kernel's own
+// tensor operations are not recorded: the op is one step of the graph, however it is computed.
+template <typename Compute>
+Tensor record(const char* op, std::initializer_list<Tensor> inputs, std::initializer_list<int64_t> ints,
+              float scalar, Compute compute) {
+  return detail::record(op, inputs, ints.begin(), ints.size(), scalar, compute);
+}
+
+// The same, with the integer arguments in a vector (permute's dimensions).
+template <typename Compute>
+Tensor record(const char* op, std::initializer_list<Tensor> inputs, const Shape& ints, float scalar,
+              Compute compute) {
+  return detail::record(op, inputs, ints.data(), ints.size(), scalar, compute);
+}
+
+// An op with tensor inputs only.
+template <typename Compute>
+Tensor record(const char* op, std::initializer_list<Tensor> inputs, Compute compute) {
+  return detail::record(op, inputs, nullptr, 0, 0.0f, compute);
+}
+
+}  // namespace tinytorch::autograd
+
+// %%
+//| export impl
+namespace tinytorch {
+namespace autograd {
+namespace {
+std::atomic<Recorder> installed_recorder{nullptr};
+thread_local int pause_depth = 0;
+}  // namespace
+
+void set_recorder(Recorder recorder) noexcept { installed_recorder.store(recorder); }
+Recorder recorder() noexcept { return installed_recorder.load(std::memory_order_relaxed); }
+
+PauseRecording::PauseRecording() noexcept { ++pause_depth; }
+PauseRecording::~PauseRecording() { --pause_depth; }
+bool recording_paused() noexcept { return pause_depth > 0; }
+
+bool should_record(std::initializer_list<Tensor> inputs) noexcept {
+  if (pause_depth > 0 || recorder() == nullptr) return false;
+  for (const Tensor& input : inputs) {
+    if (input.defined() && input.requires_grad()) return true;
+  }
+  return false;
+}
+
+namespace detail {
+
+void record_call(const char* op, std::initializer_list<Tensor> inputs, const int64_t* ints, std::size_t count,
+                 float scalar, Tensor& output) {
+  for (const Tensor& input : inputs) {  // an op's result is a tensor of its own, never one of its inputs
+    if (output.impl_ptr() == input.impl_ptr()) output = output.detach();
+  }
+  OpCall call{op, std::vector<Tensor>(inputs), std::vector<int64_t>(ints, ints + count), scalar};
+  if (Recorder installed = recorder()) installed(std::move(call), output);
+}
+
+}  // namespace detail
+
+}  // namespace autograd
+
+Tensor& Tensor::requires_grad_(bool requires_grad) {
+  (void)impl();  // an undefined tensor throws, as everywhere
+  impl_->requires_grad = requires_grad;
+  return *this;
+}
+
+Tensor Tensor::detach() const { return Tensor(storage(), shape(), strides(), offset()); }
 
 }  // namespace tinytorch
 
@@ -736,7 +944,9 @@ class TensorPrinter {
 
 std::ostream& operator<<(std::ostream& os, const Tensor& tensor) {
   if (!tensor.defined()) return os << "tensor(undefined)";
-  return os << TensorPrinter(tensor).str();
+  std::string text = TensorPrinter(tensor).str();
+  if (tensor.requires_grad()) text.insert(text.size() - 1, ", requires_grad=True");  // as PyTorch prints it
+  return os << text;
 }
 
 }  // namespace tinytorch
@@ -816,6 +1026,11 @@ Tensor arange(float end);
 // **HINTS**:
 // - `std::initializer_list` has `size()`, `begin()` and `end()`, so range-for works on it.
 // - `reserve` the vector before appending: one allocation instead of several.
+//
+// **SYSTEMS THINKING**: the numbers in `tensor({1, 2, 3})` are copied twice, from the
+// compiler's constant array into the list and from the list into your vector. For a handful
+// of numbers in a test that costs nothing; real data (a batch of images) is never built this
+// way, but read straight into a tensor's storage.
 
 // %%
 //| export impl
@@ -868,6 +1083,11 @@ Tensor tensor(std::initializer_list<std::initializer_list<float>> rows) {
 // **HINTS**:
 // - Compute `n` before you `std::move(shape)` into the constructor: the order in which
 //   function arguments are evaluated is unspecified in C++.
+//
+// **SYSTEMS THINKING**: `zeros({1024, 1024, 64})` writes 256 MiB of zeros before anyone
+// reads them. PyTorch has `torch::empty` for tensors that will be overwritten anyway (an
+// output buffer), which skips that pass over memory. We always fill: simpler, and a bug
+// reads zeros instead of garbage.
 
 // %%
 //| export impl
@@ -910,6 +1130,10 @@ Tensor ones_like(const Tensor& other) { return ones(other.shape()); }
 // - Do the count arithmetic in `double`.
 // - Compute each element as `start + i * step`, not by adding `step` again and again: a
 //   running sum collects one rounding error per addition, the product only one.
+//
+// **SYSTEMS THINKING**: a `float` holds every integer only up to 2²⁴ = 16,777,216. Beyond
+// that `arange` cannot list consecutive integers at all: 16,777,217 rounds to 16,777,216.
+// Indices are therefore kept in `int64_t`, never in the tensor's own floats.
 
 // %%
 //| export impl
@@ -1067,6 +1291,17 @@ float Generator::normal() {
 // ```
 //
 // The seed overloads (written for you) start a fresh `Generator(seed)`.
+//
+// **HINTS**:
+// - Draw the numbers in row-major order, one `generator.normal()` per element: a test
+//   checks that `randn({2, 3}, 7)` is `randn({6}, 7)` reshaped.
+// - Take the generator by reference (`Generator&`): a copy would hand the next caller the
+//   same numbers again.
+//
+// **SYSTEMS THINKING**: each normal number costs a logarithm, a square root and a cosine,
+// a few dozen nanoseconds. Initializing a model of 25 million weights is then about a
+// second of arithmetic: noticeable, which is why libraries generate random numbers in
+// parallel and with vector instructions.
 
 // %%
 //| export impl
@@ -1199,6 +1434,10 @@ float& Tensor::at(const std::vector<int64_t>& index) const {
 //
 // **TODO**: Return the only element, or throw `ShapeError` if there is not exactly one.
 //
+// **APPROACH**:
+// 1. If `numel() != 1`, throw a `ShapeError` naming the element count and the shape.
+// 2. Otherwise return the element `data()` points at.
+//
 // **EXAMPLE**:
 // ```cpp
 // scalar_tensor(3).item()    // 3
@@ -1207,7 +1446,12 @@ float& Tensor::at(const std::vector<int64_t>& index) const {
 // ```
 //
 // **HINTS**:
-// - `data()` already points at the first element of the view.
+// - `data()` already points at the first element of the view: it adds `offset()` for you.
+//   A view that starts in the middle of its storage is the test that catches the bug.
+//
+// **SYSTEMS THINKING**: on a GPU, `item()` is the moment the CPU must wait for every
+// queued kernel to finish and copy one number back. In PyTorch, calling `loss.item()`
+// after every step is a classic slowdown; logging every hundredth step is the cure.
 
 // %%
 //| export impl
@@ -1268,6 +1512,11 @@ TEST(UnitAccess, ItemOfScalar) { EXPECT_EQ(scalar_tensor(3).item(), 3.0f); }
 // tensor({{1, 2, 3}, {4, 5, 6}}).t().is_contiguous()   // false  strides [1, 3]
 // tensor({1, 2, 3}).reshape({3, 1}).t()                // shape [1, 3], strides [1, 1]: true
 // ```
+//
+// **HINTS**:
+// - Count `d` down with a signed `int64_t` from `dim() - 1` to `0`.
+// - A scalar (no dimensions) and an empty tensor are contiguous: the loop finds nothing
+//   wrong with them.
 //
 // **SYSTEMS THINKING**: contiguous means "the next element is the next float in memory".
 // A loop over contiguous data reads whole 64-byte cache lines (16 floats) front to back,
@@ -1359,14 +1608,19 @@ static void for_each_element(const Tensor& tensor, Visit visit) {
 // %% [markdown]
 // ### ⭐ `clone` and `contiguous`
 //
-// **TODO**: `clone()` copies the elements, in row-major order, into a new contiguous tensor.
-// `contiguous()` returns `*this` when it is already contiguous, and a clone otherwise.
+// This is the first *kernel* you write (see "A slot for autograd" in part 2): the function
+// `native::clone(self)` computes the copy, and `Tensor::clone()`, written for you below it,
+// calls it through `autograd::record`. Inside a kernel, the tensor is the parameter `self`.
+//
+// **TODO**: `native::clone(self)` copies the elements of `self`, in row-major order, into a
+// new contiguous tensor. `Tensor::contiguous()` returns `*this` when it is already
+// contiguous, and `clone()` otherwise.
 //
 // **APPROACH** (`clone`):
-// 1. A `std::vector<float>` of `numel()` values.
-// 2. `for_each_element(*this, ...)` with a lambda that copies
-//    `storage()->data()[position]` into `values[i]`.
-// 3. Return `Tensor(values, shape())`.
+// 1. A `std::vector<float>` of `self.numel()` values.
+// 2. `for_each_element(self, ...)` with a lambda that copies
+//    `self.storage()->data()[position]` into `values[i]`.
+// 3. Return `Tensor(values, self.shape())`.
 //
 // **EXAMPLE**:
 // ```cpp
@@ -1374,6 +1628,11 @@ static void for_each_element(const Tensor& tensor, Visit visit) {
 // m.t().contiguous()   // storage [1 4 2 5 3 6], strides [2, 1]
 // m.contiguous()       // m itself: same storage, nothing copied
 // ```
+//
+// **HINTS**:
+// - `position` already includes the offset, so index `storage()->data()`, not `data()`
+//   (which adds the offset a second time).
+// - `contiguous()` is a one-liner: it is an op made of other ops, so it needs no kernel.
 //
 // **SYSTEMS THINKING**: `contiguous()` is free when there is nothing to do, so call it
 // without a second thought before a loop that wants row-major data. `clone()` always pays
@@ -1383,13 +1642,21 @@ static void for_each_element(const Tensor& tensor, Visit visit) {
 //| export impl
 namespace tinytorch {
 
-Tensor Tensor::clone() const {
+namespace native {
+
+Tensor clone(const Tensor& self) {
   // BEGIN SOLUTION
-  std::vector<float> values(static_cast<std::size_t>(numel()));
-  const float* base = storage()->data();
-  for_each_element(*this, [&](int64_t i, int64_t position) { values[static_cast<std::size_t>(i)] = base[position]; });
-  return Tensor(std::move(values), shape());
+  std::vector<float> values(static_cast<std::size_t>(self.numel()));
+  const float* base = self.storage()->data();
+  for_each_element(self, [&](int64_t i, int64_t position) { values[static_cast<std::size_t>(i)] = base[position]; });
+  return Tensor(std::move(values), self.shape());
   // END SOLUTION
+}
+
+}  // namespace native
+
+Tensor Tensor::clone() const {
+  return autograd::record("clone", {*this}, [&] { return native::clone(*this); });
 }
 
 Tensor Tensor::contiguous() const {
@@ -1466,6 +1733,16 @@ bool allclose(const Tensor& a, const Tensor& b, float rtol, float atol) {
 // infer_size({4, -1}, {2, 3})   // ShapeError (6 is not a multiple of 4)
 // infer_size({-1, -1}, {2, 3})  // ShapeError: only one dimension can be -1
 // ```
+//
+// **HINTS**:
+// - Build the error message once, before the loop, and reuse it in every `throw`.
+// - `{0, -1}` for a tensor with 0 elements cannot be inferred (any size would do): check
+//   `known == 0` before dividing.
+//
+// **SYSTEMS THINKING**: a wrong `-1` does not always fail. `x.reshape({-1, 784})` on a
+// batch of `[64, 28, 28]` images gives `[64, 784]`; on `[64, 1, 28, 28]` the same, but on a
+// batch of `[64, 28, 28, 3]` colour images it gives `[192, 784]`, a "batch" of 192 mixed-up
+// rows, and training runs on garbage. Name the dimensions you expect; check them.
 
 // %%
 //| export impl
@@ -1509,11 +1786,16 @@ Shape infer_size(const Shape& requested, const Shape& current) {
 //
 // `reshape` is the friendly version: a view when it can, a copy when it must.
 //
-// **TODO** (`view`): throw `ShapeError` if `!is_contiguous()`, saying to use `reshape()` or
-// `contiguous()`; otherwise return `Tensor(storage(), new_shape, contiguous_strides(new_shape), offset())`
-// with `new_shape = infer_size(target, shape())`.
+// **TODO** (`view`, the kernel `native::view(self, target)`): a view of `self` with shape
+// `target`, or a `ShapeError` when `self` is not contiguous.
 //
-// **TODO** (`reshape`): `view(target)` if contiguous, otherwise `clone().view(target)`.
+// **APPROACH** (`view`):
+// 1. If `!self.is_contiguous()`, throw `ShapeError`, saying to use `reshape()` or `contiguous()`.
+// 2. `new_shape = infer_size(target, self.shape())`.
+// 3. Return `Tensor(self.storage(), new_shape, contiguous_strides(new_shape), self.offset())`.
+//
+// **TODO** (`reshape`, an op made of other ops): `view(target)` if contiguous, otherwise
+// `clone().view(target)`.
 //
 // **EXAMPLE**:
 // ```cpp
@@ -1523,6 +1805,10 @@ Shape infer_size(const Shape& requested, const Shape& current) {
 // m.t().reshape({6})                   // a copy: [0, 3, 1, 4, 2, 5]
 // ```
 //
+// **HINTS**:
+// - Name both shapes and the strides in the error: "view(): a tensor of shape [3, 2] with
+//   strides [1, 3] is not contiguous ...". The person reading it is you, in a month.
+//
 // **SYSTEMS THINKING**: keep the `offset()`: a view of a view may start in the middle of
 // the storage. And note that after `reshape` you do not know whether you share memory with
 // the input. Write through it only if that is what you mean.
@@ -1531,17 +1817,25 @@ Shape infer_size(const Shape& requested, const Shape& current) {
 //| export impl
 namespace tinytorch {
 
-Tensor Tensor::view(const Shape& target) const {
+namespace native {
+
+Tensor view(const Tensor& self, const Shape& target) {
   // BEGIN SOLUTION
-  if (!is_contiguous()) {
-    throw ShapeError("view(): a tensor of shape " + shape_str(shape()) + " with strides " + shape_str(strides()) +
-                     " is not contiguous, so it cannot be viewed as " + shape_str(target) +
-                     "; use reshape(), or call contiguous() first");
+  if (!self.is_contiguous()) {
+    throw ShapeError("view(): a tensor of shape " + shape_str(self.shape()) + " with strides " +
+                     shape_str(self.strides()) + " is not contiguous, so it cannot be viewed as " +
+                     shape_str(target) + "; use reshape(), or call contiguous() first");
   }
-  Shape new_shape = infer_size(target, shape());
+  Shape new_shape = infer_size(target, self.shape());
   Shape new_strides = contiguous_strides(new_shape);
-  return Tensor(storage(), std::move(new_shape), std::move(new_strides), offset());
+  return Tensor(self.storage(), std::move(new_shape), std::move(new_strides), self.offset());
   // END SOLUTION
+}
+
+}  // namespace native
+
+Tensor Tensor::view(const Shape& target) const {
+  return autograd::record("view", {*this}, [&] { return native::view(*this, target); });
 }
 
 Tensor Tensor::reshape(const Shape& target) const {
@@ -1557,12 +1851,13 @@ Tensor Tensor::flatten() const { return reshape({-1}); }
 // %% [markdown]
 // ### ⭐⭐ `transpose`: swap two dimensions without moving a number
 //
-// **TODO**: Return a view whose shape and strides have entries `dim0` and `dim1` swapped.
+// **TODO**: In the kernel `native::transpose(self, dim0, dim1)`, return a view of `self`
+// whose shape and strides have entries `dim0` and `dim1` swapped.
 //
 // **APPROACH**:
-// 1. Wrap negative dimensions: `wrap_dim(dim0, dim())` (it also throws for a bad dimension).
-// 2. Copy `shape()` and `strides()`, `std::swap` the two entries in each.
-// 3. Return the view `Tensor(storage(), shape, strides, offset())`.
+// 1. Wrap negative dimensions: `wrap_dim(dim0, self.dim())` (it also throws for a bad one).
+// 2. Copy `self.shape()` and `self.strides()`, `std::swap` the two entries in each.
+// 3. Return the view `Tensor(self.storage(), shape, strides, self.offset())`.
 //
 // **EXAMPLE**:
 // ```cpp
@@ -1575,6 +1870,10 @@ Tensor Tensor::flatten() const { return reshape({-1}); }
 //
 // `t()` (written for you) is `transpose(0, 1)` for a matrix.
 //
+// **HINTS**:
+// - `wrap_dim` returns `int64_t`; cast to `std::size_t` once, to index the vectors.
+// - Swapping a dimension with itself is allowed and gives back the same layout.
+//
 // **SYSTEMS THINKING**: `transpose` is O(1) whatever the size of the tensor. The cost moves
 // to whoever reads the result: walking a transposed matrix row by row jumps through memory
 // column by column. Part 9 shows what that does to matmul.
@@ -1583,16 +1882,25 @@ Tensor Tensor::flatten() const { return reshape({-1}); }
 //| export impl
 namespace tinytorch {
 
-Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
+namespace native {
+
+Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1) {
   // BEGIN SOLUTION
-  const auto a = static_cast<std::size_t>(wrap_dim(dim0, dim()));
-  const auto b = static_cast<std::size_t>(wrap_dim(dim1, dim()));
-  Shape new_shape = shape();
-  Shape new_strides = strides();
+  const auto a = static_cast<std::size_t>(wrap_dim(dim0, self.dim()));
+  const auto b = static_cast<std::size_t>(wrap_dim(dim1, self.dim()));
+  Shape new_shape = self.shape();
+  Shape new_strides = self.strides();
   std::swap(new_shape[a], new_shape[b]);
   std::swap(new_strides[a], new_strides[b]);
-  return Tensor(storage(), std::move(new_shape), std::move(new_strides), offset());
+  return Tensor(self.storage(), std::move(new_shape), std::move(new_strides), self.offset());
   // END SOLUTION
+}
+
+}  // namespace native
+
+Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
+  return autograd::record("transpose", {*this}, {dim0, dim1}, 0.0f,
+                          [&] { return native::transpose(*this, dim0, dim1); });
 }
 
 Tensor Tensor::t() const {
@@ -1601,6 +1909,76 @@ Tensor Tensor::t() const {
                      "; use transpose(dim0, dim1)");
   }
   return dim() < 2 ? *this : transpose(0, 1);
+}
+
+}  // namespace tinytorch
+
+// %% [markdown]
+// Three more views, written for you, in the same style: `unsqueeze` inserts a size-1
+// dimension (a `[3]` bias becomes a `[1, 3]` row), `squeeze` removes one, and `permute`
+// reorders all dimensions at once (`[N, H, W, C]` images become `[N, C, H, W]`). Each only
+// rearranges the shape and strides; for `unsqueeze` the new dimension's stride does not
+// matter (you never step along a size-1 dimension), so it takes the value a contiguous
+// tensor would have.
+
+// %%
+//| export impl
+namespace tinytorch {
+namespace native {
+
+Tensor unsqueeze(const Tensor& self, int64_t dim) {
+  const auto d = static_cast<std::size_t>(wrap_dim(dim, self.dim() + 1));
+  Shape new_shape = self.shape();
+  Shape new_strides = self.strides();
+  const int64_t stride = d < new_shape.size() ? new_shape[d] * new_strides[d] : 1;
+  new_shape.insert(new_shape.begin() + static_cast<std::ptrdiff_t>(d), 1);
+  new_strides.insert(new_strides.begin() + static_cast<std::ptrdiff_t>(d), stride);
+  return Tensor(self.storage(), std::move(new_shape), std::move(new_strides), self.offset());
+}
+
+Tensor squeeze(const Tensor& self, int64_t dim) {
+  const auto d = static_cast<std::size_t>(wrap_dim(dim, self.dim()));
+  if (self.shape()[d] != 1) {
+    throw ShapeError("squeeze(): dimension " + std::to_string(dim) + " of shape " + shape_str(self.shape()) +
+                     " has size " + std::to_string(self.shape()[d]) + ", not 1");
+  }
+  Shape new_shape = self.shape();
+  Shape new_strides = self.strides();
+  new_shape.erase(new_shape.begin() + static_cast<std::ptrdiff_t>(d));
+  new_strides.erase(new_strides.begin() + static_cast<std::ptrdiff_t>(d));
+  return Tensor(self.storage(), std::move(new_shape), std::move(new_strides), self.offset());
+}
+
+Tensor permute(const Tensor& self, const Shape& dims) {
+  if (static_cast<int64_t>(dims.size()) != self.dim()) {
+    throw ShapeError("permute(): got " + std::to_string(dims.size()) + " dimensions " + shape_str(dims) +
+                     " for a tensor of shape " + shape_str(self.shape()));
+  }
+  Shape new_shape(dims.size());
+  Shape new_strides(dims.size());
+  std::vector<bool> seen(dims.size(), false);
+  for (std::size_t i = 0; i < dims.size(); ++i) {
+    const auto d = static_cast<std::size_t>(wrap_dim(dims[i], self.dim()));
+    if (seen[d]) throw ShapeError("permute(): dimension " + std::to_string(d) + " repeats in " + shape_str(dims));
+    seen[d] = true;
+    new_shape[i] = self.shape()[d];
+    new_strides[i] = self.strides()[d];
+  }
+  return Tensor(self.storage(), std::move(new_shape), std::move(new_strides), self.offset());
+}
+
+}  // namespace native
+
+Tensor Tensor::unsqueeze(int64_t dim) const {
+  return autograd::record("unsqueeze", {*this}, {dim}, 0.0f, [&] { return native::unsqueeze(*this, dim); });
+}
+
+Tensor Tensor::squeeze(int64_t dim) const {
+  return autograd::record("squeeze", {*this}, {dim}, 0.0f, [&] { return native::squeeze(*this, dim); });
+}
+
+Tensor Tensor::permute(const Shape& dims) const {
+  return autograd::record("permute", {*this}, dims, 0.0f, [&] { return native::permute(*this, dims); });
 }
 
 }  // namespace tinytorch
@@ -1706,6 +2084,10 @@ Tensor operator-(const Tensor& a);
 // **HINTS**:
 // - Careful with `a.size() - 1 - i` when `a` is shorter: check `i < a.size()` first, the
 //   subtraction is unsigned.
+//
+// **SYSTEMS THINKING**: broadcasting is decided from the shapes alone, before a single
+// number is touched: a few comparisons per dimension. The cost comes later, in how the loop
+// reads the stretched operand (next: `expand`).
 
 // %%
 //| export impl
@@ -1734,17 +2116,18 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
 // %% [markdown]
 // ### ⭐⭐ `expand`: broadcasting as a view
 //
-// **TODO**: Return a view of this tensor with shape `target`, where stretched dimensions
-// have stride 0. Throw `ShapeError` naming both shapes when a size is neither equal nor 1.
+// **TODO**: In the kernel `native::expand(self, target)`, return a view of `self` with shape
+// `target`, where stretched dimensions have stride 0. Throw `ShapeError` naming both shapes
+// when a size is neither equal nor 1.
 //
 // **APPROACH**:
-// 1. `target` must have at least `dim()` dimensions.
-// 2. New strides: `target.size()` zeros. Our dimension `d` lines up with
-//    `d + target.size() - dim()` (aligned on the right).
-// 3. For each of our dimensions: equal size, keep the stride; size 1, leave stride 0;
+// 1. `target` must have at least `self.dim()` dimensions.
+// 2. New strides: `target.size()` zeros. Dimension `d` of `self` lines up with
+//    `d + target.size() - self.dim()` (aligned on the right).
+// 3. For each dimension of `self`: equal size, keep the stride; size 1, leave stride 0;
 //    anything else, throw.
-// 4. Leading dimensions that we do not have keep stride 0.
-// 5. `Tensor(storage(), target, new_strides, offset())`.
+// 4. Leading dimensions that `self` does not have keep stride 0.
+// 5. `Tensor(self.storage(), target, new_strides, self.offset())`.
 //
 // **EXAMPLE**:
 // ```cpp
@@ -1755,6 +2138,10 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
 // tensor({1, 2}).expand({2, 3})        // ShapeError: cannot expand shape [2] to [2, 3]
 // ```
 //
+// **HINTS**:
+// - Keep `self`'s stride for a dimension whose size already matches, even if it is not 1:
+//   expanding a transposed view must keep reading it as a transpose.
+//
 // **SYSTEMS THINKING**: `expand({1000, 1000})` of a `[1000]` bias costs 1000 floats of
 // memory, not a million. An expanded view is not contiguous (stride 0 is not a row-major
 // stride); never write through it: a thousand positions share one float.
@@ -1763,22 +2150,30 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
 //| export impl
 namespace tinytorch {
 
-Tensor Tensor::expand(const Shape& target) const {
+namespace native {
+
+Tensor expand(const Tensor& self, const Shape& target) {
   // BEGIN SOLUTION
   const auto rank = static_cast<int64_t>(target.size());
-  const std::string mismatch = "cannot expand shape " + shape_str(shape()) + " to " + shape_str(target);
-  if (rank < dim()) throw ShapeError(mismatch + ": the target has fewer dimensions");
+  const std::string mismatch = "cannot expand shape " + shape_str(self.shape()) + " to " + shape_str(target);
+  if (rank < self.dim()) throw ShapeError(mismatch + ": the target has fewer dimensions");
   Shape new_strides(target.size(), 0);
-  for (int64_t d = 0; d < dim(); ++d) {
-    const int64_t td = d + rank - dim();
-    if (shape()[d] == target[td]) {
-      new_strides[td] = strides()[d];
-    } else if (shape()[d] != 1) {
+  for (int64_t d = 0; d < self.dim(); ++d) {
+    const int64_t td = d + rank - self.dim();
+    if (self.shape()[d] == target[td]) {
+      new_strides[td] = self.strides()[d];
+    } else if (self.shape()[d] != 1) {
       throw ShapeError(mismatch);
     }
   }
-  return Tensor(storage(), target, std::move(new_strides), offset());
+  return Tensor(self.storage(), target, std::move(new_strides), self.offset());
   // END SOLUTION
+}
+
+}  // namespace native
+
+Tensor Tensor::expand(const Shape& target) const {
+  return autograd::record("expand", {*this}, [&] { return native::expand(*this, target); });
 }
 
 }  // namespace tinytorch
@@ -1789,36 +2184,56 @@ Tensor Tensor::expand(const Shape& target) const {
 // With one input the loop is simple; here it is, written for you. `map` applies `f` to each
 // element, on contiguous data: `contiguous()` costs nothing when the input already is, and
 // then both the input and the output are walked front to back with plain pointers.
+//
+// `map` is public: later modules use it for every element-wise function (`relu`, `exp`, a
+// transform of a dataset). It is a template, so its code lives in the header, where the
+// compiler can inline `f` into the loop. Autograd cannot see inside an arbitrary `f`, so
+// `map` is recorded under its own name, "map", which has no backward: differentiating
+// through it is a clear error, never a silent zero. Ops that need gradients wrap their `map`
+// in a `record` of their own, as `neg` and the number operators below do.
+
+// %%
+//| export
+namespace tinytorch {
+
+// f(v) for every element v of x, in a new contiguous tensor of x's shape.
+template <typename F>
+Tensor map(const Tensor& x, F f) {
+  return autograd::record("map", {x}, [&] {
+    const Tensor in = x.contiguous();
+    Tensor out = zeros(in.shape());
+    const float* source = in.data();
+    float* result = out.data();
+    const int64_t count = in.numel();
+    for (int64_t i = 0; i < count; ++i) result[i] = f(source[i]);
+    return out;
+  });
+}
+
+}  // namespace tinytorch
 
 // %%
 //| export impl
 namespace tinytorch {
 
-template <typename F>
-static Tensor map(const Tensor& input, F f) {
-  const Tensor x = input.contiguous();
-  Tensor out = zeros(x.shape());
-  const float* in = x.data();
-  float* result = out.data();
-  const int64_t count = x.numel();
-  for (int64_t i = 0; i < count; ++i) result[i] = f(in[i]);
-  return out;
-}
-
 Tensor Tensor::neg() const {
-  return map(*this, [](float x) { return -x; });
+  return autograd::record("neg", {*this}, [&] { return map(*this, [](float x) { return -x; }); });
 }
 Tensor Tensor::add(float value) const {
-  return map(*this, [value](float x) { return x + value; });
+  return autograd::record("add_scalar", {*this}, {}, value,
+                          [&] { return map(*this, [value](float x) { return x + value; }); });
 }
 Tensor Tensor::sub(float value) const {
-  return map(*this, [value](float x) { return x - value; });
+  return autograd::record("sub_scalar", {*this}, {}, value,
+                          [&] { return map(*this, [value](float x) { return x - value; }); });
 }
 Tensor Tensor::mul(float value) const {
-  return map(*this, [value](float x) { return x * value; });
+  return autograd::record("mul_scalar", {*this}, {}, value,
+                          [&] { return map(*this, [value](float x) { return x * value; }); });
 }
 Tensor Tensor::div(float value) const {
-  return map(*this, [value](float x) { return x / value; });
+  return autograd::record("div_scalar", {*this}, {}, value,
+                          [&] { return map(*this, [value](float x) { return x / value; }); });
 }
 
 }  // namespace tinytorch
@@ -1828,7 +2243,8 @@ Tensor Tensor::div(float value) const {
 //
 // Now two inputs. You have every piece already.
 //
-// **TODO**: Return `op(a, b)` element by element, with broadcasting.
+// **TODO**: In the kernel `native::elementwise(a, b, op)`, return `op(a, b)` element by
+// element, with broadcasting.
 //
 // **APPROACH**:
 // 1. `shape = broadcast_shapes(a.shape(), b.shape())` (this throws the error for you).
@@ -1838,11 +2254,17 @@ Tensor Tensor::div(float value) const {
 //
 // **EXAMPLE**:
 // ```cpp
-// elementwise(tensor({{1, 2}, {3, 4}}), tensor({10, 20}), std::plus<float>())
+// native::elementwise(tensor({{1, 2}, {3, 4}}), tensor({10, 20}), std::plus<float>())
 //   // tensor([[11., 22.], [13., 24.]])
 // ```
 //
 // `add`, `sub`, `mul`, `div` and the operators (written for you below) all call this.
+//
+// **HINTS**:
+// - Take the `data()` pointers of `x` and `y` *after* `contiguous()`: the copies are new
+//   tensors with storage of their own.
+// - Keep `x` and `y` alive (named variables) while you loop over their pointers; a pointer
+//   into a temporary that is already destroyed reads freed memory.
 //
 // **SYSTEMS THINKING**: for inputs that already have the output shape and are contiguous
 // (the common case), step 2 copies nothing. When an input is broadcast, `contiguous()` of
@@ -1855,8 +2277,10 @@ Tensor Tensor::div(float value) const {
 //| export impl
 namespace tinytorch {
 
+namespace native {
+
 template <typename Op>
-static Tensor elementwise(const Tensor& a, const Tensor& b, Op op) {
+Tensor elementwise(const Tensor& a, const Tensor& b, Op op) {
   // BEGIN SOLUTION
   const Shape shape = broadcast_shapes(a.shape(), b.shape());
   const Tensor x = a.expand(shape).contiguous();
@@ -1871,6 +2295,8 @@ static Tensor elementwise(const Tensor& a, const Tensor& b, Op op) {
   // END SOLUTION
 }
 
+}  // namespace native
+
 }  // namespace tinytorch
 
 // %% [markdown]
@@ -1882,16 +2308,24 @@ static Tensor elementwise(const Tensor& a, const Tensor& b, Op op) {
 namespace tinytorch {
 
 Tensor Tensor::add(const Tensor& other) const {
-  return elementwise(*this, other, [](float x, float y) { return x + y; });
+  return autograd::record("add", {*this, other}, [&] {
+    return native::elementwise(*this, other, [](float x, float y) { return x + y; });
+  });
 }
 Tensor Tensor::sub(const Tensor& other) const {
-  return elementwise(*this, other, [](float x, float y) { return x - y; });
+  return autograd::record("sub", {*this, other}, [&] {
+    return native::elementwise(*this, other, [](float x, float y) { return x - y; });
+  });
 }
 Tensor Tensor::mul(const Tensor& other) const {
-  return elementwise(*this, other, [](float x, float y) { return x * y; });
+  return autograd::record("mul", {*this, other}, [&] {
+    return native::elementwise(*this, other, [](float x, float y) { return x * y; });
+  });
 }
 Tensor Tensor::div(const Tensor& other) const {
-  return elementwise(*this, other, [](float x, float y) { return x / y; });
+  return autograd::record("div", {*this, other}, [&] {
+    return native::elementwise(*this, other, [](float x, float y) { return x / y; });
+  });
 }
 
 Tensor operator+(const Tensor& a, const Tensor& b) { return a.add(b); }
@@ -1905,10 +2339,10 @@ Tensor operator/(const Tensor& a, float b) { return a.div(b); }
 Tensor operator+(float a, const Tensor& b) { return b.add(a); }
 Tensor operator*(float a, const Tensor& b) { return b.mul(a); }
 Tensor operator-(float a, const Tensor& b) {
-  return map(b, [a](float x) { return a - x; });
+  return autograd::record("rsub_scalar", {b}, {}, a, [&] { return map(b, [a](float x) { return a - x; }); });
 }
 Tensor operator/(float a, const Tensor& b) {
-  return map(b, [a](float x) { return a / x; });
+  return autograd::record("rdiv_scalar", {b}, {}, a, [&] { return map(b, [a](float x) { return a / x; }); });
 }
 Tensor operator-(const Tensor& a) { return a.neg(); }
 
@@ -1930,13 +2364,26 @@ Tensor operator-(const Tensor& a) { return a.neg(); }
 //| export impl
 namespace tinytorch {
 
+// In-place changes are not steps autograd can record: the old values a backward pass
+// would need are gone. So while autograd records, changing a tensor that takes part is an
+// error rather than a silently wrong gradient (optimizers update weights under NoGradGuard).
+static void refuse_recorded_in_place(const char* op, std::initializer_list<Tensor> tensors) {
+  if (autograd::should_record(tensors)) {
+    throw std::logic_error(std::string(op) +
+                           "(): cannot change a tensor in place while autograd records it (it requires grad); "
+                           "compute a new tensor instead, or make the change under NoGradGuard");
+  }
+}
+
 Tensor& Tensor::fill_(float value) {
+  refuse_recorded_in_place("fill_", {*this});
   float* base = storage()->data();
   for_each_element(*this, [&](int64_t, int64_t position) { base[position] = value; });
   return *this;
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
+  refuse_recorded_in_place("copy_", {*this, src});
   const Tensor expanded = src.expand(shape());
   const Tensor from = src.storage() == storage() ? expanded.clone() : expanded.contiguous();
   const float* in = from.data();
@@ -2012,11 +2459,12 @@ try {
 //
 // ### ⭐ `sum()` and `max()` over everything
 //
-// **TODO**: `sum()`: the total of all elements as `scalar_tensor(total)`. `max()`: the
-// largest element; a `ShapeError` for an empty tensor (it has no maximum).
+// **TODO**: the kernels `native::sum(self)`: the total of all elements as
+// `scalar_tensor(total)`; `native::max(self)`: the largest element, and a `ShapeError` for
+// an empty tensor (it has no maximum).
 //
 // **APPROACH**:
-// 1. `const Tensor x = contiguous();` then loop over `x.data()[0 .. numel)`.
+// 1. `const Tensor x = self.contiguous();` then loop over `x.data()[0 .. numel)`.
 // 2. `sum`: accumulate in a `double`. `max`: start from the first element.
 //
 // **EXAMPLE**:
@@ -2024,6 +2472,11 @@ try {
 // tensor({{1, 2}, {3, 4}}).sum()          // tensor(10.), shape []
 // tensor({{1, 2}, {3, 4}}).max().item()   // 4
 // ```
+//
+// **HINTS**:
+// - Start `max` from the first element, not from 0: the maximum of `[-3, -1]` is `-1`.
+// - `mean()` (written for you) is `sum()` divided by `numel()`: an op made of two ops, so
+//   autograd will differentiate it with no extra code.
 //
 // **SYSTEMS THINKING**: a `float` has 24 bits of precision. Add ten million numbers near 1
 // into a `float` and once the total passes 2²⁴ ≈ 16.7 million, adding 1 changes nothing: the
@@ -2034,9 +2487,11 @@ try {
 //| export impl
 namespace tinytorch {
 
-Tensor Tensor::sum() const {
+namespace native {
+
+Tensor sum(const Tensor& self) {
   // BEGIN SOLUTION
-  const Tensor x = contiguous();
+  const Tensor x = self.contiguous();
   const float* values = x.data();
   double total = 0.0;
   for (int64_t i = 0; i < x.numel(); ++i) total += values[i];
@@ -2044,12 +2499,12 @@ Tensor Tensor::sum() const {
   // END SOLUTION
 }
 
-Tensor Tensor::max() const {
+Tensor max(const Tensor& self) {
   // BEGIN SOLUTION
-  if (numel() == 0) {
-    throw ShapeError("max(): the tensor of shape " + shape_str(shape()) + " is empty, so it has no maximum");
+  if (self.numel() == 0) {
+    throw ShapeError("max(): the tensor of shape " + shape_str(self.shape()) + " is empty, so it has no maximum");
   }
-  const Tensor x = contiguous();
+  const Tensor x = self.contiguous();
   const float* values = x.data();
   float best = values[0];
   for (int64_t i = 1; i < x.numel(); ++i) best = std::max(best, values[i]);
@@ -2057,7 +2512,17 @@ Tensor Tensor::max() const {
   // END SOLUTION
 }
 
-Tensor Tensor::mean() const { return scalar_tensor(sum().item() / static_cast<float>(numel())); }
+}  // namespace native
+
+Tensor Tensor::sum() const {
+  return autograd::record("sum", {*this}, [&] { return native::sum(*this); });
+}
+
+Tensor Tensor::max() const {
+  return autograd::record("max", {*this}, [&] { return native::max(*this); });
+}
+
+Tensor Tensor::mean() const { return sum().div(static_cast<float>(numel())); }
 
 }  // namespace tinytorch
 
@@ -2065,7 +2530,9 @@ Tensor Tensor::mean() const { return scalar_tensor(sum().item() / static_cast<fl
 // ### ⭐⭐⭐ `reduce_dim`: reducing along one dimension
 //
 // One engine serves `sum`, `max` and `mean` along a dimension: it starts each output
-// element at `init` and folds the inputs in with `op` (`+` for sum, `max` for max).
+// element at `init` and folds the inputs in with `op` (`+` for sum, `max` for max). It
+// accumulates in `double`, for the reason you met in `sum()`: one output element may
+// collect millions of inputs.
 //
 // The trick is to see a contiguous tensor, around the dimension `d` you reduce, as three
 // dimensions `[outer, n, inner]`:
@@ -2078,19 +2545,20 @@ Tensor Tensor::mean() const { return scalar_tensor(sum().item() / static_cast<fl
 // `[o, k, i]` sits at `(o * n + k) * inner + i`, and the output (shape `[2, 1, 4]`, i.e.
 // `[outer, inner]`) element `[o, i]` at `o * inner + i`.
 //
-// **TODO**: Return the reduction of `input` along `axis`.
+// **TODO**: In the kernel `native::reduce_dim`, return the reduction of `input` along `axis`.
 //
 // **APPROACH**:
 // 1. `d = wrap_dim(axis, input.dim())`; `x = input.contiguous()`.
 // 2. Compute `outer`, `n`, `inner` from `x.shape()`.
-// 3. `out_shape` = the shape with `out_shape[d] = 1`; `out = full(out_shape, init)`.
-// 4. Three loops `o`, `k`, `i` (in that order!):
-//    `out[o * inner + i] = op(out[o * inner + i], x[(o * n + k) * inner + i])`.
+// 3. `out_shape` = the shape with `out_shape[d] = 1`; `out = zeros(out_shape)`.
+// 4. For each `o`: a row of `inner` accumulators, `std::vector<double> acc(inner, init)`;
+//    then loops `k`, `i` (in that order!): `acc[i] = op(acc[i], x[(o * n + k) * inner + i])`;
+//    then write the row into `out[o * inner + i]` as floats.
 // 5. Without `keepdim`, remove dimension `d`: `out.view(shape without d)`.
 //
 // **EXAMPLE**:
 // ```cpp
-// reduce_dim(tensor({{1, 2, 3}, {4, 5, 6}}), 0, false, 0.0f, std::plus<float>())   // [5, 7, 9]
+// native::reduce_dim(tensor({{1, 2, 3}, {4, 5, 6}}), 0, false, 0.0, std::plus<double>())   // [5, 7, 9]
 // ```
 //
 // **HINTS**:
@@ -2107,8 +2575,10 @@ Tensor Tensor::mean() const { return scalar_tensor(sum().item() / static_cast<fl
 //| export impl
 namespace tinytorch {
 
+namespace native {
+
 template <typename Op>
-static Tensor reduce_dim(const Tensor& input, int64_t axis, bool keepdim, float init, Op op) {
+Tensor reduce_dim(const Tensor& input, int64_t axis, bool keepdim, double init, Op op) {
   // BEGIN SOLUTION
   const auto d = static_cast<std::size_t>(wrap_dim(axis, input.dim()));
   const Tensor x = input.contiguous();
@@ -2121,21 +2591,25 @@ static Tensor reduce_dim(const Tensor& input, int64_t axis, bool keepdim, float 
 
   Shape out_shape = shape;
   out_shape[d] = 1;
-  Tensor out = full(out_shape, init);
+  Tensor out = zeros(out_shape);
   const float* in = x.data();
-  float* acc = out.data();
+  std::vector<double> acc(static_cast<std::size_t>(inner));  // one row of results, in double
   for (int64_t o = 0; o < outer; ++o) {
+    std::fill(acc.begin(), acc.end(), init);
     for (int64_t k = 0; k < n; ++k) {
       const float* slice = in + (o * n + k) * inner;
-      float* target = acc + o * inner;
-      for (int64_t i = 0; i < inner; ++i) target[i] = op(target[i], slice[i]);
+      for (int64_t i = 0; i < inner; ++i) acc[i] = op(acc[i], static_cast<double>(slice[i]));
     }
+    float* target = out.data() + o * inner;
+    for (int64_t i = 0; i < inner; ++i) target[i] = static_cast<float>(acc[i]);
   }
   if (keepdim) return out;
   out_shape.erase(out_shape.begin() + static_cast<std::ptrdiff_t>(d));
   return out.view(out_shape);
   // END SOLUTION
 }
+
+}  // namespace native
 
 }  // namespace tinytorch
 
@@ -2147,7 +2621,9 @@ static Tensor reduce_dim(const Tensor& input, int64_t axis, bool keepdim, float 
 namespace tinytorch {
 
 Tensor Tensor::sum(int64_t axis, bool keepdim) const {
-  return reduce_dim(*this, axis, keepdim, 0.0f, [](float acc, float x) { return acc + x; });
+  return autograd::record("sum_dim", {*this}, {axis, keepdim}, 0.0f, [&] {
+    return native::reduce_dim(*this, axis, keepdim, 0.0, [](double acc, double x) { return acc + x; });
+  });
 }
 
 Tensor Tensor::max(int64_t axis, bool keepdim) const {
@@ -2155,8 +2631,10 @@ Tensor Tensor::max(int64_t axis, bool keepdim) const {
     throw ShapeError("max(): cannot reduce dimension " + std::to_string(axis) + " of size 0 in shape " +
                      shape_str(shape()));
   }
-  return reduce_dim(*this, axis, keepdim, -std::numeric_limits<float>::infinity(),
-                    [](float acc, float x) { return std::max(acc, x); });
+  return autograd::record("max_dim", {*this}, {axis, keepdim}, 0.0f, [&] {
+    return native::reduce_dim(*this, axis, keepdim, -std::numeric_limits<double>::infinity(),
+                              [](double acc, double x) { return std::max(acc, x); });
+  });
 }
 
 Tensor Tensor::mean(int64_t axis, bool keepdim) const {
@@ -2222,18 +2700,18 @@ std::cout << "x - x.mean(1, true) centres each row:\n" << x - x.mean(1, true) <<
 // Every float of every cache line is used, the prefetcher streams the rows in, and the
 // compiler turns the loop into SIMD instructions that do 4 to 16 multiply-adds at once.
 // Each `C[i][j]` still receives its `k` products in the same order `p = 0, 1, ...`, so the
-// result is the same to the last bit. Measured on a small 2-core machine (`-O2`): about 2×
-// faster for 512×512 matrices, 7× for 1024×1024, where B (4 MiB) no longer fits in cache.
-// (Real BLAS libraries go further: blocking for the caches, packing, hand-written kernels.
-// That is a later module.)
+// result is the same to the last bit. How much faster is it? The last demo of this module
+// times both orders on 512×512 matrices and prints the ratio: run `tito module run tensor`
+// and see on your own machine. (Real BLAS libraries go further: blocking for the caches,
+// packing, hand-written kernels. That is module 11.)
 //
 // That is why matmul wants contiguous inputs: the fast loop *assumes* stride 1. A transposed
 // operand is made contiguous first, one O(size) copy to save an O(m·n·k) computation.
 //
 // ### ⭐⭐⭐ `matmul_2d`
 //
-// **TODO**: Multiply two 2-D tensors whose shapes are already checked (`[m, k]` and `[k, n]`),
-// with the i-p-j loop order on contiguous data.
+// **TODO**: In the kernel `native::matmul_2d(a, b)`, multiply two 2-D tensors whose shapes
+// are already checked (`[m, k]` and `[k, n]`), with the i-p-j loop order on contiguous data.
 //
 // **APPROACH**:
 // 1. `m = a.size(0)`, `k = a.size(1)`, `n = b.size(1)`.
@@ -2253,12 +2731,21 @@ std::cout << "x - x.mean(1, true) centres each row:\n" << x - x.mean(1, true) <<
 //   `float* c_row = C + i * n;`) keep the innermost loop short and obviously stride 1.
 // - `matmul` (written for you, below) checks the shapes and handles 1-D operands by turning
 //   them into `[1, k]` or `[k, 1]` matrices and back.
+//
+// **SYSTEMS THINKING**: a product of `[m, k]` and `[k, n]` costs `2 m k n` floating-point
+// operations (a multiply and an add per term) and touches only `m k + k n + m n` floats. For
+// 512×512 that is 268 million operations on 3 MiB of data: about 90 operations per float
+// loaded, so a good matmul is limited by arithmetic, not memory, and can approach the
+// CPU's peak. Divide 268 million by the time the demo measures to get your GFLOP/s; module
+// 10 compares that with the machine's peak, module 11 closes most of the gap.
 
 // %%
 //| export impl
 namespace tinytorch {
 
-static Tensor matmul_2d(const Tensor& a, const Tensor& b) {
+namespace native {
+
+Tensor matmul_2d(const Tensor& a, const Tensor& b) {
   // BEGIN SOLUTION
   const int64_t m = a.size(0);
   const int64_t k = a.size(1);
@@ -2281,6 +2768,8 @@ static Tensor matmul_2d(const Tensor& a, const Tensor& b) {
   // END SOLUTION
 }
 
+}  // namespace native
+
 Tensor Tensor::matmul(const Tensor& other) const {
   const std::string shapes = shape_str(shape()) + " and " + shape_str(other.shape());
   if (dim() < 1 || dim() > 2 || other.dim() < 1 || other.dim() > 2) {
@@ -2292,12 +2781,14 @@ Tensor Tensor::matmul(const Tensor& other) const {
     throw ShapeError("matmul(): cannot multiply shapes " + shapes + ": inner sizes " + std::to_string(inner_left) +
                      " and " + std::to_string(inner_right) + " differ");
   }
-  const Tensor left = dim() == 1 ? reshape({1, -1}) : *this;
-  const Tensor right = other.dim() == 1 ? other.reshape({-1, 1}) : other;
-  Shape result_shape;
-  if (dim() == 2) result_shape.push_back(size(0));
-  if (other.dim() == 2) result_shape.push_back(other.size(1));
-  return matmul_2d(left, right).view(result_shape);
+  return autograd::record("matmul", {*this, other}, [&] {
+    const Tensor left = dim() == 1 ? reshape({1, -1}) : *this;
+    const Tensor right = other.dim() == 1 ? other.reshape({-1, 1}) : other;
+    Shape result_shape;
+    if (dim() == 2) result_shape.push_back(size(0));
+    if (other.dim() == 2) result_shape.push_back(other.size(1));
+    return native::matmul_2d(left, right).view(result_shape);
+  });
 }
 
 }  // namespace tinytorch
@@ -2354,6 +2845,46 @@ try {
   std::cout << "ShapeError: " << e.what() << "\n";
 }
 
+// %%
+//| demo
+#include <algorithm>
+#include <chrono>
+
+// The two loop orders of part 9, timed on 512x512 matrices: median of 3 runs each.
+const int64_t size = 512;
+Tensor a = randn({size, size}, 1);
+Tensor b = randn({size, size}, 2);
+auto seconds = [](auto work) {
+  std::vector<double> runs;
+  for (int run = 0; run < 3; ++run) {
+    const auto start = std::chrono::steady_clock::now();
+    work();
+    runs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(runs.begin(), runs.end());
+  return runs[1];
+};
+Tensor naive_result = zeros({size, size});
+const double ijp = seconds([&] {  // the clear i-j-p order: B read down its columns
+  const float* pa = a.data();
+  const float* pb = b.data();
+  float* pc = naive_result.data();
+  for (int64_t i = 0; i < size; ++i) {
+    for (int64_t j = 0; j < size; ++j) {
+      float acc = 0;
+      for (int64_t p = 0; p < size; ++p) acc += pa[i * size + p] * pb[p * size + j];
+      pc[i * size + j] = acc;
+    }
+  }
+});
+Tensor fast_result;
+const double ipj = seconds([&] { fast_result = a.matmul(b); });  // your i-p-j matmul_2d
+const double flops = 2.0 * size * size * size;
+std::cout << "512x512 matmul, median of 3: i-j-p " << ijp * 1e3 << " ms (" << flops / ijp / 1e9 << " GFLOP/s), i-p-j "
+          << ipj * 1e3 << " ms (" << flops / ipj / 1e9 << " GFLOP/s): the i-p-j order is " << ijp / ipj
+          << "x faster\n";
+std::cout << "largest difference between the two results: " << (naive_result - fast_result).max().item() << "\n";
+
 // %% [markdown]
 // ## Summary
 //
@@ -2367,14 +2898,17 @@ try {
 // - **broadcasting** as stride 0, and element-wise arithmetic on top of it;
 // - **reductions** along any dimension, with the outer/n/inner decomposition;
 // - a **matmul** that uses every cache line it loads;
-// - a **random generator** that gives the same numbers on every machine.
+// - a **random generator** that gives the same numbers on every machine;
+// - ops in two layers, as in PyTorch: the **kernel** you write (`native::...`) and the op
+//   everyone calls, which will tell autograd what happened once module 05 exists.
 //
 // ## Reflect
 //
 // 1. `m.t()` costs nothing, `m.t().contiguous()` costs a full copy. When is the copy worth
 //    paying? (Think of a matrix that is multiplied a thousand times.)
-// 2. `a + b` with `a` of shape `[64, 256]` and `b` of shape `[256]`: how many bytes does our
-//    `elementwise` allocate? How would walking the stride-0 view directly change that?
+// 2. `a + b` with `a` of shape `[64, 256]` and `b` of shape `[256]`: estimate how many bytes
+//    our `elementwise` allocates, then count them (`storage()->size()` of the temporaries).
+//    How would walking the stride-0 view directly change that?
 // 3. In the i-p-j matmul, what is the stride of every memory access in the innermost loop?
 //    And in the i-j-p version? Predict the speed-up for 512×512 matrices, then measure it.
 // 4. `Tensor b = a;` versus `Tensor b = a.clone();`: which one would an optimizer need
@@ -2382,6 +2916,8 @@ try {
 // 5. Why must the seed determine the numbers *exactly*, not just their distribution? Who
 //    notices when it does not?
 //
-// Next: autograd will record, for each tensor an operation produces, how to send gradients
-// back to its inputs, and it will lean on exactly the views and reductions you wrote here
-// (the gradient of a broadcast `a + b` is a `sum` over the broadcast dimensions).
+// Next: module 02, activations. `relu`, `sigmoid`, `softmax` and friends are built on the
+// `map`, broadcasting and reductions you wrote here, and they are where numerical stability
+// (a float stops at 3.4 × 10³⁸) first bites. Later, module 05's autograd wakes up the slot
+// you read in part 2 and leans on exactly these views and reductions (the gradient of a
+// broadcast `a + b` is a `sum` over the broadcast dimensions).

@@ -93,27 +93,81 @@ Tensor log_softmax(const Tensor& x, int64_t axis = -1);
 // ## Part 0: applying a function to every element (written for you)
 //
 // The element-wise activations all have the same skeleton: read the elements in row-major
-// order, transform each one, and put the results into a new tensor of the same shape.
-// `to_vector()` (module 01) already walks any view, transposed or broadcast, in logical
-// order, so the skeleton is three lines. `map_values` is that skeleton; read it, then use it
-// in every function below:
+// order, transform each one, and put the results into a new tensor of the same shape. That
+// skeleton is module 01's `map` (part 7 there): it takes any view, transposed or broadcast,
+// and a function of one float. Use it in every function below:
 //
 // ```cpp
-// map_values(tensor({1, 2, 3}), [](float v) { return 2 * v; })   // tensor([2., 4., 6.])
+// map(tensor({1, 2, 3}), [](float v) { return 2 * v; })   // tensor([2., 4., 6.])
 // ```
 //
-// It is `static`: a helper of this source file, not part of the library's API.
+// Each activation comes in the two layers of module 01. You write the **kernel**, in
+// namespace `native`, that computes the numbers (`native::relu`); the **op** `relu`, written
+// for you, calls it through `autograd::record`, so that module 05 can later differentiate
+// `relu` without your kernel changing.
+//
+// The element-wise math that every later module needs is here too, written for you on top
+// of `map`: `exp`, `log`, `sqrt`, `abs`, `pow` with a number exponent, and `clamp` (with
+// `clamp_min` and `clamp_max`). Each is one recorded op, so autograd will differentiate it.
+
+// %%
+//| export
+namespace tinytorch {
+
+// e^x, element-wise.
+Tensor exp(const Tensor& x);
+// The natural logarithm, element-wise (-inf at 0, NaN below).
+Tensor log(const Tensor& x);
+// The square root, element-wise.
+Tensor sqrt(const Tensor& x);
+// |x|, element-wise.
+Tensor abs(const Tensor& x);
+// x^exponent, element-wise.
+Tensor pow(const Tensor& x, float exponent);
+// max(x, min), element-wise.
+Tensor clamp_min(const Tensor& x, float min);
+// min(x, max), element-wise.
+Tensor clamp_max(const Tensor& x, float max);
+// x limited to [min, max], element-wise.
+Tensor clamp(const Tensor& x, float min, float max);
+
+}  // namespace tinytorch
 
 // %%
 //| export impl
 namespace tinytorch {
 
-// A new contiguous tensor of x's shape holding f(v) for every element v of x.
-template <typename F>
-static Tensor map_values(const Tensor& x, F f) {
-  std::vector<float> values = x.to_vector();  // logical (row-major) order, for any view
-  for (float& v : values) v = f(v);
-  return Tensor(std::move(values), x.shape());
+Tensor exp(const Tensor& x) {
+  return autograd::record("exp", {x}, [&] { return map(x, [](float v) { return std::exp(v); }); });
+}
+Tensor log(const Tensor& x) {
+  return autograd::record("log", {x}, [&] { return map(x, [](float v) { return std::log(v); }); });
+}
+Tensor sqrt(const Tensor& x) {
+  return autograd::record("sqrt", {x}, [&] { return map(x, [](float v) { return std::sqrt(v); }); });
+}
+Tensor abs(const Tensor& x) {
+  return autograd::record("abs", {x}, [&] { return map(x, [](float v) { return std::fabs(v); }); });
+}
+Tensor pow(const Tensor& x, float exponent) {
+  return autograd::record("pow", {x}, {}, exponent, [&] {
+    if (exponent == 2.0f) return map(x, [](float v) { return v * v; });  // exact, and the common case
+    return map(x, [exponent](float v) { return std::pow(v, exponent); });
+  });
+}
+Tensor clamp_min(const Tensor& x, float min) {
+  return autograd::record("clamp_min", {x}, {}, min,
+                          [&] { return map(x, [min](float v) { return v < min ? min : v; }); });
+}
+Tensor clamp_max(const Tensor& x, float max) {
+  return autograd::record("clamp_max", {x}, {}, max,
+                          [&] { return map(x, [max](float v) { return v > max ? max : v; }); });
+}
+Tensor clamp(const Tensor& x, float min, float max) {
+  if (min > max) {
+    throw std::invalid_argument("clamp(): min " + std::to_string(min) + " is larger than max " + std::to_string(max));
+  }
+  return clamp_max(clamp_min(x, min), max);
 }
 
 }  // namespace tinytorch
@@ -138,10 +192,11 @@ static Tensor map_values(const Tensor& x, F f) {
 // shrink the signal that backpropagation sends through deep networks, which is what made
 // sigmoid networks so hard to train.
 //
-// **TODO**: Return a new tensor with every negative element replaced by 0.
+// **TODO**: In the kernel `native::relu`, return a new tensor with every negative element
+// replaced by 0.
 //
 // **APPROACH**:
-// 1. `return map_values(x, [](float v) { ... });`
+// 1. `return map(x, [](float v) { ... });`
 // 2. Inside the lambda, return `v` when it is positive and `0.0f` otherwise.
 //
 // **EXAMPLE**:
@@ -164,10 +219,18 @@ static Tensor map_values(const Tensor& x, F f) {
 //| export impl
 namespace tinytorch {
 
+namespace native {
+
 Tensor relu(const Tensor& x) {
   // BEGIN SOLUTION
-  return map_values(x, [](float v) { return v < 0.0f ? 0.0f : v; });
+  return map(x, [](float v) { return v < 0.0f ? 0.0f : v; });
   // END SOLUTION
+}
+
+}  // namespace native
+
+Tensor relu(const Tensor& x) {
+  return autograd::record("relu", {x}, [&] { return native::relu(x); });
 }
 
 }  // namespace tinytorch
@@ -182,10 +245,10 @@ Tensor relu(const Tensor& x) {
 //     leaky_relu(x) = x                    if x >= 0
 //                     negative_slope * x   if x <  0
 //
-// **TODO**: Return a new tensor applying the formula to every element.
+// **TODO**: In `native::leaky_relu`, return a new tensor applying the formula to every element.
 //
 // **APPROACH**:
-// 1. `map_values` again; capture `negative_slope` in the lambda: `[negative_slope](float v) {...}`.
+// 1. `map` again; capture `negative_slope` in the lambda: `[negative_slope](float v) {...}`.
 //
 // **EXAMPLE**:
 // ```cpp
@@ -203,10 +266,18 @@ Tensor relu(const Tensor& x) {
 //| export impl
 namespace tinytorch {
 
+namespace native {
+
 Tensor leaky_relu(const Tensor& x, float negative_slope) {
   // BEGIN SOLUTION
-  return map_values(x, [negative_slope](float v) { return v < 0.0f ? negative_slope * v : v; });
+  return map(x, [negative_slope](float v) { return v < 0.0f ? negative_slope * v : v; });
   // END SOLUTION
+}
+
+}  // namespace native
+
+Tensor leaky_relu(const Tensor& x, float negative_slope) {
+  return autograd::record("leaky_relu", {x}, {}, negative_slope, [&] { return native::leaky_relu(x, negative_slope); });
 }
 
 }  // namespace tinytorch
@@ -251,10 +322,11 @@ std::cout << "leaky_relu(x, 0.1) = " << leaky_relu(x, 0.1f) << "\n";
 // The second line is the first multiplied by `exp(x) / exp(x)`: the same function, another
 // way to compute it.
 //
-// **TODO**: Return the sigmoid of every element, choosing the safe formula by the sign.
+// **TODO**: In `native::sigmoid`, return the sigmoid of every element, choosing the safe
+// formula by the sign.
 //
 // **APPROACH**:
-// 1. `map_values(x, [](float v) { ... })`.
+// 1. `map(x, [](float v) { ... })`.
 // 2. If `v >= 0`, return `1 / (1 + std::exp(-v))`.
 // 3. Otherwise compute `e = std::exp(v)` once and return `e / (1 + e)`.
 //
@@ -277,14 +349,22 @@ std::cout << "leaky_relu(x, 0.1) = " << leaky_relu(x, 0.1f) << "\n";
 //| export impl
 namespace tinytorch {
 
+namespace native {
+
 Tensor sigmoid(const Tensor& x) {
   // BEGIN SOLUTION
-  return map_values(x, [](float v) {
+  return map(x, [](float v) {
     if (v >= 0.0f) return 1.0f / (1.0f + std::exp(-v));
     const float e = std::exp(v);  // v < 0, so e is in (0, 1): no overflow
     return e / (1.0f + e);
   });
   // END SOLUTION
+}
+
+}  // namespace native
+
+Tensor sigmoid(const Tensor& x) {
+  return autograd::record("sigmoid", {x}, [&] { return native::sigmoid(x); });
 }
 
 }  // namespace tinytorch
@@ -296,10 +376,10 @@ Tensor sigmoid(const Tensor& x) {
 // `tanh(x) = 2 sigmoid(2x) - 1`. Being centred makes it the activation of choice inside
 // recurrent networks (LSTM and GRU cells).
 //
-// **TODO**: Return the tanh of every element.
+// **TODO**: In `native::tanh`, return the tanh of every element.
 //
 // **APPROACH**:
-// 1. `map_values` with `std::tanh`, which is already stable: it returns exactly ±1 for
+// 1. `map` with `std::tanh`, which is already stable: it returns exactly ±1 for
 //    large |x| instead of computing `inf / inf`.
 //
 // **EXAMPLE**:
@@ -321,10 +401,18 @@ Tensor sigmoid(const Tensor& x) {
 //| export impl
 namespace tinytorch {
 
+namespace native {
+
 Tensor tanh(const Tensor& x) {
   // BEGIN SOLUTION
-  return map_values(x, [](float v) { return std::tanh(v); });
+  return map(x, [](float v) { return std::tanh(v); });
   // END SOLUTION
+}
+
+}  // namespace native
+
+Tensor tanh(const Tensor& x) {
+  return autograd::record("tanh", {x}, [&] { return native::tanh(x); });
 }
 
 }  // namespace tinytorch
@@ -370,12 +458,12 @@ std::cout << "sigmoid(-1000), sigmoid(1000) = " << sigmoid(tensor({-1000, 1000})
 //
 // It differs from the exact `x Φ(x)` by less than 0.001 everywhere.
 //
-// **TODO**: Return the tanh-approximated GELU of every element.
+// **TODO**: In `native::gelu`, return the tanh-approximated GELU of every element.
 //
 // **APPROACH**:
 // 1. Precompute the constant `k = sqrt(2/π)`: `std::sqrt(2.0f / std::numbers::pi_v<float>)`
 //    (about 0.7978846).
-// 2. `map_values`; in the lambda compute `inner = k * (v + 0.044715f * v * v * v)` and return
+// 2. `map`; in the lambda compute `inner = k * (v + 0.044715f * v * v * v)` and return
 //    `0.5f * v * (1.0f + std::tanh(inner))`.
 //
 // **EXAMPLE**:
@@ -400,14 +488,22 @@ std::cout << "sigmoid(-1000), sigmoid(1000) = " << sigmoid(tensor({-1000, 1000})
 //| export impl
 namespace tinytorch {
 
+namespace native {
+
 Tensor gelu(const Tensor& x) {
   // BEGIN SOLUTION
   const float k = std::sqrt(2.0f / std::numbers::pi_v<float>);
-  return map_values(x, [k](float v) {
+  return map(x, [k](float v) {
     const float inner = k * (v + 0.044715f * v * v * v);
     return 0.5f * v * (1.0f + std::tanh(inner));
   });
   // END SOLUTION
+}
+
+}  // namespace native
+
+Tensor gelu(const Tensor& x) {
+  return autograd::record("gelu", {x}, [&] { return native::gelu(x); });
 }
 
 }  // namespace tinytorch
@@ -461,11 +557,11 @@ std::cout << "relu(arange(-3, 4)) = " << relu(x) << "   (GELU is a smooth versio
 //     x.max(1, true)  [4, 1]     one max per row; x - max broadcasts to [4, 10]
 //     e.sum(1, true)  [4, 1]     one sum per row;  e / sum broadcasts to [4, 10]
 //
-// **TODO**: Return the softmax of `x` along `axis`, stably.
+// **TODO**: In `native::softmax`, return the softmax of `x` along `axis`, stably.
 //
 // **APPROACH**:
 // 1. `shifted = x - x.max(axis, true)`: every slice now has its largest entry at 0.
-// 2. `e = map_values(shifted, ...)` with `std::exp`.
+// 2. `e = exp(shifted)` (the element-wise `exp` of part 0).
 // 3. Return `e / e.sum(axis, true)`.
 //
 // **EXAMPLE**:
@@ -479,7 +575,7 @@ std::cout << "relu(arange(-3, 4)) = " << relu(x) << "   (GELU is a smooth versio
 // **HINTS**:
 // - `max` and `sum` from module 01 already accept a negative `axis` and throw `IndexError`
 //   for a bad one: pass `axis` straight through and you get both for free.
-// - They also work on any view, and `map_values` reads views in logical order, so a
+// - They also work on any view, and `map` reads views in logical order, so a
 //   transposed `x` needs no special care.
 // - Do not forget `keepdim = true`: without it `x.max(1)` has shape `[4]`, which broadcasts
 //   against the *last* dimension of `[4, 10]` and fails (or, for a square matrix, silently
@@ -495,12 +591,20 @@ std::cout << "relu(arange(-3, 4)) = " << relu(x) << "   (GELU is a smooth versio
 //| export impl
 namespace tinytorch {
 
+namespace native {
+
 Tensor softmax(const Tensor& x, int64_t axis) {
   // BEGIN SOLUTION
   const Tensor shifted = x - x.max(axis, /*keepdim=*/true);  // largest entry of each slice is 0
-  const Tensor e = map_values(shifted, [](float v) { return std::exp(v); });  // in (0, 1]
+  const Tensor e = exp(shifted);  // in (0, 1]
   return e / e.sum(axis, /*keepdim=*/true);  // each sum is >= 1
   // END SOLUTION
+}
+
+}  // namespace native
+
+Tensor softmax(const Tensor& x, int64_t axis) {
+  return autograd::record("softmax", {x}, {axis}, 0.0f, [&] { return native::softmax(x, axis); });
 }
 
 }  // namespace tinytorch
@@ -520,12 +624,12 @@ Tensor softmax(const Tensor& x, int64_t axis) {
 // `log_softmax([1000, 0]) = [0 - log(1 + e⁻¹⁰⁰⁰), -1000 - log(…)] = [0, -1000]`.
 // (`log Σ exp` is the *log-sum-exp*; this is the trick behind every stable loss.)
 //
-// **TODO**: Return `log(softmax(x, axis))`, computed as above.
+// **TODO**: In `native::log_softmax`, return `log(softmax(x, axis))`, computed as above.
 //
 // **APPROACH**:
 // 1. `shifted = x - x.max(axis, true)`, as in `softmax`.
-// 2. `sums = map_values(shifted, exp).sum(axis, true)`: one sum per slice, a size-1 axis.
-// 3. Return `shifted - map_values(sums, log)`: the log of each sum, broadcast back.
+// 2. `sums = exp(shifted).sum(axis, true)`: one sum per slice, a size-1 axis.
+// 3. Return `shifted - log(sums)`: the log of each sum, broadcast back.
 //
 // **EXAMPLE**:
 // ```cpp
@@ -543,12 +647,20 @@ Tensor softmax(const Tensor& x, int64_t axis) {
 //| export impl
 namespace tinytorch {
 
+namespace native {
+
 Tensor log_softmax(const Tensor& x, int64_t axis) {
   // BEGIN SOLUTION
   const Tensor shifted = x - x.max(axis, /*keepdim=*/true);
-  const Tensor sums = map_values(shifted, [](float v) { return std::exp(v); }).sum(axis, /*keepdim=*/true);
-  return shifted - map_values(sums, [](float s) { return std::log(s); });  // log-sum-exp, broadcast back
+  const Tensor sums = exp(shifted).sum(axis, /*keepdim=*/true);
+  return shifted - log(sums);  // log-sum-exp, broadcast back
   // END SOLUTION
+}
+
+}  // namespace native
+
+Tensor log_softmax(const Tensor& x, int64_t axis) {
+  return autograd::record("log_softmax", {x}, {axis}, 0.0f, [&] { return native::log_softmax(x, axis); });
 }
 
 }  // namespace tinytorch

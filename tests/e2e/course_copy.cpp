@@ -85,7 +85,8 @@ void make_course(const fs::path& dest, const std::vector<ModuleSource>& modules)
   }
 }
 
-SharedCourse::SharedCourse(const std::string& name, const std::vector<ModuleSource>& modules) {
+SharedCourse::SharedCourse(const std::string& name, const std::vector<ModuleSource>& modules,
+                           const std::function<void(const fs::path&)>& prepare) {
   fs::path work = TITO_E2E_WORK_DIR;
   fs::create_directories(work);
   root_ = work / name;
@@ -96,6 +97,7 @@ SharedCourse::SharedCourse(const std::string& name, const std::vector<ModuleSour
     if (errno != EINTR) throw Error("cannot lock " + lock);
   }
   make_course(root_, modules);
+  if (prepare) prepare(root_);
   // --force: a test that died half-way may have left a hand edit behind.
   prepared_ = tito({"sync", "--force"}, root_);
 }

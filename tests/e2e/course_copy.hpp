@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,10 +48,12 @@ void make_course(const fs::path& dest, const std::vector<ModuleSource>& modules)
 // test in a process of its own): TITO_E2E_WORK_DIR/<name>. Opening it waits
 // for the other tests using it, refreshes it with make_course and brings it
 // to a synced, built state with `tito sync --force`; a test may change it and
-// restores what it changed (see FileRestorer).
+// restores what it changed (see FileRestorer). `prepare`, when given, adds to
+// the course after make_course, before the sync.
 class SharedCourse {
  public:
-  SharedCourse(const std::string& name, const std::vector<ModuleSource>& modules);
+  SharedCourse(const std::string& name, const std::vector<ModuleSource>& modules,
+               const std::function<void(const fs::path&)>& prepare = {});
   ~SharedCourse();
   SharedCourse(const SharedCourse&) = delete;
   SharedCourse& operator=(const SharedCourse&) = delete;

@@ -96,6 +96,17 @@ TEST_F(TestCommand, ACompileErrorInATestFileIsShownAtItsPathInTheCourse) {
   EXPECT_EQ(r.err.find(root().string()), std::string::npos) << r.err;
 }
 
+TEST_F(TestCommand, AWrongAnswerIsShownAtItsTestFileAsTheStudentKnowsIt) {
+  fs::path tests = root() / "modules/01_tiny/tests/test_tiny.cpp";
+  FileRestorer restore(tests);
+  std::string text = replace(read(tests), "twice(21), 42)", "twice(21), 43)");
+  write(tests, text);
+  TitoRun r = run({"test", "tiny"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("failed 01_tiny Tiny.TwiceDoubles\n    modules/01_tiny/tests/test_tiny.cpp:" +
+                               std::to_string(line_of(text, "twice(21), 43)")) + ": Failure\n"));
+}
+
 TEST_F(TestCommand, JsonReportIsTheOnlyThingOnStdout) {
   TitoRun r = run({"test", "trouble", "--timeout", "2", "--json"});
   EXPECT_EQ(r.exit_code, 1);

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/context.hpp"
+#include "cli/milestone_cmd.hpp"
 #include "engine/status.hpp"
 #include "engine/workflow.hpp"
 #include "util/json_document.hpp"
@@ -21,6 +22,8 @@ int run_status(Context& ctx, bool as_json) {
   int counts[5] = {0, 0, 0, 0, 0};
   for (const ModuleReport& m : report.modules) ++counts[static_cast<int>(stage_of(m))];
   std::string next = next_step(ctx.course(), report);
+  Milestones course_milestones = Milestones::load(ctx.course());
+  std::vector<MilestoneStanding> milestones = standings_after(ctx, course_milestones, report);
   if (as_json) {
     nlohmann::json modules = nlohmann::json::array();
     for (const ModuleReport& m : report.modules) {
@@ -31,7 +34,9 @@ int run_status(Context& ctx, bool as_json) {
                          {"exercises", m.exercises},
                          {"exercises_written", m.written()}});
     }
-    std::cout << dump_json(nlohmann::json{{"modules", modules}, {"next", next}}, 2) << "\n";
+    std::cout << dump_json(nlohmann::json{{"modules", modules}, {"next", next}, {"milestones", milestones_json(milestones)}},
+                           2)
+              << "\n";
     return kExitOk;
   }
   std::size_t width = 6;
@@ -61,6 +66,7 @@ int run_status(Context& ctx, bool as_json) {
             << counts[0] << " done, " << counts[1] << " in progress, " << counts[2] << " not started";
   if (counts[3] + counts[4] > 0) std::cout << ", " << counts[3] + counts[4] << " failing";
   std::cout << "\n" << t.bold("next: ") << next << "\n";
+  print_milestone_section(ctx, milestones);
   return kExitOk;
 }
 

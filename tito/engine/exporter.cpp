@@ -131,6 +131,10 @@ GeneratedFile export_course_manifest(const std::vector<ModuleInfo>& modules) {
   return {std::string(kGeneratedDir) + "/modules.cmake", with_banner("#", "modules/*/module.json", body)};
 }
 
+std::string banner_file(std::string_view comment, const std::string& source, const std::string& body) {
+  return with_banner(comment, source, body);
+}
+
 std::optional<Banner> read_banner(std::string_view content) {
   std::size_t newline = content.find('\n');
   if (newline == std::string_view::npos) return std::nullopt;

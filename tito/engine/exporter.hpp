@@ -47,6 +47,10 @@ ModuleExport export_module(const ModuleInfo& module, const DevFile& dev, const s
 // package/generated/modules.cmake: every module's .cmake, in build order.
 GeneratedFile export_course_manifest(const std::vector<ModuleInfo>& modules);
 
+// `body` behind tito's banner: a `comment` line naming `source` (relative to
+// the course root) and a checksum of `body`, as every generated file starts.
+std::string banner_file(std::string_view comment, const std::string& source, const std::string& body);
+
 // What a file's first line says about it.
 struct Banner {
   std::string source;  // the file it was generated from, relative to the course root

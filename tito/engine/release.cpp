@@ -61,6 +61,7 @@ ReleaseContent make_release(const Course& course, const ReleaseOptions& options)
   collect(root, "templates", {}, files);
   collect(root, "package", {"package/generated"}, files);
   collect(root, "data", {"data/cache"}, files);
+  collect(root, "milestones", {}, files);  // programs and harness, as they are: nothing in them is hidden
   if (std::optional<std::string> readme = read_file_if_exists(root / "templates" / "student" / "README.md")) {
     files.push_back({"README.md", *readme, false});
   }

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "engine/milestone.hpp"
 #include "util/fs.hpp"
 
 namespace tito {
@@ -83,7 +84,7 @@ std::optional<std::string> read_source(const fs::path& path, const std::string& 
 
 // Whether tito may replace the file now on disk.
 bool is_ours(const std::string& on_disk) {
-  if (on_disk == kManifestPlaceholder) return true;
+  if (on_disk == kManifestPlaceholder || on_disk == kMilestonesPlaceholder) return true;
   std::optional<Banner> banner = read_banner(on_disk);
   return banner && banner->intact;
 }
@@ -171,6 +172,13 @@ SyncPlan plan_sync(const Course& course, const SyncOptions& options) {
   GeneratedFile manifest = export_course_manifest(course.modules());
   planned.insert(manifest.path);
   plan.files.push_back(compare(course, manifest, "", options.force));
+  // The milestones build in the package too (engine/milestone.hpp).
+  if (Milestones milestones = Milestones::load(course); milestones.present()) {
+    for (const GeneratedFile& f : export_milestones(milestones.all())) {
+      planned.insert(f.path);
+      plan.files.push_back(compare(course, f, "", options.force));
+    }
+  }
 
   // Orphans: tito's own files that nothing generates any more.
   std::error_code ec;

@@ -45,7 +45,8 @@ TestReport run_module_tests(const Course& course, const SyncPlan& plan, Builder&
   BuildResult ran = builder.run_ctest(labels, junit, options.timeout_seconds, options.jobs);
   std::optional<std::string> xml = read_file_if_exists(junit);
   if (!xml) throw Error("ctest wrote no report; its output:\n" + ran.output);
-  for (auto& [folder, test] : read_ctest_junit(*xml, ran.output)) {
+  // Test output names files as the student knows them, not as the compiler saw them.
+  for (auto& [folder, test] : read_ctest_junit(builder.relative_paths(*xml), ran.output)) {
     for (ModuleReport& r : report.modules) {
       if (r.module->folder == folder) r.cases.push_back(std::move(test));
     }

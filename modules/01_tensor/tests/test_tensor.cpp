@@ -9,27 +9,16 @@
 #include <vector>
 
 #include <tinytorch/core/tensor.hpp>
+#include <tinytorch/testing.hpp>
 
 namespace {
 
 using namespace tinytorch;
+using tinytorch::testing::error_message;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 using Values = std::vector<float>;
-
-// The message of the `Error` that `action` throws. Any other exception (for example
-// "not implemented yet") propagates, so the test reports it as it is.
-template <typename Error, typename Action>
-std::string error_message(Action action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception, none was thrown";
-  return "";
-}
 
 std::string printed(const Tensor& t) {
   std::ostringstream out;
@@ -646,6 +635,320 @@ TEST(TensorPrint, LargeTensorsAreSummarized) {
   const std::string big = printed(zeros({100, 100}));
   EXPECT_THAT(big, HasSubstr("[0., 0., 0.,  ..., 0., 0., 0.]"));
   EXPECT_THAT(big, HasSubstr("        ...,\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// A view that starts in the middle of its storage, through every path that reads or writes
+// elements. The classic bug: forgetting offset() (or adding it twice) in one of them.
+
+// Storage [100, 101, ..., 123]; the view is the 2x3 block at offset 5 with row stride 4:
+//   [[105, 106, 107],
+//    [109, 110, 111]]
+Tensor offset_view() {
+  std::vector<float> values(24);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = 100.0f + static_cast<float>(i);
+  return Tensor(std::make_shared<Storage>(std::move(values)), {2, 3}, {4, 1}, 5);
+}
+
+const char* const kOffsetHint = "a view that starts at offset 5 of its storage: did this path forget offset()?";
+
+TEST(TensorOffset, ElementAccessAddsTheOffsetOnce) {
+  Tensor v = offset_view();
+  EXPECT_EQ(v.at({0, 0}), 105.0f) << kOffsetHint;
+  EXPECT_EQ(v.at({1, 2}), 111.0f) << kOffsetHint;
+  EXPECT_EQ(v.at({-1, -1}), 111.0f) << kOffsetHint;
+  Tensor one(v.storage(), {1}, {1}, 7);
+  EXPECT_EQ(one.item(), 107.0f) << kOffsetHint;
+}
+
+TEST(TensorOffset, CopiesReadTheViewNotTheStorageStart) {
+  Tensor v = offset_view();
+  EXPECT_FALSE(v.is_contiguous()) << "row stride 4 with 3 columns leaves gaps";
+  EXPECT_THAT(v.to_vector(), ElementsAre(105, 106, 107, 109, 110, 111)) << kOffsetHint;
+  EXPECT_THAT(v.clone().to_vector(), ElementsAre(105, 106, 107, 109, 110, 111)) << kOffsetHint;
+  EXPECT_THAT(v.contiguous().to_vector(), ElementsAre(105, 106, 107, 109, 110, 111)) << kOffsetHint;
+  EXPECT_THAT(v.reshape({6}).to_vector(), ElementsAre(105, 106, 107, 109, 110, 111)) << kOffsetHint;
+  EXPECT_THAT(v.t().to_vector(), ElementsAre(105, 109, 106, 110, 107, 111)) << kOffsetHint;
+}
+
+TEST(TensorOffset, ViewsKeepTheOffset) {
+  Tensor v = offset_view();
+  EXPECT_EQ(v.t().offset(), 5) << "transpose must keep the offset";
+  EXPECT_EQ(v.expand({4, 2, 3}).offset(), 5) << "expand must keep the offset";
+  EXPECT_THAT(v.expand({2, 2, 3}).to_vector(), ElementsAre(105, 106, 107, 109, 110, 111, 105, 106, 107, 109, 110, 111));
+  Tensor row(v.storage(), {3}, {1}, 9);  // [109, 110, 111], contiguous, offset 9
+  EXPECT_EQ(row.view({3, 1}).offset(), 9) << "view must keep the offset";
+  EXPECT_THAT(row.view({3, 1}).to_vector(), ElementsAre(109, 110, 111)) << kOffsetHint;
+  EXPECT_THAT(v.unsqueeze(0).squeeze(0).to_vector(), ElementsAre(105, 106, 107, 109, 110, 111));
+  EXPECT_THAT(v.permute({1, 0}).to_vector(), ElementsAre(105, 109, 106, 110, 107, 111));
+}
+
+TEST(TensorOffset, ArithmeticReadsBothOffsetViews) {
+  Tensor v = offset_view();
+  EXPECT_THAT((v - 100).to_vector(), ElementsAre(5, 6, 7, 9, 10, 11)) << kOffsetHint;
+  EXPECT_THAT((v - v.t().t()).to_vector(), ElementsAre(0, 0, 0, 0, 0, 0)) << kOffsetHint;
+  Tensor row(v.storage(), {3}, {1}, 0);  // [100, 101, 102]
+  EXPECT_THAT((v - row).to_vector(), ElementsAre(5, 5, 5, 9, 9, 9)) << kOffsetHint;
+  EXPECT_THAT((200 - v).to_vector(), ElementsAre(95, 94, 93, 91, 90, 89)) << kOffsetHint;
+}
+
+TEST(TensorOffset, ReductionsSeeOnlyTheView) {
+  Tensor v = offset_view();
+  EXPECT_EQ(v.sum().item(), 648.0f) << kOffsetHint;
+  EXPECT_EQ(v.max().item(), 111.0f) << kOffsetHint;
+  EXPECT_THAT(v.sum(0).to_vector(), ElementsAre(214, 216, 218)) << kOffsetHint;
+  EXPECT_THAT(v.sum(1).to_vector(), ElementsAre(318, 330)) << kOffsetHint;
+  EXPECT_THAT(v.max(1).to_vector(), ElementsAre(107, 111)) << kOffsetHint;
+  EXPECT_FLOAT_EQ(v.mean().item(), 108.0f) << kOffsetHint;
+}
+
+TEST(TensorOffset, MatmulReadsTheViews) {
+  Tensor v = offset_view() - 100;  // [[5, 6, 7], [9, 10, 11]]
+  Tensor a = offset_view();
+  Tensor ones_col = ones({3, 1});
+  EXPECT_THAT(a.matmul(ones_col).to_vector(), ElementsAre(318, 330)) << kOffsetHint;
+  EXPECT_THAT(v.t().matmul(tensor({1, 1})).to_vector(), ElementsAre(14, 16, 18)) << kOffsetHint;
+}
+
+TEST(TensorOffset, WritesLandInsideTheView) {
+  Tensor v = offset_view();
+  v.fill_(0);
+  const float* storage = v.storage()->data();
+  EXPECT_EQ(storage[4], 104.0f) << "fill_ wrote before the view";
+  EXPECT_EQ(storage[5], 0.0f) << kOffsetHint;
+  EXPECT_EQ(storage[8], 108.0f) << "fill_ wrote into the gap between rows";
+  EXPECT_EQ(storage[11], 0.0f);
+  EXPECT_EQ(storage[12], 112.0f) << "fill_ wrote after the view";
+  v.copy_(tensor({{1, 2, 3}, {4, 5, 6}}));
+  EXPECT_THAT(v.to_vector(), ElementsAre(1, 2, 3, 4, 5, 6));
+  EXPECT_EQ(storage[8], 108.0f) << "copy_ wrote into the gap between rows";
+  v += 10;
+  EXPECT_THAT(v.to_vector(), ElementsAre(11, 12, 13, 14, 15, 16));
+}
+
+TEST(TensorOffset, PrintingReadsTheView) {
+  EXPECT_EQ(printed(offset_view() - 100), "tensor([[ 5.,  6.,  7.],\n        [ 9., 10., 11.]])");
+  EXPECT_EQ(printed(offset_view()), "tensor([[105., 106., 107.],\n        [109., 110., 111.]])");
+}
+
+// ---------------------------------------------------------------------------------------
+// Accumulating in float: once a float total reaches 2^24 = 16,777,216, adding 1 changes
+// nothing (the next float is 16,777,218). A sum of many numbers must not stop counting.
+
+Tensor big_then_ones() {
+  std::vector<float> values(1001, 1.0f);
+  values[0] = 16777216.0f;
+  return Tensor(std::move(values), {1001});
+}
+
+TEST(TensorReduce, SumDoesNotStopCountingAtTwoToTheTwentyFour) {
+  EXPECT_EQ(big_then_ones().sum().item(), 16778216.0f)
+      << "2^24 + 1000 ones must be 16778216: a float accumulator stays at 16777216 (accumulate in double)";
+}
+
+TEST(TensorReduce, SumAlongAnAxisDoesNotStopCountingEither) {
+  Tensor column = big_then_ones().reshape({1001, 1});
+  EXPECT_EQ(column.sum(0).item(), 16778216.0f)
+      << "reduce_dim folds 1001 values into one output: accumulate in double, not in the float output";
+  EXPECT_FLOAT_EQ(column.mean(0).item(), 16778216.0f / 1001.0f);
+}
+
+// ---------------------------------------------------------------------------------------
+// More views
+
+TEST(TensorViews, UnsqueezeInsertsASizeOneDimension) {
+  Tensor v = tensor({1, 2, 3});
+  EXPECT_EQ(v.unsqueeze(0).shape(), (Shape{1, 3}));
+  EXPECT_EQ(v.unsqueeze(1).shape(), (Shape{3, 1}));
+  EXPECT_EQ(v.unsqueeze(-1).shape(), (Shape{3, 1}));
+  EXPECT_EQ(v.unsqueeze(0).storage(), v.storage());
+  EXPECT_TRUE(v.unsqueeze(1).is_contiguous());
+  EXPECT_EQ(scalar_tensor(2).unsqueeze(0).shape(), (Shape{1}));
+  EXPECT_THROW(v.unsqueeze(3), IndexError);
+}
+
+TEST(TensorViews, SqueezeRemovesOnlyASizeOneDimension) {
+  Tensor m = zeros({2, 1, 3});
+  EXPECT_EQ(m.squeeze(1).shape(), (Shape{2, 3}));
+  EXPECT_EQ(m.squeeze(-2).shape(), (Shape{2, 3}));
+  EXPECT_THAT(error_message<ShapeError>([&] { m.squeeze(0); }), HasSubstr("size 2, not 1"));
+}
+
+TEST(TensorViews, PermuteReordersShapeAndStrides) {
+  Tensor x = arange(24).reshape({2, 3, 4});
+  Tensor p = x.permute({2, 0, 1});
+  EXPECT_EQ(p.shape(), (Shape{4, 2, 3}));
+  EXPECT_EQ(p.strides(), (Shape{1, 12, 4}));
+  EXPECT_EQ(p.storage(), x.storage());
+  EXPECT_EQ(p.at({3, 1, 2}), x.at({1, 2, 3}));
+  EXPECT_THAT(error_message<ShapeError>([&] { x.permute({0, 1}); }), HasSubstr("[2, 3, 4]"));
+  EXPECT_THAT(error_message<ShapeError>([&] { x.permute({0, 1, 1}); }), HasSubstr("repeats"));
+}
+
+TEST(TensorMap, AppliesTheFunctionToEveryElementOfAnyView) {
+  Tensor m = tensor({{1, 2, 3}, {4, 5, 6}});
+  EXPECT_THAT(map(m.t(), [](float v) { return v * 10; }).to_vector(), ElementsAre(10, 40, 20, 50, 30, 60));
+  EXPECT_EQ(map(m, [](float v) { return v; }).shape(), (Shape{2, 3}));
+}
+
+// ---------------------------------------------------------------------------------------
+// The autograd slot. Before module 05 no recorder is installed and ops record nothing; these
+// tests install a recorder of their own to check what every op tells autograd.
+
+struct Recorded {
+  std::string op;
+  std::vector<Tensor> inputs;
+  std::vector<int64_t> ints;
+  float scalar;
+};
+std::vector<Recorded> recorded_calls;
+
+void test_recorder(autograd::OpCall call, const Tensor& output) {
+  output.impl_ptr()->requires_grad = true;  // as module 05's recorder does
+  recorded_calls.push_back({call.op, std::move(call.inputs), std::move(call.ints), call.scalar});
+}
+
+class TensorAutogradSlot : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    recorded_calls.clear();
+    autograd::set_recorder(&test_recorder);
+  }
+  void TearDown() override {
+    autograd::set_recorder(nullptr);
+    recorded_calls.clear();
+  }
+  std::vector<std::string> ops() const {
+    std::vector<std::string> names;
+    for (const Recorded& r : recorded_calls) names.push_back(r.op);
+    return names;
+  }
+};
+
+TEST(TensorAutogradSlotDormant, NothingIsRecordedWithoutARecorder) {
+  Tensor w = ones({2, 2}).requires_grad_();
+  EXPECT_TRUE(w.requires_grad());
+  Tensor y = w.matmul(w) + 1;
+  EXPECT_FALSE(y.requires_grad()) << "before module 05 no op records, so results do not require grad";
+  EXPECT_FALSE(ones({2}).requires_grad());
+}
+
+TEST_F(TensorAutogradSlot, OpsOnTensorsThatRequireGradAreRecordedOnce) {
+  Tensor a = tensor({{1, 2}, {3, 4}}).requires_grad_();
+  Tensor b = tensor({10, 20});
+  Tensor c = a + b;
+  ASSERT_EQ(ops(), (std::vector<std::string>{"add"})) << "one step per op, none for the kernel's own work";
+  EXPECT_EQ(recorded_calls[0].inputs.size(), 2u);
+  EXPECT_EQ(recorded_calls[0].inputs[0].impl_ptr(), a.impl_ptr());
+  EXPECT_EQ(recorded_calls[0].inputs[1].impl_ptr(), b.impl_ptr());
+  EXPECT_TRUE(c.requires_grad());
+  EXPECT_THAT(c.to_vector(), ElementsAre(11, 22, 13, 24)) << "recording must not change the numbers";
+}
+
+TEST_F(TensorAutogradSlot, ArgumentsThatAreNotTensorsAreRecorded) {
+  Tensor a = randn({2, 3, 4}, 1).requires_grad_();
+  (void)a.sum(1, true);
+  (void)a.transpose(0, 2);
+  (void)a.permute({2, 0, 1});
+  (void)a.mul(0.5f);
+  (void)(3.0f - a);
+  ASSERT_EQ(ops(), (std::vector<std::string>{"sum_dim", "transpose", "permute", "mul_scalar", "rsub_scalar"}));
+  EXPECT_EQ(recorded_calls[0].ints, (std::vector<int64_t>{1, 1}));
+  EXPECT_EQ(recorded_calls[1].ints, (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(recorded_calls[2].ints, (std::vector<int64_t>{2, 0, 1}));
+  EXPECT_EQ(recorded_calls[3].scalar, 0.5f);
+  EXPECT_EQ(recorded_calls[4].scalar, 3.0f);
+}
+
+TEST_F(TensorAutogradSlot, EveryPrimitiveOpHasItsName) {
+  Tensor a = randn({2, 3}, 2).requires_grad_();
+  Tensor b = randn({3, 2}, 3);
+  (void)a.clone();
+  (void)a.view({3, 2});
+  (void)a.expand({4, 2, 3});
+  (void)a.unsqueeze(0);
+  (void)a.unsqueeze(0).squeeze(0);
+  (void)a.sum();
+  (void)a.max();
+  (void)a.max(0);
+  (void)a.matmul(b);
+  (void)(a - a);
+  (void)(a * a);
+  (void)(a / 2);
+  (void)(a / a);
+  (void)(2 / a);
+  (void)(a + 1);
+  (void)(a - 1);
+  (void)(-a);
+  EXPECT_EQ(ops(), (std::vector<std::string>{"clone", "view", "expand", "unsqueeze", "unsqueeze", "squeeze", "sum",
+                                              "max", "max_dim", "matmul", "sub", "mul", "div_scalar", "div",
+                                              "rdiv_scalar", "add_scalar", "sub_scalar", "neg"}));
+}
+
+TEST_F(TensorAutogradSlot, CompositeOpsAreRecordedThroughTheirParts) {
+  Tensor a = randn({2, 3}, 4).requires_grad_();
+  (void)a.mean();
+  EXPECT_EQ(ops(), (std::vector<std::string>{"sum", "div_scalar"})) << "mean() is sum() then a division";
+  recorded_calls.clear();
+  (void)a.t().reshape({6});
+  EXPECT_EQ(ops(), (std::vector<std::string>{"transpose", "clone", "view"}))
+      << "reshape of a transposed view is clone() then view()";
+}
+
+TEST_F(TensorAutogradSlot, MapIsRecordedUnderItsOwnName) {
+  Tensor a = ones({3}).requires_grad_();
+  (void)map(a, [](float v) { return v * v; });
+  EXPECT_EQ(ops(), (std::vector<std::string>{"map"})) << "autograd must know that map happened, to refuse it";
+}
+
+TEST_F(TensorAutogradSlot, NothingIsRecordedWhenNoInputRequiresGrad) {
+  Tensor a = ones({2, 2});
+  Tensor c = a.matmul(a) + a.sum();
+  EXPECT_TRUE(recorded_calls.empty());
+  EXPECT_FALSE(c.requires_grad());
+}
+
+TEST_F(TensorAutogradSlot, PauseRecordingStopsRecordingOnThisThread) {
+  Tensor a = ones({2}).requires_grad_();
+  {
+    autograd::PauseRecording pause;
+    Tensor b = a * 2;
+    EXPECT_FALSE(b.requires_grad());
+  }
+  EXPECT_TRUE(recorded_calls.empty());
+  (void)(a * 2);
+  EXPECT_EQ(ops(), (std::vector<std::string>{"mul_scalar"}));
+}
+
+TEST_F(TensorAutogradSlot, ARecordedResultIsNeverItsOwnInput) {
+  Tensor a = ones({2}).requires_grad_();
+  Tensor same = autograd::record("identity", {a}, [&] { return a; });
+  EXPECT_NE(same.impl_ptr(), a.impl_ptr()) << "recording onto the input itself would make a cycle";
+  EXPECT_EQ(same.storage(), a.storage());
+}
+
+TEST_F(TensorAutogradSlot, InPlaceChangesOfRecordedTensorsAreRefused) {
+  Tensor w = ones({2}).requires_grad_();
+  EXPECT_THAT(error_message<std::logic_error>([&] { w += 1; }), HasSubstr("NoGradGuard"));
+  EXPECT_THROW(w.fill_(0), std::logic_error);
+  EXPECT_THROW(zeros({2}).copy_(w), std::logic_error);
+  autograd::PauseRecording pause;  // how an optimizer updates its weights
+  w -= 0.5f;
+  EXPECT_THAT(w.to_vector(), ElementsAre(0.5f, 0.5f));
+}
+
+TEST(TensorAutogradSlotDormant, DetachSharesTheNumbersButNotTheGraph) {
+  Tensor w = tensor({1, 2}).requires_grad_();
+  Tensor d = w.detach();
+  EXPECT_FALSE(d.requires_grad());
+  EXPECT_EQ(d.storage(), w.storage());
+  EXPECT_NE(d.impl_ptr(), w.impl_ptr());
+  EXPECT_FALSE(w.requires_grad_(false).requires_grad());
+  EXPECT_THROW(Tensor().requires_grad_(), std::logic_error);
+}
+
+TEST(TensorAutogradSlotDormant, PrintingSaysRequiresGrad) {
+  EXPECT_EQ(printed(tensor({1, 2}).requires_grad_()), "tensor([1., 2.], requires_grad=True)");
 }
 
 // BEGIN HIDDEN TESTS

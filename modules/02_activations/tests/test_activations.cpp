@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cfenv>
 #include <cmath>
 #include <limits>
 #include <numbers>
@@ -10,10 +11,13 @@
 #include <vector>
 
 #include <tinytorch/core/activations.hpp>
+#include <tinytorch/testing.hpp>
 
 namespace {
 
 using namespace tinytorch;
+using tinytorch::testing::all_finite;
+using tinytorch::testing::error_message;
 using ::testing::ElementsAre;
 using ::testing::FloatNear;
 using ::testing::HasSubstr;
@@ -22,27 +26,6 @@ using ::testing::Pointwise;
 using Values = std::vector<float>;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
-
-// The message of the `Error` that `action` throws. Any other exception (for example
-// "not implemented yet") propagates, so the test reports it as it is.
-template <typename Error, typename Action>
-std::string error_message(Action action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception, none was thrown";
-  return "";
-}
-
-// True when no element is NaN or infinite.
-bool all_finite(const Tensor& t) {
-  for (float v : t.to_vector()) {
-    if (!std::isfinite(v)) return false;
-  }
-  return true;
-}
 
 // A tensor of the same shape holding std::exp / std::log of each element: references.
 Tensor exp_of(const Tensor& t) {
@@ -124,6 +107,70 @@ TEST(ActivationsSigmoid, KeepsTheShapeOfAView) {
   Tensor y = sigmoid(x);
   EXPECT_EQ(y.shape(), (Shape{4, 3}));
   EXPECT_NEAR(y.at({2, 1}), 1.0f / (1.0f + std::exp(-x.at({2, 1}))), 1e-6f);
+}
+
+TEST(ActivationsSigmoid, NeverOverflowsInsideExp) {
+  const Tensor x = tensor({-1000, -100, -89, -1, 0, 1, 89, 100, 1000});
+  std::feclearexcept(FE_OVERFLOW);
+  const Tensor y = sigmoid(x);
+  EXPECT_FALSE(std::fetestexcept(FE_OVERFLOW))
+      << "sigmoid computed exp() of a large positive number, which overflowed to infinity. The textbook "
+         "1 / (1 + exp(-x)) does that for x below -88.7 (in double, below -709): use exp(x) / (1 + exp(x)) "
+         "when x < 0";
+  EXPECT_TRUE(all_finite(y));
+}
+
+TEST(ActivationsSigmoid, KeepsTinyProbabilitiesOfLargeNegativeInputs) {
+  // sigmoid(-89) = e^-89 / (1 + e^-89) = 2.2273636e-39: tiny, but a float holds it.
+  const float y = sigmoid(tensor({-89})).item();
+  EXPECT_NEAR(y, 2.2273636e-39f, 1e-43f)
+      << "sigmoid(-89) came out as " << y
+      << ": 1 / (1 + exp(89)) in float gives 0, because exp(89) overflows; exp(-89) / (1 + exp(-89)) does not";
+}
+
+TEST(ActivationsMath, ElementwiseFunctionsOfAnyView) {
+  Tensor x = tensor({{1, 4}, {9, 16}}).t();  // [[1, 9], [4, 16]]
+  EXPECT_THAT(sqrt(x).to_vector(), ElementsAre(1, 3, 2, 4));
+  EXPECT_THAT(pow(x, 2).to_vector(), ElementsAre(1, 81, 16, 256));
+  EXPECT_THAT(pow(x, 0.5f).to_vector(), Pointwise(FloatNear(1e-6f), Values{1, 3, 2, 4}));
+  EXPECT_THAT(log(exp(tensor({-2, 0, 3}))).to_vector(), Pointwise(FloatNear(1e-6f), Values{-2, 0, 3}));
+  EXPECT_THAT(abs(tensor({-2, 0, 3})).to_vector(), ElementsAre(2, 0, 3));
+  EXPECT_THAT(clamp(tensor({-5, 0.5f, 5}), 0, 1).to_vector(), ElementsAre(0, 0.5f, 1));
+  EXPECT_THAT(clamp_min(tensor({-5, 5}), -1).to_vector(), ElementsAre(-1, 5));
+  EXPECT_THAT(clamp_max(tensor({-5, 5}), 1).to_vector(), ElementsAre(-5, 1));
+  EXPECT_THAT(error_message<std::invalid_argument>([] { clamp(tensor({1}), 2, 1); }), HasSubstr("larger than max"));
+}
+
+// The ops tell autograd their names (module 05 differentiates them by name); a recorder
+// of the test's own stands in for module 05.
+std::vector<std::string> recorded_ops;
+void name_recorder(autograd::OpCall call, const Tensor& output) {
+  output.impl_ptr()->requires_grad = true;
+  recorded_ops.push_back(call.op);
+}
+
+TEST(ActivationsAutogradSlot, EveryFunctionIsOneRecordedOp) {
+  recorded_ops.clear();
+  autograd::set_recorder(&name_recorder);
+  Tensor x = randn({2, 3}, 1).requires_grad_();
+  (void)relu(x);
+  (void)leaky_relu(x);
+  (void)sigmoid(x);
+  (void)tanh(x);
+  (void)gelu(x);
+  (void)softmax(x, 0);
+  (void)log_softmax(x);
+  (void)exp(x);
+  (void)log(x);
+  (void)sqrt(x);
+  (void)abs(x);
+  (void)pow(x, 3);
+  (void)clamp(x, -1, 1);
+  autograd::set_recorder(nullptr);
+  EXPECT_EQ(recorded_ops, (std::vector<std::string>{"relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax",
+                                                     "log_softmax", "exp", "log", "sqrt", "abs", "pow", "clamp_min",
+                                                     "clamp_max"}))
+      << "each function is one step of the graph, whatever its kernel computes inside";
 }
 
 TEST(ActivationsTanh, HandComputedValues) {

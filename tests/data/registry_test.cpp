@@ -133,6 +133,9 @@ TEST(RegistryParse, MalformedRegistriesAreErrorsAtTheirLineNeverACrash) {
             "r.json:2: the number 1e400 is too large (no field here needs more than a few digits)");
   EXPECT_EQ(parse_error(std::string("{\"datasets\": {}}\n\0garbage", 26)),
             "r.json:2: a NUL byte: a JSON file is text; is this the right file?");
+  // Found by bench/fuzz: a name written with an escape is still reported at a line.
+  EXPECT_EQ(parse_error("{\n  \"datasets\": {\n    \"a\\u0000b\": 1\n  }\n}\n"),
+            "r.json:2: dataset 'a\\x00b': not a usable dataset name (it names a cache folder)");
   EXPECT_EQ(parse_error("{\"datasets\": {}} {}"),
             "r.json:1: invalid JSON: syntax error while parsing value - unexpected '{'; expected end of input");
 }

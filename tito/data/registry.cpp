@@ -45,7 +45,7 @@ class DatasetReader {
   [[noreturn]] void fail(const std::string& what, const char* key = nullptr) const {
     std::size_t at = key == nullptr ? std::string_view::npos : find_json_key(text_, key, dataset_at_);
     if (at == std::string_view::npos) at = dataset_at_;
-    int line = at == std::string_view::npos ? 0 : line_at(text_, at);
+    int line = at == std::string_view::npos ? 1 : line_at(text_, at);
     throw DiagnosticError({Diagnostic{origin_, line, "dataset '" + name_ + "': " + what, ""}}, "");
   }
 
@@ -224,6 +224,9 @@ Registry Registry::parse(const std::string& text, const std::string& origin) {
   std::size_t datasets_at = find_json_key(text, "datasets");
   for (const auto& [name, entry] : j["datasets"].items()) {
     std::size_t at = find_json_key(text, name, datasets_at);
+    // A name written with escapes ("\u0041") is not found as it reads: the
+    // line of "datasets" then stands for it.
+    if (at == std::string::npos) at = datasets_at == std::string::npos ? 0 : datasets_at;
     DatasetReader reader(text, origin, name, at);
     bool ok = !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
               name.front() != '.' && name.find('\0') == std::string::npos;

@@ -260,8 +260,8 @@ Tensor narrow(const Tensor& self, int64_t dim, int64_t start, int64_t length) {
   if (start < 0 && start >= -size) start += size;
   if (start < 0 || length < 0 || start + length > size) {
     throw IndexError("narrow(): start " + std::to_string(start) + " and length " + std::to_string(length) +
-                     " do not fit in dimension " + std::to_string(d) + " of size " + std::to_string(size) +
-                     " (shape " + shape_str(self.shape()) + ")");
+                     " do not fit in dimension " + std::to_string(d) + " of size " + std::to_string(size) + " (shape " +
+                     shape_str(self.shape()) + ")");
   }
   return autograd::function(
       "narrow", {self}, [&] { return native::narrow(self, d, start, length); },
@@ -377,8 +377,9 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     if (!tensors[i].defined()) throw std::invalid_argument("cat(): tensor " + std::to_string(i) + " is undefined");
   }
   if (first.dim() == 0) {
-    throw ShapeError("cat(): tensor 0 is 0-D (a single number), which has no dimension to join along; stack() "
-                     "joins 0-D tensors");
+    throw ShapeError(
+        "cat(): tensor 0 is 0-D (a single number), which has no dimension to join along; stack() "
+        "joins 0-D tensors");
   }
   const int64_t d = wrap_dim(dim, first.dim(), "cat()");
   for (std::size_t i = 1; i < tensors.size(); ++i) {
@@ -584,7 +585,8 @@ class TensorDataset : public Dataset {
 namespace tinytorch::data {
 namespace {
 
-// IndexError unless 0 <= index < size: "TensorDataset::get(): index 60000 is out of range for a dataset of 60000 examples".
+// IndexError unless 0 <= index < size: "TensorDataset::get(): index 60000 is out of range for a dataset of 60000
+// examples".
 [[maybe_unused]] void check_example_index(int64_t index, int64_t size, const char* where) {
   if (index < 0 || index >= size) {
     throw IndexError(std::string(where) + ": index " + std::to_string(index) + " is out of range for a dataset of " +
@@ -596,8 +598,8 @@ namespace {
 
 TensorDataset::TensorDataset(Tensor data, Tensor targets) : data_(std::move(data)), targets_(std::move(targets)) {
   if (data_.dim() == 0 || targets_.dim() == 0) {
-    throw ShapeError("TensorDataset: data " + shape_str(data_.shape()) + " and targets " +
-                     shape_str(targets_.shape()) + " must both have a first dimension, one entry per example");
+    throw ShapeError("TensorDataset: data " + shape_str(data_.shape()) + " and targets " + shape_str(targets_.shape()) +
+                     " must both have a first dimension, one entry per example");
   }
   if (data_.size(0) != targets_.size(0)) {
     throw ShapeError("TensorDataset: data " + shape_str(data_.shape()) + " has " + std::to_string(data_.size(0)) +
@@ -1069,7 +1071,8 @@ int64_t DataLoader::num_examples() const {
 namespace tinytorch::data {
 
 void DataLoader::start_epoch(int64_t epoch) {
-  if (epoch < 0) throw std::invalid_argument("DataLoader::start_epoch(): epoch must be >= 0, got " + std::to_string(epoch));
+  if (epoch < 0)
+    throw std::invalid_argument("DataLoader::start_epoch(): epoch must be >= 0, got " + std::to_string(epoch));
   // BEGIN SOLUTION
   const int64_t n = dataset_->size();
   if (options_.shuffle()) {
@@ -1327,7 +1330,8 @@ fs::path cache_dir() {
 
 std::string fetch_command(const std::string& name, const fs::path& cache) {
   std::error_code ec;
-  const bool usual = fs::equivalent(cache, cache_dir(), ec) || cache.lexically_normal() == cache_dir().lexically_normal();
+  const bool usual =
+      fs::equivalent(cache, cache_dir(), ec) || cache.lexically_normal() == cache_dir().lexically_normal();
   const std::string tito = usual ? "tito data" : "tito data --cache " + cache.string();
   std::string text = "  " + tito + " fetch " + name + "\n";
   if (name == "fashion-mnist") {
@@ -1797,9 +1801,9 @@ class ImageDataset : public TensorDataset {
 // images [1, 28, 28], classes "0" to "9", from cache/mnist/idx/ (`tito data fetch mnist`).
 class MNIST : public ImageDataset {
  public:
-  explicit MNIST(bool train = true);                    // from cache_dir()
+  explicit MNIST(bool train = true);                      // from cache_dir()
   MNIST(const std::filesystem::path& cache, bool train);  // from another cache folder
-  MNIST(const char*) = delete;  // MNIST("folder") would pick the bool: say (folder, train)
+  MNIST(const char*) = delete;                            // MNIST("folder") would pick the bool: say (folder, train)
 };
 
 // Zalando's Fashion-MNIST: 60,000 training or 10,000 test images [1, 28, 28] of clothes in 10
@@ -1840,8 +1844,8 @@ void check_labels(const Tensor& labels, std::size_t classes, const fs::path& fil
   for (int64_t i = 0; i < labels.numel(); ++i) {
     if (label[i] < 0 || label[i] >= static_cast<float>(classes)) {
       throw format_error(file, "label " + std::to_string(static_cast<int>(label[i])) + " of example " +
-                                   std::to_string(i) + " is not a class (expected 0 to " +
-                                   std::to_string(classes - 1) + ")");
+                                   std::to_string(i) + " is not a class (expected 0 to " + std::to_string(classes - 1) +
+                                   ")");
     }
   }
 }
@@ -1858,9 +1862,8 @@ ImageDataset read_idx_dataset(const std::string& name, const fs::path& cache, bo
   const IdxHeader image_header = parse_idx_header(image_bytes, 3, image_file);
   const IdxHeader label_header = parse_idx_header(label_bytes, 1, label_file);
   if (image_header.dims[0] != label_header.dims[0]) {
-    throw DatasetFormatError(image_file.string() + " holds " + std::to_string(image_header.dims[0]) +
-                             " images but " + label_file.string() + " holds " +
-                             std::to_string(label_header.dims[0]) +
+    throw DatasetFormatError(image_file.string() + " holds " + std::to_string(image_header.dims[0]) + " images but " +
+                             label_file.string() + " holds " + std::to_string(label_header.dims[0]) +
                              " labels; the files come from different datasets or copies (tito data verify " + name +
                              ")");
   }
@@ -1930,7 +1933,8 @@ ImageDataset::ImageDataset(Tensor images, Tensor targets, std::vector<std::strin
 }
 
 MNIST::MNIST(bool train) : MNIST(cache_dir(), train) {}
-MNIST::MNIST(const fs::path& cache, bool train) : ImageDataset(read_idx_dataset("mnist", cache, train, mnist_classes())) {}
+MNIST::MNIST(const fs::path& cache, bool train)
+    : ImageDataset(read_idx_dataset("mnist", cache, train, mnist_classes())) {}
 
 FashionMNIST::FashionMNIST(bool train) : FashionMNIST(cache_dir(), train) {}
 FashionMNIST::FashionMNIST(const fs::path& cache, bool train)
@@ -1979,7 +1983,8 @@ std::vector<std::string> ascii_art(const Tensor& image) {
       double sum = 0.0;
       int64_t count = 0;
       for (int64_t c = 0; c < channels; ++c) {
-        for (int64_t r = row; r < std::min(row + 2, height); ++r, ++count) sum += x.data()[(c * height + r) * width + col];
+        for (int64_t r = row; r < std::min(row + 2, height); ++r, ++count)
+          sum += x.data()[(c * height + r) * width + col];
       }
       const double v = std::clamp(sum / static_cast<double>(count), 0.0, 1.0);
       line += ramp[static_cast<std::size_t>(std::lround(v * static_cast<double>(ramp.size() - 1)))];
@@ -2056,9 +2061,11 @@ try {
   }
   std::sort(times.begin(), times.end());
   const double bytes = 16.0 + 60000.0 * 784 + 8 + 60000;
-  std::printf("loading the training set (%lld images): %.0f ms median of 3 (fastest %.0f ms), %.0f images/s, %.0f MB/s of file\n",
-              static_cast<long long>(n), times[1] * 1e3, times[0] * 1e3, static_cast<double>(n) / times[1],
-              bytes / times[1] / 1e6);
+  std::printf(
+      "loading the training set (%lld images): %.0f ms median of 3 (fastest %.0f ms), %.0f images/s, %.0f MB/s of "
+      "file\n",
+      static_cast<long long>(n), times[1] * 1e3, times[0] * 1e3, static_cast<double>(n) / times[1],
+      bytes / times[1] / 1e6);
   std::printf("memory: %.1f MB of bytes on disk, %.1f MB of floats in memory (4 bytes a pixel instead of 1)\n",
               bytes / 1e6, 60000.0 * 784 * 4 / 1e6);
 } catch (const data::DatasetNotFound& e) {
@@ -2083,7 +2090,8 @@ try {
   std::vector<int> counts(10, 0);
   for (float label : batch.target.to_vector()) ++counts[static_cast<std::size_t>(label)];
   for (std::size_t k = 0; k < 10; ++k) {
-    std::printf("  %-12s %3d %s\n", train.classes()[k].c_str(), counts[k], std::string(static_cast<std::size_t>(counts[k]), '#').c_str());
+    std::printf("  %-12s %3d %s\n", train.classes()[k].c_str(), counts[k],
+                std::string(static_cast<std::size_t>(counts[k]), '#').c_str());
   }
   std::cout << "the first 8 examples of epoch 0 and of epoch 1 (seed 0), and their labels:\n";
   for (int64_t epoch : {0, 1}) {
@@ -2091,7 +2099,8 @@ try {
     std::cout << "  epoch " << epoch << ":";
     for (std::size_t i = 0; i < 8; ++i) {
       const int64_t index = loader.order()[i];
-      std::cout << " " << index << " (" << train.classes()[static_cast<std::size_t>(train.targets().data()[index])] << ")";
+      std::cout << " " << index << " (" << train.classes()[static_cast<std::size_t>(train.targets().data()[index])]
+                << ")";
     }
     std::cout << "\n";
   }
@@ -2290,7 +2299,8 @@ Normalize::Normalize(std::vector<float> mean, std::vector<float> std) : mean_(st
                                 std::to_string(mean_.size()) + " and " + std::to_string(std_.size()));
   }
   for (float s : std_) {
-    if (!(s > 0.0f)) throw std::invalid_argument("Normalize: a standard deviation must be > 0, got " + std::to_string(s));
+    if (!(s > 0.0f))
+      throw std::invalid_argument("Normalize: a standard deviation must be > 0, got " + std::to_string(s));
   }
 }
 
@@ -2568,7 +2578,8 @@ Tensor RandomCrop::apply(const Tensor& image, ExampleKey key) const {
 }
 
 RandomHorizontalFlip::RandomHorizontalFlip(double p, uint64_t seed) : p_(p), seed_(seed) {
-  if (!(p >= 0.0 && p <= 1.0)) throw std::invalid_argument("RandomHorizontalFlip: p must be in [0, 1], got " + std::to_string(p));
+  if (!(p >= 0.0 && p <= 1.0))
+    throw std::invalid_argument("RandomHorizontalFlip: p must be in [0, 1], got " + std::to_string(p));
 }
 
 Tensor RandomHorizontalFlip::apply(const Tensor& image, ExampleKey key) const {
@@ -2649,7 +2660,8 @@ namespace tinytorch::data {
 
 MapDataset::MapDataset(std::shared_ptr<Dataset> dataset, std::shared_ptr<const transforms::Transform> transform)
     : dataset_(std::move(dataset)), transform_(std::move(transform)) {
-  if (!dataset_ || !transform_) throw std::invalid_argument("MapDataset: the dataset and the transform must not be null");
+  if (!dataset_ || !transform_)
+    throw std::invalid_argument("MapDataset: the dataset and the transform must not be null");
 }
 
 void MapDataset::set_epoch(int64_t epoch) {
@@ -2700,8 +2712,9 @@ try {
             << "), before and after (real data):\n\n"
             << data::ascii_grid({e.data, crop(e.data, {0, 0}), crop(e.data, {0, 1}), crop(e.data, {0, 2})},
                                 {"original", "crop, epoch 0", "crop, epoch 1", "crop, epoch 2"}, 4)
-            << data::ascii_grid({e.data, T::functional::hflip(e.data), T::functional::hflip(T::functional::hflip(e.data))},
-                                {"original", "hflip", "hflip twice"}, 3);
+            << data::ascii_grid(
+                   {e.data, T::functional::hflip(e.data), T::functional::hflip(T::functional::hflip(e.data))},
+                   {"original", "hflip", "hflip twice"}, 3);
 } catch (const data::DatasetNotFound& error) {
   std::cout << error.what() << "\n";
 }
@@ -2735,22 +2748,24 @@ try {
     loader.start_epoch(0);
     int64_t seen = 0;
     for (data::Example batch : loader) seen += batch.data.size(0);
-    return std::pair<double, int64_t>{std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), seen};
+    return std::pair<double, int64_t>{std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                                      seen};
   };
   data::DataLoader plain(train, data::DataLoaderOptions(64).shuffle(true).seed(0));
   const auto [plain_seconds, plain_seen] = epoch_time(plain);
   std::printf("one epoch, batches of 64, shuffled:                      %5.0f ms, %8.0f images/s (%lld images)\n",
               plain_seconds * 1e3, static_cast<double>(plain_seen) / plain_seconds, static_cast<long long>(plain_seen));
-  data::MapDataset augmented(train, T::Compose(T::RandomCrop(28, 2, 1), T::RandomHorizontalFlip(0.5, 2),
-                                               T::Normalize({static_cast<float>(mean)}, {static_cast<float>(std_dev)})));
+  data::MapDataset augmented(train,
+                             T::Compose(T::RandomCrop(28, 2, 1), T::RandomHorizontalFlip(0.5, 2),
+                                        T::Normalize({static_cast<float>(mean)}, {static_cast<float>(std_dev)})));
   data::DataLoader loader(augmented, data::DataLoaderOptions(64).shuffle(true).seed(0));
   const auto [seconds, seen] = epoch_time(loader);
   std::printf("the same through RandomCrop, RandomHorizontalFlip, Normalize: %5.0f ms, %8.0f images/s\n", seconds * 1e3,
               static_cast<double>(seen) / seconds);
   loader.start_epoch(0);
   const Tensor batch = loader.batch(0).data;
-  std::printf("one augmented batch of 64: mean %.3f, standard deviation %.3f (about 0 and 1)\n",
-              batch.mean().item(), std::sqrt(((batch - batch.mean()) * (batch - batch.mean())).mean().item()));
+  std::printf("one augmented batch of 64: mean %.3f, standard deviation %.3f (about 0 and 1)\n", batch.mean().item(),
+              std::sqrt(((batch - batch.mean()) * (batch - batch.mean())).mean().item()));
 } catch (const data::DatasetNotFound& error) {
   std::cout << error.what() << "\n";
 }

@@ -32,10 +32,10 @@ using namespace tinytorch;
 namespace fs = std::filesystem;
 namespace ds = tinytorch::data::datasets;
 namespace T = tinytorch::data::transforms;
-using tinytorch::testing::all_finite;
-using tinytorch::testing::error_message;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using tinytorch::testing::all_finite;
+using tinytorch::testing::error_message;
 
 // ---------------------------------------------------------------------------------------
 // Helpers: a temporary folder, and dataset files written byte by byte.
@@ -45,8 +45,8 @@ class TempDir {
  public:
   TempDir() {
     const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("tinytorch-data-" + std::string(test->name()) + "-" + std::to_string(::getpid()));
+    path_ =
+        fs::temp_directory_path() / ("tinytorch-data-" + std::string(test->name()) + "-" + std::to_string(::getpid()));
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -170,7 +170,9 @@ std::vector<int64_t> indices_of(const data::Example& batch) {
   return out;
 }
 
-data::TensorDataset counting_dataset(int64_t n) { return data::TensorDataset(arange(static_cast<float>(n)), arange(static_cast<float>(n))); }
+data::TensorDataset counting_dataset(int64_t n) {
+  return data::TensorDataset(arange(static_cast<float>(n)), arange(static_cast<float>(n)));
+}
 
 // ---------------------------------------------------------------------------------------
 // Part 1: narrow, select, cat, stack
@@ -199,7 +201,8 @@ TEST(DataOps, NarrowIsAViewThatWritesThrough) {
 
 TEST(DataOps, NarrowChecksItsWindow) {
   const Tensor m = arange(12).reshape({3, 4});
-  EXPECT_EQ(narrow(m, 0, -1, 1).to_vector(), (std::vector<float>{8, 9, 10, 11})) << "a negative start counts from the end";
+  EXPECT_EQ(narrow(m, 0, -1, 1).to_vector(), (std::vector<float>{8, 9, 10, 11}))
+      << "a negative start counts from the end";
   EXPECT_EQ(narrow(m, 1, 4, 0).numel(), 0) << "an empty window at the end is allowed";
   EXPECT_THAT(error_message<IndexError>([&] { narrow(m, 0, 2, 2); }), HasSubstr("do not fit in dimension 0 of size 3"));
   EXPECT_THAT(error_message<IndexError>([&] { narrow(m, 2, 0, 1); }), HasSubstr("dimension 2 is out of range"));
@@ -212,7 +215,8 @@ TEST(DataOps, SelectDropsTheDimension) {
   EXPECT_EQ(last_column.to_vector(), (std::vector<float>{3, 7, 11}));
   EXPECT_EQ(select(m, 0, 1).offset(), 4);
   EXPECT_EQ(select(arange(5), 0, 2).shape(), (Shape{})) << "select of a 1-D tensor is 0-D";
-  EXPECT_THAT(error_message<IndexError>([&] { select(m, 0, 3); }), HasSubstr("index 3 is out of range for dimension 0"));
+  EXPECT_THAT(error_message<IndexError>([&] { select(m, 0, 3); }),
+              HasSubstr("index 3 is out of range for dimension 0"));
 }
 
 TEST(DataOps, CatAlongEveryDimension) {
@@ -239,7 +243,7 @@ TEST(DataOps, CatAlongEveryDimension) {
 
 TEST(DataOps, CatOfViewsCopiesTheirElements) {
   const Tensor t = arange(6).reshape({2, 3}).t();  // [[0, 3], [1, 4], [2, 5]]: not contiguous
-  const Tensor column = narrow(t, 1, 1, 1);       // [[3], [4], [5]]
+  const Tensor column = narrow(t, 1, 1, 1);        // [[3], [4], [5]]
   EXPECT_EQ(cat({t, column}, 1).to_vector(), (std::vector<float>{0, 3, 3, 1, 4, 4, 2, 5, 5}))
       << "cat of non-contiguous inputs: call contiguous() on each input before copying its runs";
   EXPECT_EQ(cat({t, narrow(t, 0, 1, 2)}, 0).to_vector(), (std::vector<float>{0, 3, 1, 4, 2, 5, 1, 4, 2, 5}));
@@ -247,7 +251,9 @@ TEST(DataOps, CatOfViewsCopiesTheirElements) {
 
 TEST(DataOps, CatChecksItsInputs) {
   EXPECT_EQ(cat({ones({1, 2}), zeros({2, 2})}).shape(), (Shape{3, 2}));
-  EXPECT_THAT(error_message<ShapeError>([] { cat({ones({2, 3}), ones({2, 4})}, 0); }),
+  EXPECT_THAT(error_message<ShapeError>([] {
+                cat({ones({2, 3}), ones({2, 4})}, 0);
+              }),
               HasSubstr("tensor 1 has shape [2, 4] but tensor 0 has shape [2, 3]"));
   EXPECT_THAT(error_message<ShapeError>([] { cat({ones({2, 3}), ones({2, 3, 1})}, 0); }), HasSubstr("tensor 1"));
   EXPECT_THAT(error_message<std::invalid_argument>([] { cat({}); }), HasSubstr("empty list"));
@@ -273,12 +279,14 @@ TEST(DataOps, StackMakesANewDimension) {
 }
 
 TEST(DataOps, StackNamesTheShapesItWasGiven) {
-  const std::string message =
-      error_message<ShapeError>([] { stack({zeros({1, 28, 28}), zeros({1, 28, 28}), zeros({1, 28, 27})}); });
+  const std::string message = error_message<ShapeError>([] {
+    stack({zeros({1, 28, 28}), zeros({1, 28, 28}), zeros({1, 28, 27})});
+  });
   EXPECT_THAT(message, HasSubstr("stack()"));
   EXPECT_THAT(message, HasSubstr("tensor 2 has shape [1, 28, 27]"));
   EXPECT_THAT(message, HasSubstr("[1, 28, 28]"));
-  EXPECT_THAT(message, Not(HasSubstr("[1, 1, 28"))) << "check the shapes before unsqueezing: the caller passed [1, 28, 27]";
+  EXPECT_THAT(message, Not(HasSubstr("[1, 1, 28")))
+      << "check the shapes before unsqueezing: the caller passed [1, 28, 27]";
   EXPECT_THAT(error_message<std::invalid_argument>([] { stack({}); }), HasSubstr("empty list"));
 }
 
@@ -299,11 +307,16 @@ TEST(DataOpsGrad, CatAndStackAgainstFiniteDifferences) {
   const Tensor b = randn({2, 1}, 3).requires_grad_();
   const Tensor c = randn({2, 3}, 4);  // no gradient wanted
   for (const auto& [name, f] : std::vector<std::pair<std::string, std::function<Tensor(const std::vector<Tensor>&)>>>{
-           {"cat dim 1", [](const std::vector<Tensor>& xs) { return cat({xs[0], xs[1], xs[2]}, 1); }},
+           {"cat dim 1",
+            [](const std::vector<Tensor>& xs) {
+              return cat({xs[0], xs[1], xs[2]}, 1);
+            }},
            {"cat dim 0", [](const std::vector<Tensor>& xs) { return cat({xs[0], xs[2], xs[0]}, 0); }},
            {"cat of a view", [](const std::vector<Tensor>& xs) { return cat({xs[0].t(), xs[2].t()}, 1) * 2.0f; }},
            {"stack", [](const std::vector<Tensor>& xs) { return stack({xs[0], xs[2], xs[0] * xs[0]}, 1); }},
-           {"stack of 0-D", [](const std::vector<Tensor>& xs) { return stack({xs[1].sum(), select(xs[0], 1, 2).sum()}); }}}) {
+           {"stack of 0-D", [](const std::vector<Tensor>& xs) {
+              return stack({xs[1].sum(), select(xs[0], 1, 2).sum()});
+            }}}) {
     const autograd::GradcheckResult result = autograd::gradcheck(f, {a, b, c}, {.seed = 11});
     EXPECT_TRUE(result.ok) << name << ": " << result.report;
   }
@@ -339,7 +352,9 @@ TEST(DataTensorDataset, AnIndexOutsideIsAnError) {
   EXPECT_THAT(error_message<IndexError>([&] { ds.get(6); }), HasSubstr("index 6 is out of range for a dataset of 6"));
   EXPECT_THAT(error_message<IndexError>([&] { ds.get(-1); }), HasSubstr("index -1"))
       << "select() accepts -1, but a dataset index of -1 is the caller's bug: check the index first";
-  EXPECT_THAT(error_message<ShapeError>([] { data::TensorDataset(zeros({5, 2}), zeros({4})); }),
+  EXPECT_THAT(error_message<ShapeError>([] {
+                data::TensorDataset(zeros({5, 2}), zeros({4}));
+              }),
               HasSubstr("5 examples but targets [4] has 4"));
 }
 
@@ -383,7 +398,8 @@ TEST(DataShuffle, TheOrderChangesPerEpochAndFollowsTheSeed) {
     std::sort(sorted.begin(), sorted.end());
     ASSERT_EQ(sorted.size(), 100u);
     ASSERT_EQ(sorted.back(), 99);
-    ASSERT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end()) << "the order of an epoch repeats an example";
+    ASSERT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end())
+        << "the order of an epoch repeats an example";
     orders.insert(loader.order());
   }
   EXPECT_EQ(orders.size(), 5u) << "five epochs gave only " << orders.size() << " different orders: the shuffle "
@@ -522,11 +538,13 @@ TEST(DataLoader, RangeForGoesThroughTheCurrentEpoch) {
 TEST(DataLoader, BadArgumentsAreClearErrors) {
   data::DataLoader loader(counting_dataset(5), data::DataLoaderOptions(2));
   EXPECT_EQ(loader.num_batches(), 3);
-  EXPECT_THAT(error_message<std::invalid_argument>([] { data::DataLoader(counting_dataset(5), data::DataLoaderOptions(0)); }),
-              HasSubstr("batch_size must be at least 1, got 0"));
+  EXPECT_THAT(
+      error_message<std::invalid_argument>([] { data::DataLoader(counting_dataset(5), data::DataLoaderOptions(0)); }),
+      HasSubstr("batch_size must be at least 1, got 0"));
   EXPECT_THAT(error_message<IndexError>([&] { loader.batch(-1); }), HasSubstr("index -1 is out of range"));
   EXPECT_THAT(error_message<std::invalid_argument>([&] { loader.start_epoch(-1); }), HasSubstr("epoch must be >= 0"));
-  EXPECT_THAT(error_message<std::invalid_argument>([] { data::DataLoader(std::shared_ptr<data::Dataset>(), data::DataLoaderOptions(4)); }),
+  EXPECT_THAT(error_message<std::invalid_argument>(
+                  [] { data::DataLoader(std::shared_ptr<data::Dataset>(), data::DataLoaderOptions(4)); }),
               HasSubstr("null"));
 }
 
@@ -588,8 +606,8 @@ TEST(DataIdx, PixelsAreScaledToZeroOne) {
   EXPECT_FLOAT_EQ(v[5], 1.0f) << "pixel 255 must be 1.0: divide by 255 (by 256 gives 0.996; no division gives 255)";
   EXPECT_FLOAT_EQ(v[0], 0.0f);
   EXPECT_NEAR(v[1], 0.2f, 1e-7f);
-  EXPECT_NEAR(v[3], 200.0f / 255.0f, 1e-7f) << "pixel 200 came out as " << v[3]
-                                            << ": a negative value means the byte was read as a signed char";
+  EXPECT_NEAR(v[3], 200.0f / 255.0f, 1e-7f)
+      << "pixel 200 came out as " << v[3] << ": a negative value means the byte was read as a signed char";
   EXPECT_NEAR(v[4], 254.0f / 255.0f, 1e-7f);
 }
 
@@ -759,7 +777,8 @@ TEST(DataErrors, ACifarFileMissingOrCutShort) {
   bytes.resize(bytes.size() * 2 - 1, 0);
   write_file(third, bytes);
   const std::string truncated = error_message<data::DatasetFormatError>([&] { ds::CIFAR10(cache.path(), true); });
-  EXPECT_THAT(truncated, HasSubstr("data_batch_3.bin: truncated: 6145 bytes is 1 whole records of 3073 bytes and 3072"));
+  EXPECT_THAT(truncated,
+              HasSubstr("data_batch_3.bin: truncated: 6145 bytes is 1 whole records of 3073 bytes and 3072"));
   fs::remove(third);
   const std::string missing = error_message<data::DatasetNotFound>([&] { ds::CIFAR10(cache.path(), true); });
   EXPECT_THAT(missing, HasSubstr("data_batch_3.bin does not exist"));
@@ -773,7 +792,8 @@ TEST(DataTransforms, AHorizontalFlipReversesEachRow) {
   const Tensor image = tensor({{1, 2, 3}, {4, 5, 6}}).unsqueeze(0);
   const std::vector<float> flipped = T::functional::hflip(image).to_vector();
   EXPECT_NE(flipped, (std::vector<float>{4, 5, 6, 1, 2, 3})) << "that is the vertical flip: the rows swapped";
-  EXPECT_EQ(flipped, (std::vector<float>{3, 2, 1, 6, 5, 4})) << "a horizontal flip reverses each row (the columns swap)";
+  EXPECT_EQ(flipped, (std::vector<float>{3, 2, 1, 6, 5, 4}))
+      << "a horizontal flip reverses each row (the columns swap)";
   const Tensor two = stack({tensor({{1, 2}, {3, 4}}), tensor({{5, 6}, {7, 8}})});  // [2, 2, 2]
   EXPECT_EQ(T::functional::hflip(two).to_vector(), (std::vector<float>{2, 1, 4, 3, 6, 5, 8, 7})) << "every channel";
 }
@@ -835,7 +855,8 @@ TEST(DataTransforms, ARandomCropReachesEveryPositionAndNoOther) {
     ASSERT_EQ(found, 1) << "the crop of example " << index << " is not a window of the padded image";
   }
   EXPECT_EQ(positions.size(), 25u) << "a 4x4 crop of a 4x4 image padded by 2 fits at 5 x 5 = 25 positions, and "
-                                   << positions.size() << " came up in 1500 examples: draw next_u64() % (H + 2p - size + 1)";
+                                   << positions.size()
+                                   << " came up in 1500 examples: draw next_u64() % (H + 2p - size + 1)";
 }
 
 TEST(DataTransforms, ARandomCropIsAFunctionOfTheKey) {
@@ -862,11 +883,12 @@ TEST(DataTransforms, ARandomFlipFlipsAFractionPOfTheExamples) {
   EXPECT_NEAR(count / 4000.0, 0.3, 0.03);
   EXPECT_EQ(T::RandomHorizontalFlip(1.0)(image, {3, 0}).to_vector(), flipped);
   EXPECT_EQ(T::RandomHorizontalFlip(0.0)(image, {3, 0}).to_vector(), image.to_vector());
-  EXPECT_THAT(error_message<std::invalid_argument>([] { T::RandomHorizontalFlip(1.5); }), HasSubstr("p must be in [0, 1]"));
+  EXPECT_THAT(error_message<std::invalid_argument>([] { T::RandomHorizontalFlip(1.5); }),
+              HasSubstr("p must be in [0, 1]"));
 }
 
 TEST(DataTransforms, NormalizeGivesMeanZeroAndStandardDeviationOne) {
-  const Tensor red = randn({1, 100, 100}, 1) * 2.0f + 3.0f;     // mean 3, std 2
+  const Tensor red = randn({1, 100, 100}, 1) * 2.0f + 3.0f;    // mean 3, std 2
   const Tensor green = randn({1, 100, 100}, 2) * 0.5f - 1.0f;  // mean -1, std 0.5
   const Tensor out = T::Normalize({3.0f, -1.0f}, {2.0f, 0.5f})(cat({red, green}, 0));
   for (int64_t c = 0; c < 2; ++c) {
@@ -888,7 +910,9 @@ TEST(DataTransforms, NormalizeUsesTheGivenStatisticsNotTheImages) {
   EXPECT_EQ(T::Normalize({1.0f}, {2.0f})(three).to_vector(),
             (std::vector<float>{0, 0, 0, 0, 0.5f, 0.5f, 0.5f, 0.5f, 1, 1, 1, 1}))
       << "one mean and one std apply to every channel";
-  EXPECT_THAT(error_message<ShapeError>([&] { T::Normalize({1.0f, 2.0f}, {1.0f, 1.0f})(three); }),
+  EXPECT_THAT(error_message<ShapeError>([&] {
+                T::Normalize({1.0f, 2.0f}, {1.0f, 1.0f})(three);
+              }),
               HasSubstr("3 channels but 2 means"));
   EXPECT_THAT(error_message<std::invalid_argument>([] { T::Normalize({0.0f}, {0.0f}); }), HasSubstr("must be > 0"));
 }
@@ -1014,8 +1038,8 @@ TEST(DataIntegration, AnMlpLearnsRealFashionMnistFromTheLoader) {
     if (b < 20) first_losses += loss.item() / 20.0;
     if (b >= steps - 20) last_losses += loss.item() / 20.0;
   }
-  EXPECT_LT(last_losses, 0.8 * first_losses) << "the loss did not fall: first 20 batches " << first_losses
-                                             << ", last 20 " << last_losses;
+  EXPECT_LT(last_losses, 0.8 * first_losses)
+      << "the loss did not fall: first 20 batches " << first_losses << ", last 20 " << last_losses;
   model.eval();
   NoGradGuard no_grad;
   data::DataLoader evaluation(data::MapDataset(*test, normalize), data::DataLoaderOptions(1000));
@@ -1091,7 +1115,8 @@ TEST(DataHidden, OpsOnViewsAndEmptyPieces) {
   const Tensor s = stack({select(m.t(), 0, 1), select(m.t(), 0, 3)}, 1);  // columns 1 and 3, side by side
   EXPECT_EQ(s.to_vector(), (std::vector<float>{1, 3, 5, 7, 9, 11}));
   EXPECT_EQ(narrow(narrow(m, 1, 1, 3), 0, 1, 2).to_vector(), (std::vector<float>{5, 6, 7, 9, 10, 11}));
-  EXPECT_EQ(T::functional::hflip(m.t().unsqueeze(0)).to_vector(), (std::vector<float>{8, 4, 0, 9, 5, 1, 10, 6, 2, 11, 7, 3}));
+  EXPECT_EQ(T::functional::hflip(m.t().unsqueeze(0)).to_vector(),
+            (std::vector<float>{8, 4, 0, 9, 5, 1, 10, 6, 2, 11, 7, 3}));
   EXPECT_EQ(T::Normalize({1.0f}, {1.0f})(m.t().unsqueeze(0)).to_vector(), (m.t().contiguous() - 1.0f).to_vector());
   EXPECT_EQ(T::functional::padded_crop(m.t().unsqueeze(0), 1, 0, 2, 0).to_vector(), (std::vector<float>{1, 5, 2, 6}));
 }
@@ -1120,7 +1145,8 @@ TEST(DataHidden, NestedMapDatasetsPassTheEpochOn) {
   const std::vector<float> through_loader = loader.batch(0).data.to_vector();
   std::vector<Tensor> expected;
   for (int64_t i = 0; i < 4; ++i) {
-    const Tensor crop = T::RandomCrop(6, 2, 3)(data::TensorDataset(randn({4, 1, 6, 6}, 5), arange(4)).get(i).data, {i, 5});
+    const Tensor crop =
+        T::RandomCrop(6, 2, 3)(data::TensorDataset(randn({4, 1, 6, 6}, 5), arange(4)).get(i).data, {i, 5});
     expected.push_back(T::RandomHorizontalFlip(0.5, 4)(crop, {i, 5}));
   }
   EXPECT_EQ(through_loader, stack(expected).to_vector());

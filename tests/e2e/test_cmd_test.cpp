@@ -16,6 +16,7 @@ namespace {
 using ::testing::ContainsRegex;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 using json = nlohmann::json;
 
@@ -71,6 +72,24 @@ TEST_F(TestCommand, CrashAndHangAreEachOneFailureAndTheOtherTestsStillRun) {
   }
   EXPECT_EQ(cases, (std::vector<std::string>{"Passes: passed", "Crashes: crashed", "Hangs: timed out",
                                              "WaitsOnUnwrittenCode: not implemented"}));
+}
+
+TEST_F(TestCommand, AProgramThatDiesBeforeMainIsItsModulesCrashAndTheOtherModulesStillRun) {
+  // GoogleTest's discovery runs each test program before any test; one that dies there (a
+  // namespace-scope object calling code that throws) used to stop CTest for every module.
+  fs::path dev = dev_file("02_more");
+  FileRestorer restore(dev);
+  write(dev, read(dev) +
+                 "\n// %%\n//| test\n#include <stdexcept>\n"
+                 "namespace { const int kBuiltBeforeMain = [] { if (tinytorch::more::add_two(0) == 2) "
+                 "throw std::runtime_error(\"thrown before main\"); return 0; }(); }\n");
+  TitoRun r = run({"test", "tiny", "more"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, ContainsRegex("\n  01_tiny +3 +0 +0 +3 [^\n]* ✓ passed\n")) << "01_tiny's tests did not run";
+  EXPECT_THAT(r.out, HasSubstr("crashed 02_more (listing the tests)\n"));
+  EXPECT_THAT(r.out, HasSubstr("died while listing its tests, before any test ran"));
+  EXPECT_THAT(r.out, HasSubstr("thrown before main"));
+  EXPECT_THAT(r.err, Not(HasSubstr("ctest wrote no report")));
 }
 
 TEST_F(TestCommand, ModulesThatDoNotBuildAreCountedApartFromTests) {

@@ -159,19 +159,26 @@ class BatchSource {
 // *Random*, but reproducible. The order of epoch `e` is a function of **the seed and `e`
 // only**:
 //
-//     order(seed, epoch) = Fisher–Yates shuffle of 0..n-1, drawing from Generator(epoch_seed(seed, epoch))
+//     order(seed, epoch) = Fisher–Yates shuffle of 0..n-1, drawing from Generator(derive_seed(seed, epoch))
 //
 // Why not one generator, seeded once, that keeps drawing epoch after epoch? Because then the
 // order of epoch 5 depends on how many numbers were drawn in epochs 1 to 4. A run resumed from a
 // checkpoint at epoch 5 starts a fresh generator and sees a *different* epoch 5 from the run
 // that never stopped; a data source that is asked for an epoch twice, or a test that runs one
 // epoch on its own, would each see something else. A pure function of `(seed, epoch)` has none
-// of those problems. (PyTorch's `DistributedSampler` does exactly this: `set_epoch(e)` seeds the
+// of those problems. (PyTorch's `DistributedSampler` does the same: `set_epoch(e)` seeds the
 // shuffle with `seed + epoch`.)
 //
-// `epoch_seed` (given) scrambles the two numbers into one seed, so that neighbouring seeds and
-// epochs give unrelated orders. The **Fisher–Yates shuffle** is the standard way to make a
-// uniformly random permutation in place, in one pass:
+// `derive_seed(seed, stream)` (given) turns a seed and a stream number (here the epoch) into
+// the seed of a generator of its own. It mixes the pair through SplitMix64's finalizer (the
+// scrambling step of module 01's `Generator`), so that neighbouring pairs give unrelated
+// streams. Plain `seed + epoch`, as in `DistributedSampler`, does not: the run with seed 1 sees
+// the orders of the run with seed 0, one epoch later. Module 08 derives more streams from the
+// same function (one per example, for its random crops and flips), so it takes any 64-bit
+// stream number, not only an epoch.
+//
+// The **Fisher–Yates shuffle** is the standard way to make a uniformly random permutation in
+// place, in one pass:
 //
 //     for i = n-1 down to 1:
 //         j = a random integer in [0, i]
@@ -183,12 +190,13 @@ class BatchSource {
 //| export
 namespace tinytorch::data {
 
-// The seed of epoch `epoch`'s shuffle: `seed` and `epoch` scrambled into one number, so that
-// neighbouring seeds and epochs give unrelated orders.
-uint64_t epoch_seed(uint64_t seed, int64_t epoch);
+// A seed for stream `stream` (an epoch, an example) of `seed`: different pairs give unrelated
+// generators, and the same pair always the same one.
+uint64_t derive_seed(uint64_t seed, uint64_t stream);
 
 // The order in which epoch `epoch` visits n examples: a permutation of 0..n-1 that depends on
-// (seed, epoch) only (Fisher–Yates, drawing from Generator(epoch_seed(seed, epoch))).
+// (seed, epoch) only (Fisher–Yates, drawing from Generator(derive_seed(seed, epoch))).
+// std::invalid_argument for n < 0.
 std::vector<int64_t> shuffle_order(int64_t n, uint64_t seed, int64_t epoch);
 
 }  // namespace tinytorch::data
@@ -197,10 +205,14 @@ std::vector<int64_t> shuffle_order(int64_t n, uint64_t seed, int64_t epoch);
 //| export impl
 namespace tinytorch::data {
 
-uint64_t epoch_seed(uint64_t seed, int64_t epoch) {
-  Generator scramble_seed(seed);  // splitmix64: one draw turns the seed into a well-mixed number
-  Generator scramble_epoch(scramble_seed.next_u64() + static_cast<uint64_t>(epoch));
-  return scramble_epoch.next_u64();
+uint64_t derive_seed(uint64_t seed, uint64_t stream) {
+  auto mix = [](uint64_t z) {  // SplitMix64's finalizer: every input bit changes half the output bits
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  // Draw number `stream` (from 0) of Generator(mix(seed)), computed without the draws before it.
+  return mix(mix(seed) + 0x9E3779B97F4A7C15ull * (stream + 1));
 }
 
 }  // namespace tinytorch::data
@@ -209,20 +221,20 @@ uint64_t epoch_seed(uint64_t seed, int64_t epoch) {
 // ### ⭐⭐ `shuffle_order`: a reproducible permutation
 //
 // **TODO**: Return the order of epoch `epoch` for `n` examples: `0, 1, ..., n-1` shuffled with
-// Fisher–Yates, drawing from a `Generator` made from `epoch_seed(seed, epoch)`.
+// Fisher–Yates, drawing from a `Generator` made from `derive_seed(seed, epoch)`.
 //
 // **APPROACH**:
 // 1. `std::vector<int64_t> order(n)`, filled with `0..n-1` (`std::iota`, or a loop).
-// 2. `Generator generator(epoch_seed(seed, epoch));`
+// 2. `Generator generator(derive_seed(seed, static_cast<uint64_t>(epoch)));`
 // 3. For `i` from `n - 1` down to `1`: `j = generator.next_u64() % (i + 1)`, then
 //    `std::swap(order[i], order[j])`.
 // 4. Return `order`.
 //
 // **EXAMPLE**:
 // ```cpp
-// shuffle_order(5, 42, 0)   // {1, 3, 2, 4, 0}: every number once
+// shuffle_order(5, 42, 0)   // {4, 0, 1, 3, 2}: every number once
 // shuffle_order(5, 42, 0)   // the same again: a function of (seed, epoch)
-// shuffle_order(5, 42, 1)   // {2, 0, 3, 4, 1}: the next epoch, another order
+// shuffle_order(5, 42, 1)   // {3, 4, 2, 1, 0}: the next epoch, another order
 // ```
 //
 // **HINTS**:
@@ -232,7 +244,10 @@ uint64_t epoch_seed(uint64_t seed, int64_t epoch) {
 // - Do not keep a `Generator` in a `static` or a member that lives across epochs: the order
 //   would then depend on what was drawn before, which is what this design avoids.
 // - `j` in `[0, i]`, not `[0, n)`: drawing from the whole range at every step (the "naive
-//   shuffle") makes some permutations more likely than others.
+//   shuffle") makes some permutations more likely than others (module 08 counts how much).
+// - `% (i + 1)`, not `% i`: `j` must be able to equal `i` (an element may stay where it is).
+//   With `% i` (Sattolo's algorithm) every element moves, and only the `(n-1)!` cyclic orders
+//   can come out.
 //
 // **SYSTEMS THINKING**: shuffling moves 8-byte indices, not the examples: 60,000 Fashion-MNIST
 // images are 188 MB of floats but their order is 480 KB. The batches gather their rows through
@@ -249,7 +264,7 @@ std::vector<int64_t> shuffle_order(int64_t n, uint64_t seed, int64_t epoch) {
   // BEGIN SOLUTION
   std::vector<int64_t> order(static_cast<std::size_t>(n));
   for (int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
-  Generator generator(epoch_seed(seed, epoch));
+  Generator generator(derive_seed(seed, static_cast<uint64_t>(epoch)));
   for (int64_t i = n - 1; i > 0; --i) {
     const auto j = static_cast<int64_t>(generator.next_u64() % static_cast<uint64_t>(i + 1));
     std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(j)]);

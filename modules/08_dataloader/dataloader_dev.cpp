@@ -32,7 +32,8 @@
 //   `autograd::function`.
 // - Write a `Dataset` and a `DataLoader` whose shuffle is a **pure function of the seed and the
 //   epoch**, so a run can be repeated exactly and resumed in the middle.
-// - Shuffle without bias (Fisher–Yates), and see the bias of the shuffle most people write first.
+// - See why module 07's Fisher–Yates shuffle is unbiased, and measure the bias of the shuffle
+//   most people write first.
 // - Read the real files: the IDX format of MNIST and Fashion-MNIST (a big-endian header) and
 //   CIFAR-10's binary records (three colour planes), fast: 60,000 images in well under a second.
 // - Write seeded transforms (`Normalize`, `RandomCrop`, `RandomHorizontalFlip`, `Compose`) whose
@@ -46,7 +47,7 @@
 // |---|---|---|
 // | 1 | tensor ops for batches | `native::narrow`, `native::cat`, `stack` |
 // | 2 | datasets | `TensorDataset::get` |
-// | 3 | shuffling | `randperm` (Fisher–Yates) |
+// | 3 | shuffling, revisited: module 07's `shuffle_order`, and why | nothing (a demo measures a biased shuffle) |
 // | 4 | the DataLoader | `num_batches`/`num_examples`, `start_epoch`, `batch_indices`, `collate` |
 // | 5 | reading the real files | `read_be32`, `parse_idx_header`, `decode_idx_images`, `decode_idx_labels`, `decode_cifar10_records` |
 // | 6 | transforms | `Normalize`, `padded_crop`, `hflip`, `RandomCrop`, `MapDataset::get` |
@@ -663,15 +664,17 @@ TEST(UnitTensorDataset, AnExampleIsARowOfEachTensor) {
 }
 
 // %% [markdown]
-// ## Part 3: Shuffling
+// ## Part 3: Shuffling, revisited
 //
 // Stochastic gradient descent assumes each batch is a fair sample of the data. Files are rarely
 // in a fair order (MNIST's test set was written writer by writer; plenty of datasets are sorted
 // by class), and even when they are, visiting them in the same order every epoch lets the network
-// learn the order. So every epoch visits every example exactly once, in a new random order: a
-// **permutation** of `0 .. n-1`.
+// learn the order. So every epoch visits every example exactly once, in a new random order.
 //
-// Two demands shape how we make it:
+// You wrote that order in module 07: `data::shuffle_order(n, seed, epoch)`, Fisher–Yates drawing
+// from `Generator(derive_seed(seed, epoch))`. The DataLoader of part 4 uses it as it is, so this
+// part has nothing to write. It shows why the recipe had to be exactly that, now that it orders
+// 60,000 real images epoch after epoch. Two demands shape it:
 //
 // 1. **Unbiased.** Every one of the `n!` orders must be equally likely.
 // 2. **A pure function of the seed and the epoch.** The order of epoch 7 must come from
@@ -679,131 +682,24 @@ TEST(UnitTensorDataset, AnExampleIsARowOfEachTensor) {
 //    repeats exactly, and a run resumed from a checkpoint at epoch 7 sees the very batches the
 //    interrupted run would have seen (module 07 saves the epoch, not the state of a generator).
 //
-// The **Fisher–Yates shuffle** (Durstenfeld's version, 1964) meets the first: walk from the last
-// position down, and swap each position `i` with a position `j` drawn uniformly from `0 .. i`
-// (itself included). Position `n-1` gets each element with probability `1/n`, position `n-2`
-// each of the remaining ones with probability `1/(n-1)`, and so on: `n!` equally likely paths,
-// one per order.
+// **Fisher–Yates** (Durstenfeld's version, 1964) meets the first: walk from the last position
+// down, and swap each position `i` with a position `j` drawn uniformly from `0 .. i` (itself
+// included). Position `n-1` gets each element with probability `1/n`, position `n-2` each of the
+// remaining ones with probability `1/(n-1)`, and so on: `n!` equally likely paths, one per order.
 //
 // The shuffle most people write first swaps position `i` with *any* position `j` in `0 .. n-1`.
 // It has `nⁿ` equally likely paths onto `n!` orders, and since `nⁿ` is not a multiple of `n!`
-// (for n > 2) some orders must come up more often than others. The demo counts them.
+// (for n > 2) some orders must come up more often than others.
 //
-// For the second demand, the epoch's generator is seeded with `derive_seed(seed, epoch)`
-// (written for you): it scrambles the pair through SplitMix64's mixing function, so that nearby
-// pairs give unrelated streams. The obvious `Generator(seed + epoch)` would give the run with
-// seed 1 the orders of the run with seed 0, one epoch later.
-
-// %%
-//| export
-namespace tinytorch::data {
-
-// A seed for stream `stream` (an epoch, an example) of `seed`: different pairs give unrelated
-// generators, and the same pair always the same one.
-uint64_t derive_seed(uint64_t seed, uint64_t stream);
-
-// 0 .. n-1 in a random order, by the Fisher-Yates shuffle drawing from `generator`
-// (torch::randperm). std::invalid_argument for n < 0.
-std::vector<int64_t> randperm(int64_t n, Generator& generator);
-
-// The order of epoch `epoch` of a shuffled dataset of n examples: randperm(n) drawn from
-// Generator(derive_seed(seed, epoch)), a pure function of (n, seed, epoch).
-std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch);
-
-}  // namespace tinytorch::data
-
-// %%
-//| export impl
-namespace tinytorch::data {
-
-uint64_t derive_seed(uint64_t seed, uint64_t stream) {
-  auto mix = [](uint64_t z) {  // SplitMix64's finalizer: every input bit changes half the output bits
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  };
-  return mix(mix(seed) + 0x9E3779B97F4A7C15ull * (stream + 1));
-}
-
-}  // namespace tinytorch::data
-
-// %% [markdown]
-// ### ⭐⭐ `randperm`: the Fisher–Yates shuffle
+// `shuffle_order` meets the second by building its generator inside the call, from
+// `derive_seed(seed, epoch)`, module 07's one seed mixer. Part 6 draws from the same function
+// again: every example of every epoch gets a stream of its own for its random crop.
 //
-// **TODO**: Return `0 .. n-1` shuffled by Fisher–Yates, drawing from `generator`.
-//
-// **APPROACH**:
-// 1. `std::vector<int64_t> order(n)`, filled with `0, 1, ..., n-1` (`std::iota`).
-// 2. For `i` from `n - 1` down to `1`: draw `j = generator.next_u64() % (i + 1)` (in `0 .. i`),
-//    and swap `order[i]` with `order[j]`.
-// 3. Return `order`.
-//
-// Use exactly this recipe (from the top down, one `next_u64()` per position, `% (i + 1)`): a
-// test checks the order a seed gives, because a shuffle that is the same everywhere is the
-// whole point of seeding it.
-//
-// **EXAMPLE**:
-// ```cpp
-// Generator g(0);
-// randperm(5, g)     // a permutation of {0, 1, 2, 3, 4}; the same one on every machine
-// randperm(0, g)     // {}
-// ```
-//
-// **HINTS**:
-// - `j` must be able to equal `i` (an element may stay where it is): `% (i + 1)`, not `% i`.
-//   With `% i` (Sattolo's algorithm) every element moves, and only the `(n-1)!` cyclic orders
-//   can come out.
-// - Loop with a signed index: `for (int64_t i = n - 1; i > 0; --i)`.
-// - Cast before the modulo: `generator.next_u64() % static_cast<uint64_t>(i + 1)`.
-//
-// **SYSTEMS THINKING**: `next_u64() % m` is very slightly biased: 2⁶⁴ is not a multiple of `m`,
-// so small remainders come up once more than large ones out of 2⁶⁴ / m draws. For m = 60,000
-// that is a relative bias of about 3·10⁻¹⁵, far below anything training can notice; libraries
-// that need exactness (or speed on GPUs) use Lemire's multiply-and-shift with rejection. The
-// shuffle itself is O(n): 60,000 swaps, well under a millisecond, but every swap is a random
-// access, which is why shuffling 60,000 *indices* is fast and shuffling 188 MB of *images* in
-// place would not be.
-
-// %%
-//| export impl
-namespace tinytorch::data {
-
-std::vector<int64_t> randperm(int64_t n, Generator& generator) {
-  if (n < 0) throw std::invalid_argument("randperm(): n must be >= 0, got " + std::to_string(n));
-  // BEGIN SOLUTION
-  std::vector<int64_t> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), int64_t{0});
-  for (int64_t i = n - 1; i > 0; --i) {
-    const auto j = static_cast<int64_t>(generator.next_u64() % static_cast<uint64_t>(i + 1));
-    std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(j)]);
-  }
-  return order;
-  // END SOLUTION
-}
-
-std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch) {
-  Generator generator(derive_seed(seed, static_cast<uint64_t>(epoch)));
-  return randperm(n, generator);
-}
-
-}  // namespace tinytorch::data
-
-// %%
-//| test
-TEST(UnitRandperm, IsAPermutationThatDependsOnTheSeed) {
-  Generator a(1), b(2);
-  std::vector<int64_t> p = data::randperm(50, a);
-  const std::vector<int64_t> q = data::randperm(50, b);
-  EXPECT_NE(p, q) << "two seeds gave the same order";
-  std::sort(p.begin(), p.end());
-  for (int64_t i = 0; i < 50; ++i) ASSERT_EQ(p[static_cast<std::size_t>(i)], i) << "not a permutation of 0..49";
-}
-
-// %% [markdown]
-// The shuffle, seen: the order of the first indices in three epochs of one seed, the same seed
-// again, and another seed. Then the bias: 600,000 shuffles of `{0, 1, 2}` by Fisher–Yates and by
-// the swap-with-anyone shuffle, counting how often each of the 6 orders comes up (a fair shuffle
-// gives each 100,000, give or take about 300).
+// The demo shows both. First the order of the first indices in three epochs of one seed, the
+// same seed again, and another seed. Then the bias: 600,000 shuffles of `{0, 1, 2}`, by your
+// `shuffle_order` (a new epoch for each shuffle) and by the swap-with-anyone loop drawing from
+// the same streams, counting how often each of the 6 orders comes up (a fair shuffle gives each
+// 100,000, give or take about 300).
 
 // %%
 //| demo
@@ -816,18 +712,18 @@ auto first = [](const std::vector<int64_t>& order) {
   return text + "...";
 };
 for (int64_t epoch = 0; epoch < 3; ++epoch) {
-  std::cout << "seed 42, epoch " << epoch << ": " << first(data::epoch_permutation(60000, 42, epoch)) << "\n";
+  std::cout << "seed 42, epoch " << epoch << ": " << first(data::shuffle_order(60000, 42, epoch)) << "\n";
 }
-std::cout << "seed 42, epoch 0 again: " << first(data::epoch_permutation(60000, 42, 0)) << "  (the same)\n";
-std::cout << "seed 7,  epoch 0:       " << first(data::epoch_permutation(60000, 7, 0)) << "\n\n";
+std::cout << "seed 42, epoch 0 again: " << first(data::shuffle_order(60000, 42, 0)) << "  (the same)\n";
+std::cout << "seed 7,  epoch 0:       " << first(data::shuffle_order(60000, 7, 0)) << "\n\n";
 
 std::map<std::array<int64_t, 3>, int> fisher_yates, naive;
-Generator g(2024);
-for (int trial = 0; trial < 600000; ++trial) {
-  const std::vector<int64_t> p = data::randperm(3, g);
+for (int64_t trial = 0; trial < 600000; ++trial) {
+  const std::vector<int64_t> p = data::shuffle_order(3, 2024, trial);
   ++fisher_yates[{p[0], p[1], p[2]}];
+  Generator g(data::derive_seed(2024, static_cast<uint64_t>(trial)));  // the stream shuffle_order drew from
   std::array<int64_t, 3> q = {0, 1, 2};
-  for (int i = 0; i < 3; ++i) std::swap(q[static_cast<std::size_t>(i)], q[g.next_u64() % 3]);  // swap with anyone
+  for (std::size_t i = 0; i < 3; ++i) std::swap(q[i], q[g.next_u64() % 3]);  // swap with anyone
   ++naive[q];
 }
 std::cout << "order      Fisher-Yates   swap-with-anyone\n";
@@ -843,8 +739,8 @@ std::cout << "swap-with-anyone has 27 equally likely paths onto 6 orders: 3 orde
 //
 // A **DataLoader** turns a dataset into batches, epoch after epoch:
 //
-// 1. `start_epoch(epoch)` fixes the **order** of the epoch: `0 .. n-1` without shuffling, the
-//    epoch's permutation with it. It also tells the dataset which epoch starts (`set_epoch`).
+// 1. `start_epoch(epoch)` fixes the **order** of the epoch: `0 .. n-1` without shuffling,
+//    `shuffle_order(n, seed, epoch)` (module 07) with it. It also tells the dataset which epoch starts (`set_epoch`).
 // 2. Batch `b` is the examples at positions `b·B .. b·B + B - 1` of the order (`B` the batch
 //    size), each fetched with `get`, and **collated**: their data stacked into `[B, ...]`,
 //    their targets into `[B]`.
@@ -1041,8 +937,8 @@ int64_t DataLoader::num_examples() const {
 // **TODO**: Fix the order of epoch `epoch`, tell the dataset, and remember the epoch.
 //
 // **APPROACH**:
-// 1. With `options_.shuffle()`: `order_ = epoch_permutation(n, options_.seed(), epoch)`.
-//    Without: `order_` is `0, 1, ..., n-1`.
+// 1. With `options_.shuffle()`: `order_ = shuffle_order(n, options_.seed(), epoch)`, yours from
+//    module 07. Without: `order_` is `0, 1, ..., n-1`.
 // 2. `dataset_->set_epoch(epoch)`: a dataset with random transforms draws this epoch's crops.
 // 3. `epoch_ = epoch`.
 //
@@ -1076,7 +972,7 @@ void DataLoader::start_epoch(int64_t epoch) {
   // BEGIN SOLUTION
   const int64_t n = dataset_->size();
   if (options_.shuffle()) {
-    order_ = epoch_permutation(n, options_.seed(), epoch);
+    order_ = shuffle_order(n, options_.seed(), epoch);
   } else {
     order_.resize(static_cast<std::size_t>(n));
     std::iota(order_.begin(), order_.end(), int64_t{0});
@@ -2182,8 +2078,9 @@ fs::remove_all(cache);
 //
 // Here a random transform draws from a generator made for the example it is looking at: the
 // `ExampleKey` `{index, epoch}` that `MapDataset` passes, mixed with the transform's own seed by
-// `derive_seed`. Example 7 of epoch 3 gets the same crop whatever order the examples are read in,
-// and another crop in epoch 4. Two random transforms with different seeds draw independently.
+// module 07's `derive_seed` (the mixer `shuffle_order` seeds each epoch with). Example 7 of epoch
+// 3 gets the same crop whatever order the examples are read in, and another crop in epoch 4. Two
+// random transforms with different seeds draw independently.
 
 // %%
 //| export
@@ -2779,10 +2676,11 @@ try {
 //   without a copy; `cat` and `stack`, which join them with one copy; all differentiable, with a
 //   backward attached through `autograd::function` (and `record_list` for a list of inputs);
 // - **`Dataset` and `TensorDataset`**: `size()` and `get(index)`, an example being two views;
-// - a **shuffle** that is unbiased (Fisher–Yates) and a pure function of the seed and the epoch,
-//   so a run repeats exactly and resumes in the middle;
 // - a **`DataLoader`** that implements module 07's `BatchSource`: batches by index, `drop_last`,
-//   collating with `stack`, and a range-for over an epoch;
+//   collating with `stack`, and a range-for over an epoch, in the order of module 07's
+//   `shuffle_order`: unbiased (Fisher–Yates, where the swap-with-anyone shuffle favours some
+//   orders, as the demo counted) and a pure function of the seed and the epoch, so a run repeats
+//   exactly and resumes in the middle;
 // - **readers** for the real IDX files of MNIST and Fashion-MNIST (a big-endian header, checked
 //   against the file) and CIFAR-10's binary records (colour planes, not interleaved pixels),
 //   found through the tito data cache, with errors that name the file and the command to run,

@@ -123,7 +123,7 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 std::vector<int64_t> reference_order(int64_t n, uint64_t seed, int64_t epoch) {
   std::vector<int64_t> order(static_cast<std::size_t>(n));
   for (int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
-  Generator g(data::epoch_seed(seed, epoch));
+  Generator g(data::derive_seed(seed, static_cast<uint64_t>(epoch)));
   for (int64_t i = n - 1; i > 0; --i) {
     const uint64_t j = g.next_u64() % static_cast<uint64_t>(i + 1);
     std::swap(order[static_cast<std::size_t>(i)], order[j]);
@@ -182,22 +182,38 @@ train::Config sgd(double lr) {
 TEST(TrainingShuffle, TheOrderIsTheDocumentedFisherYates) {
   EXPECT_EQ(data::shuffle_order(10, 42, 0), reference_order(10, 42, 0))
       << "follow the recipe exactly: from i = n-1 down to 1, j = generator.next_u64() % (i + 1), swap(order[i], "
-         "order[j]), with Generator(epoch_seed(seed, epoch))";
-  EXPECT_EQ(data::shuffle_order(5, 42, 0), (std::vector<int64_t>{1, 3, 2, 4, 0})) << "the order the lesson shows";
-  EXPECT_EQ(data::shuffle_order(5, 42, 1), (std::vector<int64_t>{2, 0, 3, 4, 1}));
+         "order[j]), with Generator(derive_seed(seed, epoch))";
+  EXPECT_EQ(data::shuffle_order(5, 42, 0), (std::vector<int64_t>{4, 0, 1, 3, 2})) << "the order the lesson shows";
+  EXPECT_EQ(data::shuffle_order(5, 42, 1), (std::vector<int64_t>{3, 4, 2, 1, 0}));
+}
+
+TEST(TrainingShuffle, IsAPermutationOfEverySize) {
+  for (int64_t n : {0, 1, 2, 7, 1000}) {
+    std::vector<int64_t> order = data::shuffle_order(n, 5, 2);
+    ASSERT_EQ(static_cast<int64_t>(order.size()), n);
+    std::sort(order.begin(), order.end());
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(order[static_cast<std::size_t>(i)], i)
+          << "shuffle_order(" << n << ") is not a permutation of 0.." << n - 1;
+    }
+  }
+  EXPECT_THAT(error_message<std::invalid_argument>([] { data::shuffle_order(-1, 5, 0); }), HasSubstr("n must be >= 0"));
 }
 
 TEST(TrainingShuffle, AnEpochsOrderDoesNotDependOnTheEpochsBeforeIt) {
   const std::vector<int64_t> direct = data::shuffle_order(50, 9, 3);
   for (int64_t e = 0; e < 3; ++e) data::shuffle_order(50, 9, e);
   EXPECT_EQ(data::shuffle_order(50, 9, 3), direct)
-      << "epoch 3's order changed after epochs 0-2 were shuffled: the generator must be made from epoch_seed(seed, "
+      << "epoch 3's order changed after epochs 0-2 were shuffled: the generator must be made from derive_seed(seed, "
          "epoch) inside the call, not kept (static or global) across calls; a resumed run would see another order";
 }
 
 TEST(TrainingShuffle, SeedsAndEpochsGiveDifferentOrders) {
   EXPECT_NE(data::shuffle_order(50, 1, 0), data::shuffle_order(50, 2, 0)) << "the seed must matter";
   EXPECT_NE(data::shuffle_order(50, 1, 0), data::shuffle_order(50, 1, 1)) << "the epoch must matter";
+  EXPECT_NE(data::shuffle_order(30, 0, 1), data::shuffle_order(30, 1, 0))
+      << "seed 0 epoch 1 gave the order of seed 1 epoch 0: seed the generator with derive_seed(seed, epoch), which "
+         "mixes the two, not with seed + epoch";
   EXPECT_TRUE(data::shuffle_order(0, 1, 0).empty());
   EXPECT_EQ(data::shuffle_order(1, 1, 0), (std::vector<int64_t>{0}));
 }
@@ -214,6 +230,22 @@ TEST(TrainingShuffle, EveryPositionIsEquallyLikely) {
     for (std::size_t pos = 0; pos < 4; ++pos) {
       EXPECT_NEAR(counts[v][pos], 750, 100) << "element " << v << " at position " << pos;
     }
+  }
+}
+
+TEST(TrainingShuffle, EveryOrderIsEquallyLikely) {
+  // 60,000 shuffles of 3, one per epoch: a fair shuffle gives each of the 6 orders 10,000 times,
+  // give or take about 300. The swap-with-anyone shuffle gives three of them 8,889 and three 11,111.
+  std::map<std::vector<int64_t>, int> counts;
+  const int trials = 60000;
+  for (int t = 0; t < trials; ++t) ++counts[data::shuffle_order(3, 99, t)];
+  ASSERT_EQ(counts.size(), 6u) << "only " << counts.size() << " of the 6 orders of 3 elements ever came up: with "
+                               << "j = next % i (not i + 1) no element can stay in place";
+  for (const auto& [order, count] : counts) {
+    EXPECT_NEAR(count, trials / 6, 600) << "the order {" << order[0] << ", " << order[1] << ", " << order[2]
+                                        << "} came up " << count << " times in " << trials
+                                        << ": the shuffle is biased. Swap position i with j in 0..i (Fisher-Yates), "
+                                        << "not with any j in 0..n-1";
   }
 }
 
@@ -1214,6 +1246,13 @@ TEST(TrainingHidden, ShuffleOrderForOtherSeedsAndSizes) {
       EXPECT_EQ(data::shuffle_order(n, seed, 11), reference_order(n, seed, 11)) << "seed " << seed << ", n " << n;
     }
   }
+}
+
+TEST(TrainingHidden, FourElementsAreUniformToo) {
+  std::map<std::vector<int64_t>, int> counts;
+  for (int t = 0; t < 48000; ++t) ++counts[data::shuffle_order(4, 3, t)];
+  ASSERT_EQ(counts.size(), 24u) << "not every order of 4 elements came up";
+  for (const auto& [order, count] : counts) EXPECT_NEAR(count, 2000, 250) << "the shuffle is biased";
 }
 
 TEST(TrainingHidden, AFailedLoadChangesNothing) {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/release.hpp"
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
@@ -22,11 +23,16 @@ using json = nlohmann::json;
 
 // Runs `tito test --json` in a released course and returns its report:
 // stdout alone, which --json keeps for the report (diagnostics and build
-// progress go to stderr, kept in `log`).
-json test_release(const ReleaseCheckOptions& options, const fs::path& course, std::string& log) {
+// progress go to stderr, kept in `log`). The released course has no data of its
+// own: its tests read the checked course's cache (TITO_DATA_DIR, else
+// <course>/data/cache), as they do there.
+json test_release(const ReleaseCheckOptions& options, const Course& source, const fs::path& course,
+                  std::string& log) {
   ProcessOptions p;
   p.cwd = course;
   p.env["NO_COLOR"] = "1";
+  const std::string data_dir = env_string("TITO_DATA_DIR");
+  p.env["TITO_DATA_DIR"] = fs::absolute(data_dir.empty() ? source.root() / "data" / "cache" : fs::path(data_dir)).string();
   p.separate_stderr = true;
   std::vector<std::string> argv = {options.tito.string(), "--root", course.string(), "-q", "test", "--json",
                                    "--timeout", std::to_string(options.timeout_seconds)};
@@ -105,7 +111,7 @@ ReleaseCheck check_release(const Course& course, const ReleaseCheckOptions& opti
 
   progress.step("building and testing the student version");
   std::string log;
-  json student_report = test_release(options, student, log);
+  json student_report = test_release(options, course, student, log);
   CheckStep compiles{"the student course compiles", false, {}};
   compile_findings(student_report, compiles);
   check.steps.push_back(std::move(compiles));
@@ -132,7 +138,7 @@ ReleaseCheck check_release(const Course& course, const ReleaseCheckOptions& opti
 
   progress.step("pasting the solutions back and testing again");
   write_release(course, make_release(course, {options.modules, true}), restored, true);
-  json restored_report = test_release(options, restored, log);
+  json restored_report = test_release(options, course, restored, log);
   CheckStep solved{"with the solutions pasted back every test passes", true, {}};
   compile_findings(restored_report, solved);
   for (const json& m : restored_report["modules"]) {

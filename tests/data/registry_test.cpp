@@ -5,10 +5,13 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include "common/scoped_env.hpp"
 #include "util/error.hpp"
 
 namespace tito::data {
 namespace {
+
+using tito::testing::ScopedEnv;
 
 Registry course_registry() { return Registry::load(fs::path(TITO_SOURCE_DIR) / "data" / "datasets.json"); }
 
@@ -159,33 +162,10 @@ TEST(RegistryFind, ListsTheKnownDatasetsForAnUnknownName) {
   }
 }
 
-// Sets an environment variable for one test.
-class EnvVar {
- public:
-  EnvVar(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value != nullptr) {
-      ::setenv(name, value, 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~EnvVar() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 TEST(ResolveLocations, OptionBeatsEnvironmentBeatsCourse) {
-  EnvVar reg("TITO_REGISTRY", "/env/registry.json");
-  EnvVar cache("TITO_DATA_DIR", nullptr);
+  ScopedEnv reg("TITO_REGISTRY", "/env/registry.json");
+  ScopedEnv cache("TITO_DATA_DIR", nullptr);
   DataLocations l = resolve_locations(fs::path("/course"), "", "");
   EXPECT_EQ(l.registry, "/env/registry.json");
   EXPECT_EQ(l.cache, "/course/data/cache");
@@ -195,8 +175,8 @@ TEST(ResolveLocations, OptionBeatsEnvironmentBeatsCourse) {
 }
 
 TEST(ResolveLocations, OutsideACourseSaysWhatToPass) {
-  EnvVar reg("TITO_REGISTRY", nullptr);
-  EnvVar cache("TITO_DATA_DIR", nullptr);
+  ScopedEnv reg("TITO_REGISTRY", nullptr);
+  ScopedEnv cache("TITO_DATA_DIR", nullptr);
   try {
     resolve_locations(std::nullopt, "", "/tmp/cache");
     FAIL() << "resolved";

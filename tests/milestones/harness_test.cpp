@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/scoped_env.hpp"
 #include "util/fs.hpp"
 
 // What tito sync would generate for this test program.
@@ -206,11 +207,12 @@ TEST_F(RunTest, AQuickRunCapsTheBatchesOfAnEpoch) {
 
 TEST_F(RunTest, DataDirIsTitoDataDirElseTheCoursesCache) {
   milestone::Run run(info_in_temp(), options(false), {}, log);
-  ::unsetenv("TITO_DATA_DIR");
-  EXPECT_EQ(run.data_dir(), dir.path() / "cache");
-  ::setenv("TITO_DATA_DIR", "/somewhere/cache", 1);
+  {
+    tito::testing::ScopedEnv unset("TITO_DATA_DIR", nullptr);
+    EXPECT_EQ(run.data_dir(), dir.path() / "cache");
+  }
+  tito::testing::ScopedEnv set("TITO_DATA_DIR", "/somewhere/cache");
   EXPECT_EQ(run.data_dir(), "/somewhere/cache");
-  ::unsetenv("TITO_DATA_DIR");
 }
 
 TEST_F(RunTest, AFullRunWritesResultsJsonAndLossesCsvAndReturnsTheExitCode) {

@@ -6,36 +6,14 @@
 #include <optional>
 #include <string>
 
+#include "common/scoped_env.hpp"
 #include "engine/temp_course.hpp"
 
 namespace tito {
 namespace {
 
 using testing::diagnostics_of;
-
-// Sets a variable for the test's duration.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value != nullptr) {
-      ::setenv(name, value, 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using testing::ScopedEnv;
 
 TEST(Env, StringIsEmptyWhenUnset) {
   ScopedEnv unset("TITO_TEST_VAR", nullptr);

@@ -1983,14 +1983,16 @@ std::cout << "\nafter classifier.eval(): features[1] (a GELU two levels down) is
 #include <string>
 #include <vector>
 
+#include <tinytorch/course.hpp>
+
 // The MLP of the demo before (each demo is a block of its own).
 nn::Sequential model(nn::Linear(784, 256, true, 1), nn::ReLU(), nn::Dropout(0.2, 2), nn::Linear(256, 128, true, 3),
                      nn::ReLU(), nn::Linear(128, 10, true, 4));
 namespace fs = std::filesystem;
-// The tito data cache: $TITO_DATA_DIR, else <course>/data/cache (this file is <course>/modules/03_layers/...).
+// The tito data cache: $TITO_DATA_DIR, else <course>/data/cache (the course the library was configured from).
 std::vector<fs::path> caches;
 if (const char* dir = std::getenv("TITO_DATA_DIR"); dir != nullptr && *dir != '\0') caches.emplace_back(dir);
-caches.push_back(fs::path(__FILE__).parent_path().parent_path().parent_path() / "data" / "cache");
+caches.push_back(fs::path(tinytorch::course::root()) / "data" / "cache");
 fs::path idx;
 for (const fs::path& cache : caches) {
   if (fs::exists(cache / "fashion-mnist" / "idx" / "t10k-images-idx3-ubyte")) idx = cache / "fashion-mnist" / "idx";

@@ -1484,19 +1484,16 @@ std::printf("BCE at p = 0: %.1f (the clamp); at p = 1e-30: %.2f\n",
 #include <string>
 #include <vector>
 
+#include <tinytorch/course.hpp>
+
 namespace F = tinytorch::nn::functional;
 namespace fs = std::filesystem;
-// The cache: $TITO_DATA_DIR, else data/cache/ of the course this file is in.
+// The cache: $TITO_DATA_DIR, else data/cache/ of the course the library was configured from.
 auto fashion_mnist_dir = []() -> fs::path {
   if (const char* env = std::getenv("TITO_DATA_DIR"); env != nullptr && *env != '\0') {
     return fs::path(env) / "fashion-mnist" / "idx";
   }
-  for (fs::path p = fs::path(__FILE__).parent_path(); p.has_relative_path(); p = p.parent_path()) {
-    if (fs::is_directory(p / "modules") && fs::exists(p / "package" / "CMakeLists.txt")) {
-      return p / "data" / "cache" / "fashion-mnist" / "idx";
-    }
-  }
-  return {};
+  return fs::path(tinytorch::course::root()) / "data" / "cache" / "fashion-mnist" / "idx";  // not __FILE__: tito maps it
 };
 // An IDX label file: magic 0x00000801, a big-endian count, then one byte per label.
 auto read_labels = [](const fs::path& file) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include <tinytorch/core/layers.hpp>
+#include <tinytorch/course.hpp>
 #include <tinytorch/testing.hpp>
 
 namespace {
@@ -830,8 +831,9 @@ std::optional<Batch> fashion_mnist_test_batch(int64_t n) {
   namespace fs = std::filesystem;
   std::vector<fs::path> caches;
   if (const char* dir = std::getenv("TITO_DATA_DIR"); dir != nullptr && *dir != '\0') caches.emplace_back(dir);
-  // This file is <course>/modules/03_layers/tests/test_layers.cpp.
-  caches.push_back(fs::path(__FILE__).parent_path().parent_path().parent_path().parent_path() / "data" / "cache");
+  // The course the library was configured from (not __FILE__: tito's builds map the course
+  // folder out of it, so it is a relative path).
+  caches.push_back(fs::path(tinytorch::course::root()) / "data" / "cache");
   for (const fs::path& cache : caches) {
     const fs::path idx = cache / "fashion-mnist" / "idx";
     std::ifstream images(idx / "t10k-images-idx3-ubyte", std::ios::binary);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <tinytorch/core/losses.hpp>
+#include <tinytorch/course.hpp>
 #include <tinytorch/testing.hpp>
 
 namespace {
@@ -699,12 +700,9 @@ fs::path fashion_mnist_dir() {
   if (const char* env = std::getenv("TITO_DATA_DIR"); env != nullptr && *env != '\0') {
     return fs::path(env) / "fashion-mnist" / "idx";
   }
-  for (fs::path p = fs::path(__FILE__).parent_path(); p.has_relative_path(); p = p.parent_path()) {
-    if (fs::is_directory(p / "modules") && fs::exists(p / "package" / "CMakeLists.txt")) {
-      return p / "data" / "cache" / "fashion-mnist" / "idx";
-    }
-  }
-  return {};
+  // The course the library was configured from (not __FILE__: tito's builds map the course
+  // folder out of it, so it is a relative path).
+  return fs::path(tinytorch::course::root()) / "data" / "cache" / "fashion-mnist" / "idx";
 }
 
 // The labels of an IDX label file (magic 0x00000801, a big-endian count, a byte per label);

@@ -1069,3 +1069,1063 @@ std::printf("    and the matmul      %7.1f ms  %5.2f GFLOP/s (module 01's i-p-j 
             flops / t_matmul / 1e9);
 std::printf("  largest difference between the two results: %.2g (the sums are added in different orders)\n",
             static_cast<double>(abs(direct - fast).max().item()));
+
+// %% [markdown]
+// ## Part 5: Pooling
+//
+// A convolution keeps the image's size (with "same" padding) and multiplies its channels. To
+// see larger patterns, a CNN also shrinks the maps: a **pooling** layer replaces each window
+// with one number. It has no parameters.
+//
+// - **Max pooling** keeps the largest value of each window: "is the feature present somewhere
+//   here?". A 2×2 window with stride 2 halves each side and keeps a quarter of the values, and a
+//   feature that moves by one pixel often still wins its window (a little translation
+//   invariance).
+// - **Average pooling** keeps the mean: a smoothed, smaller map. Modern networks end with a
+//   *global* average pool (a window as large as the map) before the classifier.
+//
+// `MaxPool2d(kernel, stride)` and `AvgPool2d(kernel, stride, padding)` work on each channel of
+// each image separately, so `[N, C, H, W]` becomes `[N, C, OH, OW]` with the output size of part
+// 1. The stride defaults to the kernel, so `MaxPool2d(2)` is the usual non-overlapping 2×2
+// pool, as in PyTorch.
+//
+// ### Max pooling keeps its argmax
+//
+// The gradient of `max(a, b, c, d)` is 1 for the element that won and 0 for the others. So
+// backward needs to know, for every output, *which* input won. It could find out again by
+// comparing the output with the window (module 05's `max_dim` does that); max pooling instead
+// remembers, during the forward pass, the position of each window's winner, the **argmax**: one
+// integer per output. Backward is then a scatter: `dx[argmax[i]] += g[i]`.
+//
+//     input plane 4x4          output 2x2      argmax (positions in the plane)
+//     1  3 | 2  0              3  4            1  6
+//     0  2 | 4  1      ->      9  8            9  14
+//     ─────┼─────                              backward of g = [[a, b], [c, d]]:
+//     5  9 | 7  6                              a at position 1, b at 6, c at 9, d at 14, 0 elsewhere
+//     4  0 | 8  2
+//
+// Ties go to the **first** maximum in the window (row by row), as in PyTorch; exactly one
+// input receives each output's gradient.
+//
+// ### ⭐⭐ `native::max_pool2d`
+//
+// **TODO**: Return the max-pooled `output [N, C, OH, OW]` of `input [N, C, H, W]` (no padding)
+// and, for every output element in the same order, `argmax`: the flat position, in the
+// *contiguous input*, of the element that won.
+//
+// **APPROACH**:
+// 1. `x = input.contiguous()`; sizes; `OH`, `OW` with `conv_output_size(H, kernel, stride, 0)`;
+//    `result.output = zeros({N, C, OH, OW})`, `result.argmax.resize(N·C·OH·OW)`.
+// 2. For each plane `p` in `0 .. N·C` (a plane starts at `p·H·W`), each `oh`, each `ow`: the
+//    window's top-left is `(oh·S, ow·S)`. Start with `best` = the position of the top-left
+//    element, then loop `ki`, `kj` over the window; a value *strictly* greater than the best so
+//    far (or a NaN, see the hints) becomes the new best.
+// 3. Write the best value to the output at `(p·OH + oh)·OW + ow`, and its position
+//    `p·H·W + (oh·S + ki)·W + (ow·S + kj)` to `argmax` at the same index.
+//
+// **EXAMPLE**:
+// ```cpp
+// Tensor x = tensor({1, 3, 2, 0, 0, 2, 4, 1, 5, 9, 7, 6, 4, 0, 8, 2}).reshape({1, 1, 4, 4});
+// native::MaxPool2dResult r = native::max_pool2d(x, 2, 2);
+// r.output.to_vector()      // {3, 4, 9, 8}
+// r.argmax                  // {1, 6, 9, 14}
+// ```
+//
+// **HINTS**:
+// - `>` not `>=`: with `>=` a tie goes to the *last* maximum. Both are maxima, but PyTorch and
+//   the tests pick the first, so that exactly one, predictable input gets the gradient.
+// - A NaN must win its window (`v > best || std::isnan(v)`), as in PyTorch: `NaN > x` is false,
+//   so without the test a NaN in the activations disappears whenever it is not in the top-left
+//   corner, and the bug that made it is hidden.
+// - The positions are in the contiguous copy, which has the input's shape: backward builds a
+//   gradient of that shape, so the positions mean the same there.
+//
+// **SYSTEMS THINKING**: the argmax costs 8 bytes per output (one `int64_t`), twice the output's
+// own floats. The alternative, finding the winners again in backward, needs the input kept
+// instead: 4 floats per output for a 2×2 pool. Frameworks differ here: PyTorch keeps indices,
+// some memory-saving schemes recompute. Both are a trade of memory against time.
+
+// %%
+//| export
+namespace tinytorch::native {
+
+// What max pooling computes: the output, and the flat position in the (contiguous) input of
+// each output's winner, in the output's row-major order.
+struct MaxPool2dResult {
+  Tensor output;
+  std::vector<int64_t> argmax;
+};
+
+// Max pooling of input [N, C, H, W] with a kernel x kernel window moving by `stride`, no
+// padding: output [N, C, OH, OW] and the argmax of each window (the first maximum wins; a NaN
+// wins). Shapes already checked.
+MaxPool2dResult max_pool2d(const Tensor& input, int64_t kernel, int64_t stride);
+// Backward of max pooling: a tensor of `input_shape` holding, at each argmax[i], the sum of the
+// grad[i] that chose it (row-major grad), and zeros elsewhere.
+Tensor max_pool2d_backward(const Tensor& grad, const std::vector<int64_t>& argmax, const Shape& input_shape);
+
+}  // namespace tinytorch::native
+
+// %%
+//| export impl
+namespace tinytorch::native {
+
+MaxPool2dResult max_pool2d(const Tensor& input, int64_t kernel, int64_t stride) {
+  // BEGIN SOLUTION
+  const Tensor x = input.contiguous();
+  const int64_t planes = x.size(0) * x.size(1), height = x.size(2), width = x.size(3);
+  const int64_t out_h = conv_output_size(height, kernel, stride, 0);
+  const int64_t out_w = conv_output_size(width, kernel, stride, 0);
+  MaxPool2dResult result{zeros({x.size(0), x.size(1), out_h, out_w}), {}};
+  result.argmax.resize(static_cast<std::size_t>(planes * out_h * out_w));
+  const float* src = x.data();
+  float* out = result.output.data();
+  int64_t i = 0;  // the output element being written
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* plane = src + p * height * width;
+    for (int64_t oh = 0; oh < out_h; ++oh) {
+      for (int64_t ow = 0; ow < out_w; ++ow, ++i) {
+        int64_t best = oh * stride * width + ow * stride;
+        for (int64_t ki = 0; ki < kernel; ++ki) {
+          const int64_t row = (oh * stride + ki) * width + ow * stride;
+          for (int64_t kj = 0; kj < kernel; ++kj) {
+            const float v = plane[row + kj];
+            if (v > plane[best] || std::isnan(v)) best = row + kj;
+          }
+        }
+        out[i] = plane[best];
+        result.argmax[static_cast<std::size_t>(i)] = p * height * width + best;
+      }
+    }
+  }
+  return result;
+  // END SOLUTION
+}
+
+}  // namespace tinytorch::native
+
+// %%
+//| test
+TEST(UnitMaxPool, KeepsTheMaximumAndWhereItWas) {
+  const Tensor x = tensor({1, 3, 2, 0, 0, 2, 4, 1, 5, 9, 7, 6, 4, 0, 8, 2}).reshape({1, 1, 4, 4});
+  const native::MaxPool2dResult r = native::max_pool2d(x, 2, 2);
+  EXPECT_EQ(r.output.shape(), (Shape{1, 1, 2, 2}));
+  EXPECT_EQ(r.output.to_vector(), (std::vector<float>{3, 4, 9, 8}));
+  EXPECT_EQ(r.argmax, (std::vector<int64_t>{1, 6, 9, 14}));
+}
+
+// %% [markdown]
+// ### ⭐ `native::max_pool2d_backward`
+//
+// **TODO**: Return a tensor of `input_shape` that is zero except at the winners: each
+// `grad[i]` (in row-major order) is added at position `argmax[i]`.
+//
+// **APPROACH**:
+// 1. `g = grad.contiguous()`, `dx = zeros(input_shape)`.
+// 2. For every `i`: `dx.data()[argmax[i]] += g.data()[i]`.
+//
+// **EXAMPLE**:
+// ```cpp
+// native::max_pool2d_backward(tensor({10, 20, 30, 40}).reshape({1, 1, 2, 2}), {1, 6, 9, 14}, {1, 1, 4, 4})
+//   // 10 at position 1, 20 at 6, 30 at 9, 40 at 14, zeros elsewhere
+// ```
+//
+// **HINTS**:
+// - `+=`, not `=`: when windows overlap (`MaxPool2d(3, 1)`), one large value can win several
+//   windows, and it must receive the gradient of each.
+//
+// **SYSTEMS THINKING**: this is a *scatter*: writes to positions read from memory. A CPU does
+// them one at a time (no SIMD for scattered adds before AVX-512, and even there with conflicts);
+// on a GPU, two threads adding into one position need atomic operations. It is cheap here
+// because there is one write per output, a quarter of the input for a 2×2 pool.
+
+// %%
+//| export impl
+namespace tinytorch::native {
+
+Tensor max_pool2d_backward(const Tensor& grad, const std::vector<int64_t>& argmax, const Shape& input_shape) {
+  // BEGIN SOLUTION
+  const Tensor g = grad.contiguous();
+  Tensor dx = zeros(input_shape);
+  const float* pg = g.data();
+  float* pdx = dx.data();
+  for (std::size_t i = 0; i < argmax.size(); ++i) pdx[argmax[i]] += pg[i];
+  return dx;
+  // END SOLUTION
+}
+
+}  // namespace tinytorch::native
+
+// %%
+//| test
+TEST(UnitMaxPool, BackwardSendsEachGradientToItsWinner) {
+  const Tensor dx =
+      native::max_pool2d_backward(tensor({10, 20, 30, 40}).reshape({1, 1, 2, 2}), {1, 6, 9, 14}, {1, 1, 4, 4});
+  EXPECT_EQ(dx.to_vector(), (std::vector<float>{0, 10, 0, 0, 0, 0, 20, 0, 0, 30, 0, 0, 0, 0, 40, 0}));
+  EXPECT_EQ(native::max_pool2d_backward(tensor({1, 2}), {3, 3}, {1, 1, 2, 2}).to_vector(),
+            (std::vector<float>{0, 0, 0, 3}))
+      << "a winner of two windows receives both gradients (+=, not =)";
+}
+
+// %% [markdown]
+// The op (written for you) keeps the argmax where backward can find it: the backward function
+// captures a `shared_ptr` to the vector that the forward pass fills. (Module 05's rule: a backward
+// function may capture anything but a tensor that carries the graph; a vector of integers is
+// safe.)
+
+// %%
+//| export
+namespace tinytorch::nn::functional {
+
+// Max pooling (torch::nn::functional::max_pool2d): input [N, C, H, W] -> [N, C, OH, OW] with
+// a kernel x kernel window moving by `stride` (the kernel when not given), no padding.
+// Differentiable: the gradient goes to each window's first maximum.
+Tensor max_pool2d(const Tensor& input, int64_t kernel, std::optional<int64_t> stride = std::nullopt);
+
+}  // namespace tinytorch::nn::functional
+
+// %%
+//| export impl
+namespace tinytorch::nn::functional {
+
+Tensor max_pool2d(const Tensor& input, int64_t kernel, std::optional<int64_t> stride) {
+  const int64_t step = stride.value_or(kernel);
+  auto describe = [&] {
+    return "max_pool2d(kernel=" + std::to_string(kernel) + ", stride=" + std::to_string(step) + ")";
+  };
+  check_window(describe, kernel, step, 0);
+  window_output(describe, input, -1, kernel, step, 0);
+  auto argmax = std::make_shared<std::vector<int64_t>>();
+  return autograd::function(
+      "max_pool2d", {input},
+      [&] {
+        native::MaxPool2dResult pooled = native::max_pool2d(input, kernel, step);
+        *argmax = std::move(pooled.argmax);
+        return pooled.output;
+      },
+      [argmax](const autograd::BackwardContext& ctx) -> std::vector<Tensor> {
+        return {native::max_pool2d_backward(ctx.grad, *argmax, ctx.inputs[0].shape())};
+      },
+      {kernel, step});
+}
+
+}  // namespace tinytorch::nn::functional
+
+// %% [markdown]
+// ### Average pooling, for free
+//
+// Average pooling is a convolution in disguise: each output is the mean of a window, the same
+// for every channel. So it needs no kernel of its own. Treat every plane as a one-channel image
+// (`[N, C, H, W]` viewed as `[N·C, 1, H, W]`), im2col it (`[K·K, N·C·OH·OW]`: each column one
+// window), and take the mean of each column (`mean(0)`). The columns come out in the order
+// `(n·C + c, oh, ow)`, which is exactly the row-major order of `[N, C, OH, OW]`, so a `view`
+// finishes the job.
+//
+// Because it is made of recorded ops (im2col, mean, view), autograd differentiates it with no
+// backward of its own: mean's backward spreads `g / K²` over each column, and col2im adds the
+// columns back into the image. With padding, the zeros of the padding count in the mean (PyTorch's
+// default, `count_include_pad = true`).
+//
+// Why not max pooling the same way, `im2col(...).max(0)`? It would work (module 05's `max_dim`
+// has a backward), but it keeps `cols`, K² floats per output, alive for backward where the argmax
+// needs one integer, and it shares the gradient between tied maxima instead of giving it to one.
+//
+// ### ⭐⭐ `nn::functional::avg_pool2d`
+//
+// **TODO**: After the given checks, return the average pooling of `input` through `im2col`,
+// `mean(0)` and `view`.
+//
+// **APPROACH**:
+// 1. `N = input.size(0)`, `C = input.size(1)`; `out_h`, `out_w` from the given check.
+// 2. `planes = input.reshape({N * C, 1, H, W})`.
+// 3. `im2col(planes, kernel, step, padding).mean(0).view({N, C, out_h, out_w})`.
+//
+// **EXAMPLE**:
+// ```cpp
+// Tensor x = arange(16).reshape({1, 1, 4, 4});
+// nn::functional::avg_pool2d(x, 2)                  // [[[[2.5, 4.5], [10.5, 12.5]]]]
+// nn::functional::avg_pool2d(ones({1, 1, 2, 2}), 2, 1, 1)   // 3x3: corners 1/4, edges 2/4, centre 1
+// ```
+//
+// **HINTS**:
+// - `reshape`, not `view`: a cropped or transposed input is not contiguous, and `reshape`
+//   copies when it must.
+// - `mean(0)`, the mean over the kernel entries (the rows), not `mean(1)` (over the windows).
+//
+// **SYSTEMS THINKING**: with stride = kernel, `cols` holds each input value once: im2col is a
+// rearranging copy of the input, and the mean reads it once more. A hand-written kernel would
+// read the input once and write only the output, so this version moves about three times the
+// memory. For a layer that is a few percent of a CNN's time, the code you do not write (and its
+// backward, which you do not have to check) is worth more.
+
+// %%
+//| export
+namespace tinytorch::nn::functional {
+
+// Average pooling (torch::nn::functional::avg_pool2d): input [N, C, H, W] -> [N, C, OH, OW],
+// each output the mean of its kernel x kernel window, zeros of the padding included. The stride
+// is the kernel when not given. Made of im2col and mean, so differentiable through them.
+Tensor avg_pool2d(const Tensor& input, int64_t kernel, std::optional<int64_t> stride = std::nullopt,
+                  int64_t padding = 0);
+
+}  // namespace tinytorch::nn::functional
+
+// %%
+//| export impl
+namespace tinytorch::nn::functional {
+
+Tensor avg_pool2d(const Tensor& input, int64_t kernel, std::optional<int64_t> stride, int64_t padding) {
+  const int64_t step = stride.value_or(kernel);
+  auto describe = [&] {
+    return "avg_pool2d(kernel=" + std::to_string(kernel) + ", stride=" + std::to_string(step) +
+           ", padding=" + std::to_string(padding) + ")";
+  };
+  check_window(describe, kernel, step, padding);
+  const auto [out_h, out_w] = window_output(describe, input, -1, kernel, step, padding);
+  // BEGIN SOLUTION
+  const int64_t batch = input.size(0), channels = input.size(1);
+  const Tensor planes = input.reshape({batch * channels, 1, input.size(2), input.size(3)});
+  return im2col(planes, kernel, step, padding).mean(0).view({batch, channels, out_h, out_w});
+  // END SOLUTION
+}
+
+}  // namespace tinytorch::nn::functional
+
+// %%
+//| test
+TEST(UnitAvgPool, MeanOfEachWindow) {
+  EXPECT_EQ(nn::functional::avg_pool2d(arange(16).reshape({1, 1, 4, 4}), 2).to_vector(),
+            (std::vector<float>{2.5f, 4.5f, 10.5f, 12.5f}));
+  EXPECT_EQ(nn::functional::avg_pool2d(ones({1, 1, 2, 2}), 2, 1, 1).to_vector(),
+            (std::vector<float>{0.25f, 0.5f, 0.25f, 0.5f, 1.0f, 0.5f, 0.25f, 0.5f, 0.25f}))
+      << "the padding's zeros count in each window's mean (count_include_pad)";
+}
+
+// %% [markdown]
+// The layers (written for you) hold their sizes and call the functions. Like `Conv2d` they check
+// their input in their own words.
+
+// %%
+//| export
+namespace tinytorch::nn {
+
+// Max pooling, as torch::nn::MaxPool2d: [N, C, H, W] -> [N, C, OH, OW]; the stride is the
+// kernel when not given.
+class MaxPool2d : public Module {
+ public:
+  explicit MaxPool2d(int64_t kernel_size, std::optional<int64_t> stride = std::nullopt);
+  Tensor forward(const Tensor& input) override;
+  // "MaxPool2d(kernel=2, stride=2)"
+  void pretty_print(std::ostream& os) const override;
+  int64_t kernel_size() const noexcept { return kernel_size_; }
+  int64_t stride() const noexcept { return stride_; }
+
+ private:
+  int64_t kernel_size_;
+  int64_t stride_;
+};
+
+// Average pooling, as torch::nn::AvgPool2d (count_include_pad): the stride is the kernel when
+// not given.
+class AvgPool2d : public Module {
+ public:
+  explicit AvgPool2d(int64_t kernel_size, std::optional<int64_t> stride = std::nullopt, int64_t padding = 0);
+  Tensor forward(const Tensor& input) override;
+  // "AvgPool2d(kernel=2, stride=2, padding=0)"
+  void pretty_print(std::ostream& os) const override;
+  int64_t kernel_size() const noexcept { return kernel_size_; }
+  int64_t stride() const noexcept { return stride_; }
+  int64_t padding() const noexcept { return padding_; }
+
+ private:
+  int64_t kernel_size_;
+  int64_t stride_;
+  int64_t padding_;
+};
+
+}  // namespace tinytorch::nn
+
+// %%
+//| export impl
+namespace tinytorch::nn {
+
+MaxPool2d::MaxPool2d(int64_t kernel_size, std::optional<int64_t> stride)
+    : kernel_size_(kernel_size), stride_(stride.value_or(kernel_size)) {
+  check_window([&] { return describe_module(*this); }, kernel_size_, stride_, 0);
+}
+
+Tensor MaxPool2d::forward(const Tensor& input) {
+  window_output([&] { return describe_module(*this); }, input, -1, kernel_size_, stride_, 0);
+  return functional::max_pool2d(input, kernel_size_, stride_);
+}
+
+void MaxPool2d::pretty_print(std::ostream& os) const {
+  os << "MaxPool2d(kernel=" << kernel_size_ << ", stride=" << stride_ << ")";
+}
+
+AvgPool2d::AvgPool2d(int64_t kernel_size, std::optional<int64_t> stride, int64_t padding)
+    : kernel_size_(kernel_size), stride_(stride.value_or(kernel_size)), padding_(padding) {
+  check_window([&] { return describe_module(*this); }, kernel_size_, stride_, padding_);
+}
+
+Tensor AvgPool2d::forward(const Tensor& input) {
+  window_output([&] { return describe_module(*this); }, input, -1, kernel_size_, stride_, padding_);
+  return functional::avg_pool2d(input, kernel_size_, stride_, padding_);
+}
+
+void AvgPool2d::pretty_print(std::ostream& os) const {
+  os << "AvgPool2d(kernel=" << kernel_size_ << ", stride=" << stride_ << ", padding=" << padding_ << ")";
+}
+
+}  // namespace tinytorch::nn
+
+// %% [markdown]
+// Pooling on the example of the text, forward and backward: the gradient of `sum(pool(x))` is 1
+// at each window's winner and 0 elsewhere for max pooling, and 1/4 everywhere for 2×2 average
+// pooling. Then what 2×2 max pooling does to a real image: a quarter of the pixels, the shape
+// still plain.
+
+// %%
+//| demo
+Tensor x = tensor({1, 3, 2, 0, 0, 2, 4, 1, 5, 9, 7, 6, 4, 0, 8, 2}).reshape({1, 1, 4, 4}).requires_grad_();
+const Tensor pooled = nn::functional::max_pool2d(x, 2);
+std::cout << "x:\n" << x.detach().reshape({4, 4}) << "\nmax_pool2d(x, 2):\n" << pooled.detach().reshape({2, 2}) << "\n";
+pooled.sum().backward();
+std::cout << "gradient of sum(max_pool2d(x)) with respect to x: 1 at each winner\n" << x.grad().reshape({4, 4}) << "\n";
+Tensor y = x.detach().clone().requires_grad_();
+nn::functional::avg_pool2d(y, 2).sum().backward();
+std::cout << "the same for avg_pool2d: 1/4 everywhere\n" << y.grad().reshape({4, 4}) << "\n";
+try {
+  data::datasets::FashionMNIST test(false);
+  const Tensor image = test.get(0).data;  // [1, 28, 28]
+  nn::MaxPool2d pool(2);
+  const Tensor smaller = pool(image.unsqueeze(0)).squeeze(0);
+  std::cout << "\n" << pool << " on a real image: " << shape_str(image.shape()) << " -> " << shape_str(smaller.shape())
+            << "\n\n"
+            << data::ascii_grid({image, smaller}, {"28x28", "14x14"}, 2);
+} catch (const data::DatasetNotFound& error) {
+  std::cout << error.what() << "\n";
+}
+
+// %% [markdown]
+// ## Part 6: Batch normalization
+//
+// Deep networks are hard to train when the scale of the activations drifts from layer to layer:
+// a layer whose inputs grow ten times larger during training sees its ReLUs all on, or all off,
+// and the learning rate that suited it yesterday is now too large. **Batch normalization**
+// (Ioffe and Szegedy, 2015) fixes the scale by construction. For each channel `c`, over the
+// `m = N·H·W` values of the batch in that channel:
+//
+//     μ_c  = mean of x[:, c, :, :]                   σ²_c = mean of (x[:, c, :, :] − μ_c)²
+//     x̂    = (x − μ_c) / √(σ²_c + ε)                 y    = γ_c · x̂ + β_c
+//
+// so every channel leaves the layer with mean `β_c` and standard deviation `γ_c`, two learned
+// parameters (`weight` and `bias`, starting at 1 and 0). It lets networks train with larger
+// learning rates and makes them far less sensitive to their initialization.
+//
+// ### Training and evaluation
+//
+// In training the statistics are the **batch's**: each example's output depends on the other
+// examples of its batch. (A batch of one image of 1×1 pixels has nothing to normalize against:
+// σ² = 0 and x̂ = 0. PyTorch refuses it, and so do we.) At test time a prediction must not depend
+// on which other images happen to be in the batch, so evaluation uses **running statistics**:
+// averages of the batch statistics collected during training, updated after every training batch
+// with a `momentum` (0.1 by default):
+//
+//     running_mean = (1 − momentum) · running_mean + momentum · μ
+//     running_var  = (1 − momentum) · running_var  + momentum · σ² · m / (m − 1)
+//
+// The variance that goes into the running average is the *unbiased* one (divided by `m − 1`, not
+// `m`), as in PyTorch: it estimates the variance of the whole data set, not of this batch.
+// (PyTorch's momentum is the weight of the *new* value; in other libraries, and in the optimizers
+// of module 06, momentum is the weight of the old one. Check which convention a library uses.)
+//
+// `running_mean` and `running_var` are **buffers** (module 03): state that is saved in a
+// checkpoint (module 07) and moved with the model, but that the optimizer does not update and
+// autograd never differentiates. Forgetting `model.eval()` before testing a network with batch
+// norm is one of the classic bugs of deep learning: the test accuracy then depends on the batch
+// size.
+//
+// ### ⭐⭐ `native::batch_norm_stats`
+//
+// **TODO**: Return the mean and the (biased) variance of each channel of `input [N, C, H, W]`,
+// as two tensors `[C]`.
+//
+// **APPROACH**:
+// 1. `x = input.contiguous()`; `N`, `C`, `plane = H·W`, `m = N·plane`.
+// 2. For each channel `c`: first pass, `double sum` over the `N` planes of channel `c` (plane
+//    `(n·C + c)` starts at `x + (n·C + c)·plane`); `mean = sum / m`.
+// 3. Second pass over the same values: `double squares += (v − mean)²`; `var = squares / m`.
+// 4. Store both as floats in `stats.mean` and `stats.var`.
+//
+// **EXAMPLE**:
+// ```cpp
+// // two images of two channels of 1x2 pixels: image 0 is {1, 2 | 3, 4}, image 1 is {10, 10 | 10, 10}
+// Tensor x = tensor({1, 2, 3, 4, 10, 10, 10, 10}).reshape({2, 2, 1, 2});
+// native::batch_norm_stats(x).mean.to_vector()   // {5.75, 6.75}: channel 0 is {1, 2, 10, 10}, channel 1 {3, 4, 10, 10}
+// native::batch_norm_stats(x).var.to_vector()    // {18.1875, 10.6875}
+// ```
+//
+// **HINTS**:
+// - Two passes, not the textbook shortcut `E[x²] − E[x]²`. For activations of mean 1000 and
+//   standard deviation 0.01, `E[x²]` is 10⁶ and the variance 10⁻⁴: in float (7 digits) the
+//   subtraction is pure rounding error, often negative, and `√(σ² + ε)` of a negative number
+//   is NaN. The tests feed such a channel.
+// - Accumulate in `double`: a float sum over 50,000 values (a batch of 64 at 28×28) has lost
+//   its last digits by the end (module 01's reductions do the same).
+// - The values of one channel are not contiguous: they are `N` runs of `H·W` floats, one per
+//   image, `C·H·W` floats apart.
+//
+// **SYSTEMS THINKING**: the two passes read the input twice. Welford's algorithm gets mean and
+// variance in one pass, numerically stable too, at the price of a division per element; GPU
+// libraries use it (or a parallel variant) because memory traffic is what costs there. On a CPU
+// with the channel's data in cache, two simple passes are as fast and easier to get right.
+
+// %%
+//| export
+namespace tinytorch::native {
+
+// The mean and the biased variance (divided by N*H*W) of each channel, each a tensor [C].
+struct BatchStats {
+  Tensor mean;
+  Tensor var;
+};
+
+// Per-channel statistics of input [N, C, H, W], in double precision, two passes. Shapes
+// already checked.
+BatchStats batch_norm_stats(const Tensor& input);
+
+}  // namespace tinytorch::native
+
+// %%
+//| export impl
+namespace tinytorch::native {
+
+BatchStats batch_norm_stats(const Tensor& input) {
+  // BEGIN SOLUTION
+  const Tensor x = input.contiguous();
+  const int64_t batch = x.size(0), channels = x.size(1), plane = x.size(2) * x.size(3);
+  const double count = static_cast<double>(batch * plane);
+  BatchStats stats{zeros({channels}), zeros({channels})};
+  const float* px = x.data();
+  for (int64_t c = 0; c < channels; ++c) {
+    double sum = 0.0;
+    for (int64_t n = 0; n < batch; ++n) {
+      const float* values = px + (n * channels + c) * plane;
+      for (int64_t i = 0; i < plane; ++i) sum += values[i];
+    }
+    const double mean = sum / count;
+    double squares = 0.0;
+    for (int64_t n = 0; n < batch; ++n) {
+      const float* values = px + (n * channels + c) * plane;
+      for (int64_t i = 0; i < plane; ++i) {
+        const double d = values[i] - mean;
+        squares += d * d;
+      }
+    }
+    stats.mean.data()[c] = static_cast<float>(mean);
+    stats.var.data()[c] = static_cast<float>(squares / count);
+  }
+  return stats;
+  // END SOLUTION
+}
+
+}  // namespace tinytorch::native
+
+// %%
+//| test
+TEST(UnitBatchNormStats, MeanAndBiasedVariancePerChannel) {
+  const Tensor x = tensor({1, 2, 3, 4, 10, 10, 10, 10}).reshape({2, 2, 1, 2});
+  const native::BatchStats stats = native::batch_norm_stats(x);
+  EXPECT_EQ(stats.mean.to_vector(), (std::vector<float>{5.75f, 6.75f}))
+      << "channel 0 is {1, 2, 10, 10}: one run of H*W values per image";
+  EXPECT_EQ(stats.var.to_vector(), (std::vector<float>{18.1875f, 10.6875f}));
+}
+
+// %% [markdown]
+// ### ⭐ `native::batch_norm_normalize`
+//
+// **TODO**: Return `y = (x − mean[c]) · invstd[c] · weight[c] + bias[c]` for every element of
+// `input [N, C, H, W]`, where `invstd = 1/√(var + ε)` is given per channel.
+//
+// **APPROACH**:
+// 1. `x = input.contiguous()`, `out = zeros(x.shape())`; the four `[C]` tensors made contiguous.
+// 2. For each image `n` and channel `c`: `scale = invstd[c] · weight[c]`, then for the `H·W`
+//    values of the plane: `out = (x − mean[c]) · scale + bias[c]`.
+//
+// **EXAMPLE**:
+// ```cpp
+// native::batch_norm_normalize(tensor({1, 3}).reshape({2, 1, 1, 1}), tensor({2}), tensor({1}),
+//                              tensor({10}), tensor({5}))   // {-5, 15}: (1-2)·1·10+5, (3-2)·1·10+5
+// ```
+//
+// **HINTS**:
+// - Hoist everything that depends only on the channel out of the plane loop: the inner loop
+//   is then one multiply-add per element, and vectorizes.
+//
+// **SYSTEMS THINKING**: in training this layer reads its input three times (two passes of
+// statistics, one of normalization) and writes it once. For a `[64, 32, 28, 28]` activation,
+// 6.4 MB each time: at 10 GB/s that is about 2.5 ms, against tens of milliseconds for the
+// convolution before it. Fusing batch norm into the convolution (done by inference engines once
+// the statistics are fixed) removes even that.
+
+// %%
+//| export
+namespace tinytorch::native {
+
+// (x - mean[c]) * invstd[c] * weight[c] + bias[c] for input [N, C, H, W] and four tensors [C].
+Tensor batch_norm_normalize(const Tensor& input, const Tensor& mean, const Tensor& invstd, const Tensor& weight,
+                            const Tensor& bias);
+
+}  // namespace tinytorch::native
+
+// %%
+//| export impl
+namespace tinytorch::native {
+
+Tensor batch_norm_normalize(const Tensor& input, const Tensor& mean, const Tensor& invstd, const Tensor& weight,
+                            const Tensor& bias) {
+  // BEGIN SOLUTION
+  const Tensor x = input.contiguous();
+  const Tensor m = mean.contiguous(), s = invstd.contiguous(), w = weight.contiguous(), b = bias.contiguous();
+  const int64_t batch = x.size(0), channels = x.size(1), plane = x.size(2) * x.size(3);
+  Tensor out = zeros(x.shape());
+  const float* px = x.data();
+  float* po = out.data();
+  for (int64_t n = 0; n < batch; ++n) {
+    for (int64_t c = 0; c < channels; ++c) {
+      const float mu = m.data()[c], scale = s.data()[c] * w.data()[c], shift = b.data()[c];
+      const float* in = px + (n * channels + c) * plane;
+      float* result = po + (n * channels + c) * plane;
+      for (int64_t i = 0; i < plane; ++i) result[i] = (in[i] - mu) * scale + shift;
+    }
+  }
+  return out;
+  // END SOLUTION
+}
+
+}  // namespace tinytorch::native
+
+// %% [markdown]
+// ### The backward of batch normalization
+//
+// Here autograd by composition would work (the formula is means, subtractions and a square
+// root), but it would record a dozen ops and keep a dozen intermediate tensors of the input's
+// size. One op with its own backward keeps only the input and two numbers per channel. Its
+// backward is a classic derivation; per channel, with `s = 1/√(σ² + ε)` and the upstream
+// gradient `g`:
+//
+//     dβ = Σ g                 dγ = Σ g · x̂
+//     dx = γ · s · (g − mean(g) − x̂ · mean(g · x̂))
+//
+// The three terms of `dx` are the three ways `x_i` reaches the output. The first is direct:
+// `x_i` appears in its own `x̂_i`. The second goes through `μ`: raising `x_i` raises the mean,
+// which lowers *every* `x̂` of the channel. The third goes through `σ²`: raising `x_i` changes
+// the spread, which rescales every `x̂` in proportion to its own value. Forget the second and
+// third (treat `μ` and `σ` as constants) and you get `γ · s · g`, the most common wrong batch-norm
+// backward there is; the gradient check of the tests finds it at once.
+//
+// A check you can make in your head: adding the same number to every input of a channel
+// changes nothing at the output (the mean absorbs it), so the gradient must satisfy
+// `Σ dx = 0` per channel. The formula does: `Σ (g − mean(g)) = 0` and `Σ x̂ = 0`.
+//
+// ### ⭐⭐⭐ `native::batch_norm_backward`
+//
+// **TODO**: Return `dx` (the input's shape), `dweight` and `dbias` (`[C]`) by the formulas above.
+// `mean` and `invstd` are the batch's, as the forward pass used them.
+//
+// **APPROACH**:
+// 1. Contiguous `x` and `g`; `N`, `C`, `plane = H·W`, `m = N·plane`; `grads.input =
+//    zeros(x.shape())`, `grads.weight = zeros({C})`, `grads.bias = zeros({C})`.
+// 2. For each channel `c`, first pass over its `N` planes, in `double`: `sum_g += g`,
+//    `sum_gx += g · x̂` with `x̂ = (x − mean[c]) · invstd[c]`.
+// 3. `dbias[c] = sum_g`, `dweight[c] = sum_gx`.
+// 4. Second pass: `dx = weight[c] · invstd[c] · (g − sum_g / m − x̂ · sum_gx / m)`.
+//
+// **EXAMPLE**:
+// ```cpp
+// // one channel, x = {0, 2} (mean 1, var 1), eps 0: x̂ = {-1, 1}; g = {1, 3}, weight 2
+// auto grads = native::batch_norm_backward(tensor({1, 3}).reshape({2, 1, 1, 1}), tensor({0, 2}).reshape({2, 1, 1, 1}),
+//                                          tensor({1}), tensor({1}), tensor({2}));
+// grads.bias.to_vector()     // {4}: 1 + 3
+// grads.weight.to_vector()   // {2}: -1 + 3
+// grads.input.to_vector()    // {0, 0}: 2 · (g − 2 − x̂ · 1) = 2 · {1 − 2 + 1, 3 − 2 − 1}
+// ```
+//
+// **HINTS**:
+// - Compute `x̂` from `x`, `mean` and `invstd` again rather than storing it: it is one
+//   subtraction and one multiplication, and storing it would cost a tensor of the input's size.
+// - `sum_g / m` and `sum_gx / m` are per channel: compute them once, outside the second pass.
+// - The example's `dx = 0` is no accident: with two values per channel, the normalized output is
+//   always {−1, 1} whatever `x` is, so nothing can flow back to `x`.
+//
+// **SYSTEMS THINKING**: backward reads `x` and `g` twice each and writes `dx` once: about 5
+// passes over the activation, against 3 in forward. Batch norm is cheap in arithmetic and
+// expensive in memory traffic, which is why frameworks fuse it with the ReLU that follows (and,
+// for inference, fold it into the preceding convolution's weights).
+
+// %%
+//| export
+namespace tinytorch::native {
+
+// The gradients of batch normalization with respect to its input, weight and bias.
+struct BatchNormGrads {
+  Tensor input;   // the input's shape
+  Tensor weight;  // [C]
+  Tensor bias;    // [C]
+};
+
+// Backward of batch normalization in training (statistics from the batch): grad and input
+// [N, C, H, W], the batch's mean and invstd [C], weight [C].
+BatchNormGrads batch_norm_backward(const Tensor& grad, const Tensor& input, const Tensor& mean, const Tensor& invstd,
+                                   const Tensor& weight);
+
+}  // namespace tinytorch::native
+
+// %%
+//| export impl
+namespace tinytorch::native {
+
+BatchNormGrads batch_norm_backward(const Tensor& grad, const Tensor& input, const Tensor& mean, const Tensor& invstd,
+                                   const Tensor& weight) {
+  // BEGIN SOLUTION
+  const Tensor x = input.contiguous(), g = grad.contiguous();
+  const Tensor mu = mean.contiguous(), s = invstd.contiguous(), w = weight.contiguous();
+  const int64_t batch = x.size(0), channels = x.size(1), plane = x.size(2) * x.size(3);
+  const double count = static_cast<double>(batch * plane);
+  BatchNormGrads grads{zeros(x.shape()), zeros({channels}), zeros({channels})};
+  const float* px = x.data();
+  const float* pg = g.data();
+  float* pdx = grads.input.data();
+  for (int64_t c = 0; c < channels; ++c) {
+    const double m = mu.data()[c], is = s.data()[c];
+    double sum_g = 0.0, sum_gx = 0.0;
+    for (int64_t n = 0; n < batch; ++n) {
+      const int64_t start = (n * channels + c) * plane;
+      for (int64_t i = 0; i < plane; ++i) {
+        sum_g += pg[start + i];
+        sum_gx += pg[start + i] * ((px[start + i] - m) * is);
+      }
+    }
+    grads.bias.data()[c] = static_cast<float>(sum_g);
+    grads.weight.data()[c] = static_cast<float>(sum_gx);
+    const double mean_g = sum_g / count, mean_gx = sum_gx / count, scale = w.data()[c] * is;
+    for (int64_t n = 0; n < batch; ++n) {
+      const int64_t start = (n * channels + c) * plane;
+      for (int64_t i = 0; i < plane; ++i) {
+        const double x_hat = (px[start + i] - m) * is;
+        pdx[start + i] = static_cast<float>(scale * (pg[start + i] - mean_g - x_hat * mean_gx));
+      }
+    }
+  }
+  return grads;
+  // END SOLUTION
+}
+
+}  // namespace tinytorch::native
+
+// %%
+//| test
+TEST(UnitBatchNormBackward, TheTextsExample) {
+  const native::BatchNormGrads grads =
+      native::batch_norm_backward(tensor({1, 3}).reshape({2, 1, 1, 1}), tensor({0, 2}).reshape({2, 1, 1, 1}),
+                                  tensor({1}), tensor({1}), tensor({2}));
+  EXPECT_EQ(grads.bias.to_vector(), (std::vector<float>{4}));
+  EXPECT_EQ(grads.weight.to_vector(), (std::vector<float>{2}));
+  EXPECT_EQ(grads.input.to_vector(), (std::vector<float>{0, 0}))
+      << "with two values per channel the output is {-1, 1} whatever x is: the paths through the mean and the "
+         "variance cancel the direct one";
+}
+
+// %% [markdown]
+// ### ⭐⭐ `update_running_stats`
+//
+// **TODO**: Update `running_mean` and `running_var` (each `[C]`) in place with the batch's
+// `mean` and biased `var`, computed over `count` values per channel, by PyTorch's rule (see
+// "Training and evaluation" above).
+//
+// **APPROACH**:
+// 1. `unbiased = count / (count − 1)` (as a `double`).
+// 2. For each channel: `running_mean[c] = (1 − momentum) · running_mean[c] + momentum · mean[c]`;
+//    `running_var[c] = (1 − momentum) · running_var[c] + momentum · var[c] · unbiased`.
+//
+// **EXAMPLE**:
+// ```cpp
+// Tensor rm = zeros({1}), rv = ones({1});
+// update_running_stats(rm, rv, tensor({2}), tensor({3}), 4, 0.1);
+// rm.item()   // 0.2 = 0.9 · 0 + 0.1 · 2
+// rv.item()   // 1.3 = 0.9 · 1 + 0.1 · 3 · 4/3
+// ```
+//
+// **HINTS**:
+// - `momentum` weighs the *new* statistics. With `0.9 · batch + 0.1 · running`, the running
+//   mean jumps to every batch and evaluation becomes as noisy as a single batch.
+// - Write through `data()`: the buffers never require grad, and this update is not part of any
+//   graph. (Module 01's in-place ops would work too, outside recording.)
+//
+// **SYSTEMS THINKING**: an exponential moving average with momentum 0.1 forgets a batch with a
+// half-life of about 6.6 batches (0.9⁶·⁶ ≈ 0.5), so after a few hundred steps the running
+// statistics describe the *current* weights, not the first ones. After fine-tuning with frozen
+// batch-norm statistics, or a change of data, they no longer fit: recomputing them over the
+// training set ("precise BN") is a standard fix.
+
+// %%
+//| export
+namespace tinytorch::nn::functional {
+
+// Folds a batch's per-channel mean and biased variance (over `count` values each) into the
+// running statistics, in place: running = (1 - momentum) running + momentum batch, the variance
+// made unbiased (times count / (count - 1)) first, as in PyTorch.
+void update_running_stats(const Tensor& running_mean, const Tensor& running_var, const Tensor& mean,
+                          const Tensor& var, int64_t count, double momentum);
+
+}  // namespace tinytorch::nn::functional
+
+// %%
+//| export impl
+namespace tinytorch::nn::functional {
+
+void update_running_stats(const Tensor& running_mean, const Tensor& running_var, const Tensor& mean,
+                          const Tensor& var, int64_t count, double momentum) {
+  // BEGIN SOLUTION
+  const double unbiased = static_cast<double>(count) / static_cast<double>(count - 1);
+  const Tensor m = mean.contiguous(), v = var.contiguous();
+  float* rm = running_mean.data();
+  float* rv = running_var.data();
+  for (int64_t c = 0; c < running_mean.numel(); ++c) {
+    rm[c] = static_cast<float>((1.0 - momentum) * rm[c] + momentum * m.data()[c]);
+    rv[c] = static_cast<float>((1.0 - momentum) * rv[c] + momentum * v.data()[c] * unbiased);
+  }
+  // END SOLUTION
+}
+
+}  // namespace tinytorch::nn::functional
+
+// %% [markdown]
+// `nn::functional::batch_norm` (written for you) puts the pieces together, with PyTorch's
+// argument order. In training it computes the batch's statistics, folds them into the running
+// ones, and records one `batch_norm` op whose backward is yours. In evaluation it uses the
+// running statistics, which are constants: `y = x · scale + shift` with `scale = γ / √(var + ε)`
+// and `shift = β − mean · scale` per channel, made of ordinary ops, so autograd differentiates
+// it with respect to `x`, `γ` and `β` by itself (fine-tuning a network in eval mode works).
+
+// %%
+//| export
+namespace tinytorch::nn::functional {
+
+// Batch normalization over the channels of input [N, C, H, W] (torch::nn::functional::batch_norm).
+// training: the batch's statistics (more than one value per channel needed), folded into the
+// running statistics when they are defined; otherwise the running statistics. weight and bias
+// [C]. Differentiable with respect to input, weight and bias.
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);
+
+}  // namespace tinytorch::nn::functional
+
+// %%
+//| export impl
+namespace tinytorch::nn::functional {
+
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps) {
+  if (input.dim() != 4) {
+    throw ShapeError("batch_norm(): expected an input [N, C, H, W], got " + shape_str(input.shape()));
+  }
+  const int64_t channels = input.size(1);
+  for (const Tensor* t : {&weight, &bias, &running_mean, &running_var}) {
+    if (t->defined() && t->shape() != Shape{channels}) {
+      throw ShapeError("batch_norm(): input " + shape_str(input.shape()) + " has " + plural(channels, "channel") +
+                       ", so weight, bias and the running statistics must be [" + std::to_string(channels) +
+                       "], got " + shape_str(t->shape()));
+    }
+  }
+  if (!weight.defined() || !bias.defined()) throw std::invalid_argument("batch_norm(): weight and bias are required");
+  if (!training) {
+    if (!running_mean.defined() || !running_var.defined()) {
+      throw std::invalid_argument("batch_norm(): evaluation (training = false) needs the running statistics");
+    }
+    const Tensor scale = weight / sqrt(running_var + static_cast<float>(eps));
+    const Tensor shift = bias - running_mean * scale;
+    return input * scale.view({1, channels, 1, 1}) + shift.view({1, channels, 1, 1});
+  }
+  const int64_t count = input.size(0) * input.size(2) * input.size(3);
+  if (count <= 1) {
+    throw ShapeError("batch_norm(): expected more than 1 value per channel when training, got input " +
+                     shape_str(input.shape()));
+  }
+  const native::BatchStats stats = native::batch_norm_stats(input);
+  if (running_mean.defined() && running_var.defined()) {
+    update_running_stats(running_mean, running_var, stats.mean, stats.var, count, momentum);
+  }
+  Tensor invstd = zeros({channels});
+  for (int64_t c = 0; c < channels; ++c) {
+    invstd.data()[c] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(stats.var.data()[c]) + eps));
+  }
+  const Tensor mean = stats.mean;
+  return autograd::function(
+      "batch_norm", {input, weight, bias},
+      [&] { return native::batch_norm_normalize(input, mean, invstd, weight, bias); },
+      [mean, invstd](const autograd::BackwardContext& ctx) -> std::vector<Tensor> {
+        native::BatchNormGrads grads = native::batch_norm_backward(ctx.grad, ctx.inputs[0], mean, invstd, ctx.inputs[1]);
+        return {grads.input, grads.weight, grads.bias};
+      },
+      {}, static_cast<float>(eps));
+}
+
+}  // namespace tinytorch::nn::functional
+
+// %% [markdown]
+// ### ⭐ The `BatchNorm2d` constructor
+//
+// `nn::BatchNorm2d(num_features, eps = 1e-5, momentum = 0.1)` holds two parameters and two
+// buffers of `[num_features]`. Its `forward` (given) calls `batch_norm` with `is_training()`,
+// so `model.train()` and `model.eval()` (module 03) switch it between batch and running
+// statistics.
+//
+// **TODO**: Register the parameters `"weight"` (ones) and `"bias"` (zeros), and the buffers
+// `"running_mean"` (zeros) and `"running_var"` (ones), each `[num_features]`, in that order.
+//
+// **APPROACH**:
+// 1. `weight = register_parameter("weight", ones({num_features}));`, and `bias` the same with
+//    `zeros`.
+// 2. `running_mean = register_buffer("running_mean", zeros({num_features}));`, and
+//    `running_var` with `ones`.
+//
+// **EXAMPLE**:
+// ```cpp
+// nn::BatchNorm2d bn(16);
+// bn.named_parameters()    // weight [16] (ones), bias [16] (zeros)
+// bn.named_buffers()       // running_mean [16] (zeros), running_var [16] (ones)
+// nn::parameter_count(bn)  // 32: buffers are not parameters
+// ```
+//
+// **HINTS**:
+// - `running_var` starts at **one**, not zero: a network evaluated before any training step
+//   then divides by `√(1 + ε)`, not by `√ε` (which would multiply its input by about 300).
+// - Buffers, not parameters: an optimizer that received the running statistics would "learn"
+//   them with gradients they do not have.
+//
+// **SYSTEMS THINKING**: a `BatchNorm2d(32)` stores 128 floats, nothing next to the `Conv2d(16,
+// 32, 5)` before it (12,832). Its cost is in the activations: in training it keeps its input
+// `[N, 32, H, W]` for backward, as large as the convolution's output.
+
+// %%
+//| export
+namespace tinytorch::nn {
+
+// Batch normalization over channels, as torch::nn::BatchNorm2d: batch statistics in training
+// (folded into the running statistics), running statistics in evaluation.
+class BatchNorm2d : public Module {
+ public:
+  explicit BatchNorm2d(int64_t num_features, double eps = 1e-5, double momentum = 0.1);
+  // x [N, num_features, H, W] -> the same shape.
+  Tensor forward(const Tensor& input) override;
+  // "BatchNorm2d(16, eps=1e-05, momentum=0.1)"
+  void pretty_print(std::ostream& os) const override;
+  int64_t num_features() const noexcept { return num_features_; }
+  double eps() const noexcept { return eps_; }
+  double momentum() const noexcept { return momentum_; }
+
+  Tensor weight;        // gamma [num_features], starts at 1
+  Tensor bias;          // beta [num_features], starts at 0
+  Tensor running_mean;  // buffer [num_features], starts at 0
+  Tensor running_var;   // buffer [num_features], starts at 1
+
+ private:
+  int64_t num_features_;
+  double eps_;
+  double momentum_;
+};
+
+}  // namespace tinytorch::nn
+
+// %%
+//| export impl
+namespace tinytorch::nn {
+
+BatchNorm2d::BatchNorm2d(int64_t num_features, double eps, double momentum)
+    : num_features_(num_features), eps_(eps), momentum_(momentum) {
+  if (num_features <= 0 || !(eps > 0.0) || !(momentum >= 0.0 && momentum <= 1.0)) {
+    throw std::invalid_argument(describe_module(*this) +
+                                ": num_features must be positive, eps positive and momentum in [0, 1]");
+  }
+  // BEGIN SOLUTION
+  weight = register_parameter("weight", ones({num_features}));
+  bias = register_parameter("bias", zeros({num_features}));
+  running_mean = register_buffer("running_mean", zeros({num_features}));
+  running_var = register_buffer("running_var", ones({num_features}));
+  // END SOLUTION
+}
+
+Tensor BatchNorm2d::forward(const Tensor& input) {
+  if (input.dim() != 4 || input.size(1) != num_features_) {
+    throw ShapeError(describe_module(*this) + ": expected an input [N, " + std::to_string(num_features_) +
+                     ", H, W], got " + shape_str(input.shape()));
+  }
+  if (is_training() && input.size(0) * input.size(2) * input.size(3) <= 1) {
+    throw ShapeError(describe_module(*this) + ": expected more than 1 value per channel when training, got input " +
+                     shape_str(input.shape()) + " (use a larger batch, or eval())");
+  }
+  return functional::batch_norm(input, running_mean, running_var, weight, bias, is_training(), momentum_, eps_);
+}
+
+void BatchNorm2d::pretty_print(std::ostream& os) const {
+  std::ostringstream eps;
+  eps << eps_;
+  os << "BatchNorm2d(" << num_features_ << ", eps=" << eps.str() << ", momentum=" << momentum_ << ")";
+}
+
+}  // namespace tinytorch::nn
+
+// %%
+//| test
+TEST(UnitBatchNorm2d, NormalizesEachChannelInTraining) {
+  nn::BatchNorm2d bn(2);
+  EXPECT_EQ(nn::parameter_count(bn), 4);
+  EXPECT_EQ(bn.named_buffers().size(), 2u);
+  const Tensor x = randn({4, 2, 3, 5}, 1) * 3.0f + 7.0f;
+  const native::BatchStats stats = native::batch_norm_stats(bn(x));
+  for (float m : stats.mean.to_vector()) EXPECT_NEAR(m, 0.0f, 1e-5f);
+  for (float v : stats.var.to_vector()) EXPECT_NEAR(v, 1.0f, 1e-3f);
+  EXPECT_NEAR(bn.running_mean.to_vector()[0], 0.7f, 0.1f) << "one step of momentum 0.1 towards a mean of about 7";
+}
+
+// %% [markdown]
+// Batch norm at work: a batch whose channels have means 5 and −3 and standard deviations 4 and
+// 0.5 comes out of training mode with mean 0 and standard deviation 1 in each channel. The
+// running statistics creep toward the data's over the steps; evaluation mode then uses them, and
+// a single image's output no longer depends on the rest of its batch.
+
+// %%
+//| demo
+#include <cmath>
+
+nn::BatchNorm2d bn(2);
+auto make_batch = [](uint64_t seed) {
+  const Tensor z = randn({32, 2, 4, 4}, seed);
+  return z * tensor({4.0f, 0.5f}).view({1, 2, 1, 1}) + tensor({5.0f, -3.0f}).view({1, 2, 1, 1});
+};
+auto describe = [](const char* label, const Tensor& t) {
+  const native::BatchStats s = native::batch_norm_stats(t);
+  std::printf("  %-28s channel 0: mean %7.3f std %6.3f   channel 1: mean %7.3f std %6.3f\n", label,
+              static_cast<double>(s.mean.to_vector()[0]), std::sqrt(static_cast<double>(s.var.to_vector()[0])),
+              static_cast<double>(s.mean.to_vector()[1]), std::sqrt(static_cast<double>(s.var.to_vector()[1])));
+};
+const Tensor batch = make_batch(1);
+describe("the batch:", batch);
+describe("BatchNorm2d in training:", bn(batch));
+for (int step = 1; step <= 50; ++step) {
+  bn(make_batch(static_cast<uint64_t>(step) + 1));
+  if (step == 1 || step == 10 || step == 50) {
+    std::printf("  after %2d training batches: running_mean {%.3f, %.3f}, running_var {%.3f, %.3f} (data: {5, -3}, {16, 0.25})\n",
+                step, static_cast<double>(bn.running_mean.to_vector()[0]),
+                static_cast<double>(bn.running_mean.to_vector()[1]), static_cast<double>(bn.running_var.to_vector()[0]),
+                static_cast<double>(bn.running_var.to_vector()[1]));
+  }
+}
+bn.eval();
+describe("in evaluation:", bn(batch));
+const Tensor alone = bn(select(batch, 0, 0).unsqueeze(0));
+const Tensor in_batch = select(bn(batch), 0, 0).unsqueeze(0);
+std::printf("  image 0 alone and inside its batch, in evaluation: largest difference %.2g\n",
+            static_cast<double>(abs(alone - in_batch).max().item()));

@@ -2129,3 +2129,302 @@ const Tensor alone = bn(select(batch, 0, 0).unsqueeze(0));
 const Tensor in_batch = select(bn(batch), 0, 0).unsqueeze(0);
 std::printf("  image 0 alone and inside its batch, in evaluation: largest difference %.2g\n",
             static_cast<double>(abs(alone - in_batch).max().item()));
+
+// %% [markdown]
+// ## Part 7: `nn::Flatten`
+//
+// The convolutions and pools hand over `[N, C, H, W]`; a `Linear` classifier wants `[N, C·H·W]`.
+// `nn::Flatten(start_dim = 1, end_dim = -1)` merges the dimensions `start_dim .. end_dim` into
+// one, as `torch::nn::Flatten` does: by default everything but the batch. It is a `reshape`, so
+// it copies nothing for a contiguous input, and its backward is module 05's `view` backward.
+//
+// This is where the output sizes of part 1 pay off: `Flatten` after two `MaxPool2d(2)` on 28×28
+// images with 32 channels gives 32·7·7 = 1,568 features, and the `Linear` after it must be
+// `Linear(1568, 10)`. Get it wrong and `Linear`'s error (module 03) names both numbers.
+//
+// ### ⭐ `Flatten::forward`
+//
+// **TODO**: After the given check, return `input` reshaped with the dimensions `start .. end`
+// (already made non-negative) merged into one.
+//
+// **APPROACH**:
+// 1. `shape` = the sizes before `start`.
+// 2. Append the product of the sizes `start .. end` (inclusive).
+// 3. Append the sizes after `end`; return `input.reshape(shape)`.
+//
+// **EXAMPLE**:
+// ```cpp
+// nn::Flatten()(zeros({64, 32, 7, 7})).shape()       // [64, 1568]
+// nn::Flatten(2)(zeros({64, 32, 7, 7})).shape()      // [64, 32, 49]
+// nn::Flatten(0, 1)(zeros({64, 32, 7, 7})).shape()   // [2048, 7, 7]
+// nn::Flatten()(zeros({0, 1, 28, 28})).shape()       // [0, 784]: an empty batch stays empty
+// ```
+//
+// **HINTS**:
+// - `reshape({input.size(0), -1})` is the usual shortcut, and it is wrong twice: it ignores
+//   `start_dim` and `end_dim`, and for an empty batch the `-1` cannot be inferred (0 elements
+//   fit any size). Compute the merged size.
+//
+// **SYSTEMS THINKING**: `Flatten` is free for a contiguous input. After a `permute` (a
+// channels-last layout, say) it is not: `reshape` must copy. Layout decisions made early in a
+// network show up as copies like this one, which a profiler (module 10) makes visible.
+
+// %%
+//| export
+namespace tinytorch::nn {
+
+// Merges the dimensions start_dim .. end_dim (negative counts from the end) into one, as
+// torch::nn::Flatten: [N, C, H, W] -> [N, C*H*W] by default.
+class Flatten : public Module {
+ public:
+  explicit Flatten(int64_t start_dim = 1, int64_t end_dim = -1);
+  Tensor forward(const Tensor& input) override;
+  // "Flatten(start_dim=1, end_dim=-1)"
+  void pretty_print(std::ostream& os) const override;
+
+ private:
+  int64_t start_dim_;
+  int64_t end_dim_;
+};
+
+}  // namespace tinytorch::nn
+
+// %%
+//| export impl
+namespace tinytorch::nn {
+
+Flatten::Flatten(int64_t start_dim, int64_t end_dim) : start_dim_(start_dim), end_dim_(end_dim) {}
+
+Tensor Flatten::forward(const Tensor& input) {
+  const int64_t dims = input.dim();
+  const int64_t start = start_dim_ < 0 ? start_dim_ + dims : start_dim_;
+  const int64_t end = end_dim_ < 0 ? end_dim_ + dims : end_dim_;
+  if (start < 0 || end >= dims || start > end) {
+    throw IndexError(describe_module(*this) + ": an input " + shape_str(input.shape()) + " with " +
+                     plural(dims, "dimension") + " has no dimensions " + std::to_string(start_dim_) + " to " +
+                     std::to_string(end_dim_) + " to merge");
+  }
+  // BEGIN SOLUTION
+  const Shape& sizes = input.shape();
+  Shape shape(sizes.begin(), sizes.begin() + start);
+  int64_t merged = 1;
+  for (int64_t d = start; d <= end; ++d) merged *= sizes[static_cast<std::size_t>(d)];
+  shape.push_back(merged);
+  shape.insert(shape.end(), sizes.begin() + end + 1, sizes.end());
+  return input.reshape(shape);
+  // END SOLUTION
+}
+
+void Flatten::pretty_print(std::ostream& os) const {
+  os << "Flatten(start_dim=" << start_dim_ << ", end_dim=" << end_dim_ << ")";
+}
+
+}  // namespace tinytorch::nn
+
+// %%
+//| test
+TEST(UnitFlatten, MergesTheGivenDimensions) {
+  EXPECT_EQ(nn::Flatten()(zeros({64, 32, 7, 7})).shape(), (Shape{64, 1568}));
+  EXPECT_EQ(nn::Flatten(2)(zeros({64, 32, 7, 7})).shape(), (Shape{64, 32, 49}));
+  EXPECT_EQ(nn::Flatten(0, 1)(zeros({64, 32, 7, 7})).shape(), (Shape{2048, 7, 7}));
+  EXPECT_EQ(nn::Flatten()(zeros({0, 1, 28, 28})).shape(), (Shape{0, 784}));
+}
+
+// %% [markdown]
+// ## Part 8: A small CNN on real data
+//
+// Everything together, as a student of 1998 would have wished: a small convolutional network,
+// conv → ReLU → pool twice and a linear classifier, trained with Adam (module 06) on real
+// Fashion-MNIST from your loader (module 08), every gradient from your autograd (module 05).
+// The printed model shows the layers, their sizes and their parameters:
+//
+//     Conv2d(1, 8, kernel=5, stride=1, padding=2)      [N, 1, 28, 28] -> [N, 8, 28, 28]     208 parameters
+//     MaxPool2d(kernel=2, stride=2)                    -> [N, 8, 14, 14]
+//     Conv2d(8, 16, kernel=5, stride=1, padding=2)     -> [N, 16, 14, 14]                 3,216 parameters
+//     MaxPool2d(kernel=2, stride=2)                    -> [N, 16, 7, 7]
+//     Flatten, Linear(784, 10)                         -> [N, 10]                         7,850 parameters
+//
+// 11,274 parameters: fewer than a `Linear(784, 16)`. The demo trains it for 250 batches of 64
+// (16,000 images, a quarter of an epoch), then evaluates on 2,000 test images, and looks inside:
+// the 8 filters of the first layer, and what each of them makes of one image (its **feature
+// maps**), in the terminal and in `build/demos/09_spatial/feature_maps.png`. Then it times a
+// training step of the CNN milestone's larger network (16 and 32 channels). Expect a minute.
+
+// %%
+//| demo
+#include <chrono>
+#include <filesystem>
+
+#include <tinytorch/image.hpp>
+
+try {
+  data::datasets::FashionMNIST train(true);
+  data::datasets::FashionMNIST test(false);
+  namespace T = data::transforms;
+  const T::Normalize normalize({0.2860f}, {0.3530f});
+  data::DataLoader loader(data::MapDataset(train, normalize),
+                          data::DataLoaderOptions(64).shuffle(true).seed(0).drop_last(true));
+  auto conv1 = std::make_shared<nn::Conv2d>(1, 8, 5, 1, 2, true, 1);
+  auto conv2 = std::make_shared<nn::Conv2d>(8, 16, 5, 1, 2, true, 2);
+  nn::Sequential model(conv1, nn::ReLU(), nn::MaxPool2d(2), conv2, nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
+                       nn::Linear(16 * 7 * 7, 10, true, 3));
+  std::cout << model << "\n";
+  optim::Adam adam(model.parameters(), optim::AdamOptions(2e-3));
+  loader.start_epoch(0);
+  const int64_t steps = 250;
+  double running = 0.0;
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t b = 0; b < steps; ++b) {
+    const data::Example batch = loader.batch(b);
+    const Tensor loss = nn::functional::cross_entropy(model(batch.data), batch.target);
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+    running += loss.item();
+    if ((b + 1) % 50 == 0) {
+      std::printf("  batch %3lld: mean loss of the last 50 batches %.3f\n", static_cast<long long>(b + 1),
+                  running / 50.0);
+      running = 0.0;
+    }
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("trained on %lld images in %.1f s: %.0f images/s on one core\n", static_cast<long long>(steps * 64),
+              seconds, static_cast<double>(steps * 64) / seconds);
+
+  model.eval();
+  NoGradGuard no_grad;
+  data::DataLoader evaluation(data::MapDataset(test, normalize), data::DataLoaderOptions(500));
+  double correct = 0.0;
+  for (int64_t b = 0; b < 4; ++b) {
+    const data::Example batch = evaluation.batch(b);
+    correct += nn::functional::accuracy(model(batch.data), batch.target) * 500.0;
+  }
+  std::printf("test accuracy on the first 2,000 test images: %.1f%% (chance: 10%%; module 08's MLP, trained on the "
+              "same quarter epoch: about 82%%)\n\n",
+              correct / 20.0);
+
+  // Inside the network: the first layer's filters, and their feature maps of one test image.
+  const Tensor image = normalize(test.get(0).data).unsqueeze(0);  // an ankle boot
+  const Tensor maps1 = relu((*conv1)(image));                     // [1, 8, 28, 28]
+  const Tensor maps2 = relu((*conv2)(nn::functional::max_pool2d(maps1, 2)));  // [1, 16, 14, 14]
+  auto plane = [](const Tensor& maps, int64_t k) { return select(select(maps, 0, 0), 0, k); };
+  std::vector<Tensor> terminal = {test.get(0).data};
+  std::vector<std::string> captions = {"input"};
+  for (int64_t k = 0; k < 3; ++k) {
+    const Tensor m = plane(maps1, k);
+    terminal.push_back((m / std::max(m.max().item(), 1e-6f)).unsqueeze(0));
+    captions.push_back("conv1 map " + std::to_string(k));
+  }
+  std::cout << "what three of the first layer's filters see in an ankle boot (after ReLU):\n\n"
+            << data::ascii_grid(terminal, captions, 4);
+
+  std::vector<plot::Image> filters, first, second;
+  for (int64_t k = 0; k < 8; ++k) {
+    filters.push_back(plot::scale_nearest(plot::from_diverging(select(conv1->weight, 0, k).contiguous().to_vector(), 5, 5), 12));
+    first.push_back(plot::scale_nearest(plot::from_gray(plane(maps1, k).contiguous().to_vector(), 28, 28), 3));
+  }
+  for (int64_t k = 0; k < 16; ++k) {
+    second.push_back(plot::scale_nearest(plot::from_gray(plane(maps2, k).contiguous().to_vector(), 14, 14), 4));
+  }
+  const std::vector<std::pair<std::string, plot::Image>> panels = {
+      {"the 8 learned 5x5 filters of conv1 (blue < 0 < red)", plot::grid(filters, 8, 6)},
+      {"their feature maps of a test image (after ReLU)", plot::grid(first, 8, 6)},
+      {"the 16 feature maps of conv2 (after ReLU)", plot::grid(second, 8, 6)}};
+  int width = 0, height = 0;
+  for (const auto& [title, panel] : panels) {
+    width = std::max(width, panel.width());
+    height += panel.height() + plot::text_height(2) + 8;
+  }
+  plot::Image figure(width + 12, height + 8);
+  int y = 6;
+  for (const auto& [title, panel] : panels) {
+    plot::draw_text(figure, 6, y, title, plot::colors::black, 2);
+    y += plot::text_height(2) + 4;
+    plot::blit(figure, panel, 6, y);
+    y += panel.height() + 4;
+  }
+  const std::filesystem::path folder = std::filesystem::absolute("build/demos/09_spatial");
+  std::filesystem::create_directories(folder);
+  plot::write_png(folder / "feature_maps.png", figure);
+  std::cout << "wrote " << (folder / "feature_maps.png").string() << "\n\n";
+} catch (const data::DatasetNotFound& error) {
+  std::cout << error.what() << "\n";
+}
+
+// The CNN milestone's network, timed: a training step (forward, backward, Adam) on a batch of 64.
+{
+  nn::Sequential cnn(nn::Conv2d(1, 16, 5, 1, 2, true, 1), nn::ReLU(), nn::MaxPool2d(2),
+                     nn::Conv2d(16, 32, 5, 1, 2, true, 2), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
+                     nn::Linear(32 * 7 * 7, 10, true, 3));
+  optim::Adam adam(cnn.parameters(), optim::AdamOptions(1e-3));
+  const Tensor images = randn({64, 1, 28, 28}, 4);
+  std::vector<float> classes(64);
+  for (std::size_t i = 0; i < classes.size(); ++i) classes[i] = static_cast<float>(i % 10);
+  const Tensor labels(classes, {64});
+  auto step = [&] {
+    const Tensor loss = nn::functional::cross_entropy(cnn(images), labels);
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+  };
+  step();  // warm-up: the first step allocates Adam's state
+  const int steps = 5;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < steps; ++i) step();
+  const double per_step = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / steps;
+  std::printf("the CNN milestone's network (%lld parameters): %.0f ms per training step of 64 images, %.0f images/s, "
+              "an epoch of 60,000 in %.0f s on one core\n",
+              static_cast<long long>(nn::parameter_count(cnn)), per_step * 1e3, 64.0 / per_step, 60000.0 * per_step / 64.0);
+}
+
+// %% [markdown]
+// ## Summary
+//
+// You built the layers of convolutional networks, with libtorch's names:
+//
+// - **the size of a sliding window**, `conv_output_size`, and errors that name the layer, the
+//   input's shape and the output it would give;
+// - **convolution from its definition**, seven loops, kept as the reference;
+// - **im2col**, which turns every window into a column so that a convolution is *one* matmul
+//   (module 01's), several times faster than the loops on the same numbers, and **col2im**, its
+//   adjoint, which is im2col's backward: a convolution's whole backward is a matmul backward and
+//   a col2im, assembled by autograd;
+// - **`nn::Conv2d`**, initialized as in PyTorch with the fan-in `C·K·K`;
+// - **max pooling** that keeps its argmax and scatters the gradient to each window's first
+//   winner, and **average pooling** made of im2col and a mean, differentiated for free;
+// - **batch normalization**: two-pass statistics in double that survive a mean of 1000, the fused
+//   backward with its three paths, running statistics with PyTorch's momentum and the unbiased
+//   variance, buffers, and `train()` against `eval()`;
+// - **`nn::Flatten`**, and a small CNN that learns real filters from real images in a quarter of
+//   an epoch.
+//
+// With this module the **CNN milestone (1998)** unlocks: conv → ReLU → pool twice and a linear
+// layer, trained on Fashion-MNIST to 91% test accuracy.
+//
+// ## Reflect
+//
+// 1. Estimate, then measure: how many multiply-adds does `Conv2d(16, 32, 5, padding 2)` do on a
+//    batch of 32 maps of 14×14? How many floats does its `cols` hold? Demo 4 prints both. Then
+//    estimate the same for the first layer of a network on 224×224 colour images
+//    (`Conv2d(3, 64, 7, stride 2, padding 3)`, batch 32): how large is `cols`, and would you
+//    build it for the whole batch at once?
+// 2. Before running demo 4, predict the ratio between the seven loops and im2col + matmul. Then
+//    look at the loops' innermost trip count (`K` = 5) and the matmul's (`N·OH·OW` = 6,272): how
+//    much of the ratio does vectorization explain, and how much the cache?
+// 3. A training step of the CNN milestone's network takes about 3 times its forward pass.
+//    Which matmuls does backward run for one convolution, of which shapes? Estimate their share
+//    of the step, then check with the timing of demo 7 (module 10 will measure it per op).
+// 4. Max pooling keeps an `int64_t` per output; average pooling through im2col keeps `cols`
+//    for backward. Estimate the memory each keeps for a `[64, 32, 28, 28]` input with a 2×2
+//    window. Which would you change first on a memory budget?
+// 5. A network with batch norm scores 91% on the test set evaluated in batches of 1,000, and 60%
+//    evaluated one image at a time. What did its author forget? Predict what happens to the
+//    running statistics if evaluation runs in `train()` mode for a while.
+// 6. With momentum 0.1, after how many batches does the running mean hold less than 1% of its
+//    starting value? Estimate, then run demo 6 and compare.
+//
+// Next: module 10, profiling. You have now written a convolution two ways and measured the
+// difference with a stopwatch around a whole call. Module 10 builds the tools that measure
+// *inside* a training step: timers, FLOP and memory counts per op, and a per-op profile that
+// shows where the CNN's time goes (im2col, the matmuls, the copies of permute and the bias), so
+// that module 11 knows what to make faster.

@@ -230,8 +230,8 @@ TEST(SpatialDirect, MatchesTheDefinitionForStridesPaddingAndNonSquareImages) {
 TEST(SpatialDirect, ReadsAViewWhereItsElementsAre) {
   const Tensor base = randn({1, 2, 5, 4}, 3), w = randn({3, 2, 3, 3}, 4);
   const Tensor view = base.transpose(2, 3);  // [1, 2, 4, 5], not contiguous
-  EXPECT_TRUE(allclose(native::conv2d_direct(view, w, Tensor(), 1, 1), reference_conv(view, w, Tensor(), 1, 1), 1e-4f,
-                       1e-5f))
+  EXPECT_TRUE(
+      allclose(native::conv2d_direct(view, w, Tensor(), 1, 1), reference_conv(view, w, Tensor(), 1, 1), 1e-4f, 1e-5f))
       << "a transposed input is a view: make it contiguous() before reading data()";
 }
 
@@ -306,17 +306,26 @@ TEST(SpatialCol2im, StartsFromZerosEveryTime) {
 }
 
 TEST(SpatialIm2col, ThePublicOpsCheckTheirArguments) {
-  EXPECT_EQ(error_message<ShapeError>([] { im2col(zeros({3, 4, 4}), 3); }),
+  EXPECT_EQ(error_message<ShapeError>([] {
+              im2col(zeros({3, 4, 4}), 3);
+            }),
             "im2col(kernel=3, stride=1, padding=0): expected an input [N, C, H, W], got [3, 4, 4] (a single image? add "
             "the batch dimension with unsqueeze(0))");
-  EXPECT_EQ(error_message<ShapeError>([] { im2col(zeros({1, 1, 2, 5}), 3, 1, 0); }),
+  EXPECT_EQ(error_message<ShapeError>([] {
+              im2col(zeros({1, 1, 2, 5}), 3, 1, 0);
+            }),
             "im2col(kernel=3, stride=1, padding=0): input [1, 1, 2, 5] gives an output of 0x3 (a 3x3 window does not "
             "fit in 2x5 with padding 0)");
-  EXPECT_THAT(error_message<ShapeError>([] { col2im(zeros({9, 5}), {1, 1, 4, 4}, 3); }),
+  EXPECT_THAT(error_message<ShapeError>([] {
+                col2im(zeros({9, 5}), {1, 1, 4, 4}, 3);
+              }),
               HasSubstr("expected columns of shape [9, 4], got [9, 5]"));
-  EXPECT_THAT(error_message<std::invalid_argument>([] { im2col(zeros({1, 1, 4, 4}), 2, 0); }),
+  EXPECT_THAT(error_message<std::invalid_argument>([] {
+                im2col(zeros({1, 1, 4, 4}), 2, 0);
+              }),
               HasSubstr("the kernel and the stride must be at least 1"));
-  EXPECT_EQ(im2col(randn({1, 2, 4, 4}, 7), 3, 1, 1).to_vector(), native::im2col(randn({1, 2, 4, 4}, 7), 3, 1, 1).to_vector());
+  EXPECT_EQ(im2col(randn({1, 2, 4, 4}, 7), 3, 1, 1).to_vector(),
+            native::im2col(randn({1, 2, 4, 4}, 7), 3, 1, 1).to_vector());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -344,15 +353,23 @@ TEST(SpatialConv2d, TheOutputIsAContiguousTensorOfItsOwn) {
 
 TEST(SpatialConv2d, ShapeErrorsNameTheShapes) {
   const Tensor w = zeros({16, 3, 5, 5});
-  EXPECT_EQ(error_message<ShapeError>([&] { F::conv2d(zeros({2, 1, 28, 28}), w); }),
+  EXPECT_EQ(error_message<ShapeError>([&] {
+              F::conv2d(zeros({2, 1, 28, 28}), w);
+            }),
             "conv2d(weight [16, 3, 5, 5], stride=1, padding=0): expected an input [N, 3, H, W], got [2, 1, 28, 28] "
             "(1 channel, not 3)");
-  EXPECT_EQ(error_message<ShapeError>([&] { F::conv2d(zeros({2, 3, 4, 4}), w); }),
+  EXPECT_EQ(error_message<ShapeError>([&] {
+              F::conv2d(zeros({2, 3, 4, 4}), w);
+            }),
             "conv2d(weight [16, 3, 5, 5], stride=1, padding=0): input [2, 3, 4, 4] gives an output of 0x0 (a 5x5 "
             "window does not fit in 4x4 with padding 0)");
-  EXPECT_THAT(error_message<ShapeError>([] { F::conv2d(zeros({1, 3, 8, 8}), zeros({16, 3, 5, 4})); }),
+  EXPECT_THAT(error_message<ShapeError>([] {
+                F::conv2d(zeros({1, 3, 8, 8}), zeros({16, 3, 5, 4}));
+              }),
               HasSubstr("the weight must be [O, C, K, K]"));
-  EXPECT_THAT(error_message<ShapeError>([&] { F::conv2d(zeros({1, 3, 8, 8}), w, zeros({3})); }),
+  EXPECT_THAT(error_message<ShapeError>([&] {
+                F::conv2d(zeros({1, 3, 8, 8}), w, zeros({3}));
+              }),
               HasSubstr("the bias must be [16], got [3]"));
 }
 
@@ -410,14 +427,21 @@ TEST(SpatialConv2dLayer, ForwardIsConv2dWithTheLayersParameters) {
 
 TEST(SpatialConv2dLayer, ErrorsInTheLayersOwnWords) {
   nn::Conv2d conv(3, 16, 5, 1, 0, true, 7);
-  EXPECT_EQ(error_message<ShapeError>([&] { conv(zeros({2, 3, 4, 4})); }),
-            "Conv2d(3, 16, kernel=5, stride=1, padding=0): input [2, 3, 4, 4] gives an output of 0x0 (a 5x5 window does "
-            "not fit in 4x4 with padding 0)");
-  EXPECT_EQ(error_message<ShapeError>([&] { conv(zeros({2, 1, 28, 28})); }),
+  EXPECT_EQ(
+      error_message<ShapeError>([&] {
+        conv(zeros({2, 3, 4, 4}));
+      }),
+      "Conv2d(3, 16, kernel=5, stride=1, padding=0): input [2, 3, 4, 4] gives an output of 0x0 (a 5x5 window does "
+      "not fit in 4x4 with padding 0)");
+  EXPECT_EQ(error_message<ShapeError>([&] {
+              conv(zeros({2, 1, 28, 28}));
+            }),
             "Conv2d(3, 16, kernel=5, stride=1, padding=0): expected an input [N, 3, H, W], got [2, 1, 28, 28] (1 "
             "channel, not 3)");
   nn::Conv2d first(1, 16, 5, 1, 2, true, 8);
-  EXPECT_EQ(error_message<ShapeError>([&] { first(zeros({64, 784})); }),
+  EXPECT_EQ(error_message<ShapeError>([&] {
+              first(zeros({64, 784}));
+            }),
             "Conv2d(1, 16, kernel=5, stride=1, padding=2): expected an input [N, 1, H, W], got [64, 784]");
   EXPECT_THAT(error_message<ShapeError>([&] { first(zeros({1, 28, 28})); }), HasSubstr("unsqueeze(0)"));
   EXPECT_THAT(error_message<std::invalid_argument>([] { nn::Conv2d(0, 16, 5); }),
@@ -435,10 +459,14 @@ TEST(SpatialGrad, Im2colAndCol2imAgainstFiniteDifferences) {
   expect_gradcheck("im2col, kernel 2, stride 1, [1, 3, 4, 3]",
                    [](const std::vector<Tensor>& v) { return im2col(v[0], 2, 1, 0); }, {leaf(randn({1, 3, 4, 3}, 2))});
   expect_gradcheck("col2im, kernel 3, stride 2, padding 1, to [2, 2, 5, 7]",
-                   [](const std::vector<Tensor>& v) { return col2im(v[0], {2, 2, 5, 7}, 3, 2, 1); },
+                   [](const std::vector<Tensor>& v) {
+                     return col2im(v[0], {2, 2, 5, 7}, 3, 2, 1);
+                   },
                    {leaf(randn({18, 24}, 3))});
   expect_gradcheck("col2im, kernel 2, stride 1, to [1, 1, 3, 4]",
-                   [](const std::vector<Tensor>& v) { return col2im(v[0], {1, 1, 3, 4}, 2, 1, 0); },
+                   [](const std::vector<Tensor>& v) {
+                     return col2im(v[0], {1, 1, 3, 4}, 2, 1, 0);
+                   },
                    {leaf(randn({4, 6}, 4))});
 }
 
@@ -450,7 +478,9 @@ TEST(SpatialGrad, Conv2dAgainstFiniteDifferencesInInputWeightAndBias) {
     if (t.bias) inputs.push_back(leaf(randn({t.o}, ++seed)));
     expect_gradcheck(
         "conv2d, " + describe(t),
-        [t](const std::vector<Tensor>& v) { return F::conv2d(v[0], v[1], t.bias ? v[2] : Tensor(), t.stride, t.padding); },
+        [t](const std::vector<Tensor>& v) {
+          return F::conv2d(v[0], v[1], t.bias ? v[2] : Tensor(), t.stride, t.padding);
+        },
         inputs);
   }
 }
@@ -464,9 +494,9 @@ TEST(SpatialGrad, TheConv2dLayersParametersGetTheirGradients) {
   ASSERT_TRUE(conv.bias.grad().defined()) << "no gradient reached the bias";
   ASSERT_TRUE(x.grad().defined()) << "no gradient reached the input";
   // The same gradients from finite differences of the functional form, at the layer's own weights.
-  const autograd::GradcheckResult result = autograd::gradcheck(
-      [](const std::vector<Tensor>& in) { return F::conv2d(in[0], in[1], in[2], 2, 1); },
-      {x, leaf(conv.weight), leaf(conv.bias)}, {.seed = 12});
+  const autograd::GradcheckResult result =
+      autograd::gradcheck([](const std::vector<Tensor>& in) { return F::conv2d(in[0], in[1], in[2], 2, 1); },
+                          {x, leaf(conv.weight), leaf(conv.bias)}, {.seed = 12});
   EXPECT_TRUE(result.ok) << result.report;
   const Tensor expected_bias_grad = v.sum(0).sum(1).sum(1);
   EXPECT_TRUE(allclose(conv.bias.grad(), expected_bias_grad, 1e-4f, 1e-5f))
@@ -541,10 +571,10 @@ TEST(SpatialGrad, ASmallCnnAgainstFiniteDifferences) {
     const Tensor h = avg_pool(tanh(F::conv2d(max_pool(v[0]), v[1], v[2], 1, 1)));
     return flatten(F::conv2d(h, v[3], v[4], 2, 1)).matmul(v[5].t()) + v[6];
   };
-  expect_gradcheck("maxpool-conv-tanh-avgpool-conv-flatten-linear", cnn,
-                   {leaf(distinct_values({2, 1, 8, 12}, 80) * 0.3f), leaf(randn({3, 1, 3, 3}, 81) * 0.5f),
-                    leaf(randn({3}, 82)), leaf(randn({2, 3, 3, 3}, 83) * 0.3f), leaf(randn({2}, 84)),
-                    leaf(randn({4, 4}, 85)), leaf(randn({4}, 86))});
+  expect_gradcheck(
+      "maxpool-conv-tanh-avgpool-conv-flatten-linear", cnn,
+      {leaf(distinct_values({2, 1, 8, 12}, 80) * 0.3f), leaf(randn({3, 1, 3, 3}, 81) * 0.5f), leaf(randn({3}, 82)),
+       leaf(randn({2, 3, 3, 3}, 83) * 0.3f), leaf(randn({2}, 84)), leaf(randn({4, 4}, 85)), leaf(randn({4}, 86))});
 }
 
 // ---------------------------------------------------------------------------------------
@@ -564,8 +594,8 @@ TEST(SpatialMaxPool, TheArgmaxIsAPositionInTheWholeInput) {
   const native::MaxPool2dResult r = native::max_pool2d(x, 2, 2);
   ASSERT_EQ(r.argmax.size(), 4u);
   for (std::size_t p = 0; p < 4; ++p) {
-    EXPECT_GE(r.argmax[p], static_cast<int64_t>(4 * p)) << "plane " << p << " starts at position " << 4 * p
-                                                        << ": add p * H * W to the position inside the plane";
+    EXPECT_GE(r.argmax[p], static_cast<int64_t>(4 * p))
+        << "plane " << p << " starts at position " << 4 * p << ": add p * H * W to the position inside the plane";
     EXPECT_LT(r.argmax[p], static_cast<int64_t>(4 * p + 4));
     EXPECT_EQ(x.to_vector()[static_cast<std::size_t>(r.argmax[p])], r.output.to_vector()[p]);
   }
@@ -595,10 +625,14 @@ TEST(SpatialMaxPool, TheLayerAndItsErrors) {
   EXPECT_EQ(printed(nn::MaxPool2d(3, 1)), "MaxPool2d(kernel=3, stride=1)");
   EXPECT_EQ(nn::parameter_count(pool), 0);
   EXPECT_EQ(pool(zeros({4, 16, 28, 28})).shape(), (Shape{4, 16, 14, 14}));
-  EXPECT_EQ(error_message<ShapeError>([&] { pool(zeros({1, 1, 1, 5})); }),
+  EXPECT_EQ(error_message<ShapeError>([&] {
+              pool(zeros({1, 1, 1, 5}));
+            }),
             "MaxPool2d(kernel=2, stride=2): input [1, 1, 1, 5] gives an output of 0x2 (a 2x2 window does not fit in "
             "1x5 with padding 0)");
-  EXPECT_EQ(error_message<ShapeError>([&] { pool(zeros({16, 28, 28})); }),
+  EXPECT_EQ(error_message<ShapeError>([&] {
+              pool(zeros({16, 28, 28}));
+            }),
             "MaxPool2d(kernel=2, stride=2): expected an input [N, C, H, W], got [16, 28, 28] (a single image? add the "
             "batch dimension with unsqueeze(0))");
 }
@@ -610,8 +644,8 @@ TEST(SpatialAvgPool, MatchesTheDefinitionWithPaddingCounted) {
     const Tensor out = F::avg_pool2d(x, kernel, stride, padding);
     const Tensor expected = reference_pool(x, kernel, stride, padding, false);
     ASSERT_EQ(out.shape(), expected.shape());
-    EXPECT_TRUE(allclose(out, expected, 1e-5f, 1e-6f)) << "input " << shape_str(shape) << ", kernel " << kernel
-                                                       << ", stride " << stride << ", padding " << padding;
+    EXPECT_TRUE(allclose(out, expected, 1e-5f, 1e-6f))
+        << "input " << shape_str(shape) << ", kernel " << kernel << ", stride " << stride << ", padding " << padding;
   }
 }
 
@@ -627,9 +661,12 @@ TEST(SpatialAvgPool, TheLayerAndItsErrors) {
   EXPECT_EQ(printed(pool), "AvgPool2d(kernel=2, stride=2, padding=0)");
   EXPECT_EQ(printed(nn::AvgPool2d(3, 2, 1)), "AvgPool2d(kernel=3, stride=2, padding=1)");
   EXPECT_EQ(pool(ones({2, 3, 8, 6})).shape(), (Shape{2, 3, 4, 3}));
-  EXPECT_EQ(error_message<ShapeError>([&] { pool(zeros({1, 1, 1, 1})); }),
-            "AvgPool2d(kernel=2, stride=2, padding=0): input [1, 1, 1, 1] gives an output of 0x0 (a 2x2 window does not "
-            "fit in 1x1 with padding 0)");
+  EXPECT_EQ(
+      error_message<ShapeError>([&] {
+        pool(zeros({1, 1, 1, 1}));
+      }),
+      "AvgPool2d(kernel=2, stride=2, padding=0): input [1, 1, 1, 1] gives an output of 0x0 (a 2x2 window does not "
+      "fit in 1x1 with padding 0)");
   EXPECT_THAT(error_message<std::invalid_argument>([] { nn::AvgPool2d(2, 2, -1); }),
               HasSubstr("the padding at least 0"));
 }
@@ -720,8 +757,8 @@ TEST(SpatialBatchNorm, EvaluationUsesTheRunningStatisticsAndLeavesThemAlone) {
   const std::vector<float> in = x.to_vector(), out = y.to_vector();
   for (std::size_t i = 0; i < in.size(); ++i) {
     const bool channel0 = (i / 4) % 2 == 0;
-    const float expected = channel0 ? (in[i] - 1.0f) / std::sqrt(4.0f + 1e-5f) * 3.0f + 0.5f
-                                    : (in[i] + 2.0f) / std::sqrt(0.25f + 1e-5f);
+    const float expected =
+        channel0 ? (in[i] - 1.0f) / std::sqrt(4.0f + 1e-5f) * 3.0f + 0.5f : (in[i] + 2.0f) / std::sqrt(0.25f + 1e-5f);
     EXPECT_NEAR(out[i], expected, 1e-4f) << "element " << i << ": evaluation must use the running statistics";
   }
   EXPECT_EQ(bn.running_mean.to_vector(), (std::vector<float>{1.0f, -2.0f})) << "evaluation must not update them";
@@ -751,12 +788,16 @@ TEST(SpatialBatchNorm, ParametersAndBuffers) {
 
 TEST(SpatialBatchNorm, OneValuePerChannelCannotBeNormalizedInTraining) {
   nn::BatchNorm2d bn(16);
-  EXPECT_EQ(error_message<ShapeError>([&] { bn(zeros({1, 16, 1, 1})); }),
+  EXPECT_EQ(error_message<ShapeError>([&] {
+              bn(zeros({1, 16, 1, 1}));
+            }),
             "BatchNorm2d(16, eps=1e-05, momentum=0.1): expected more than 1 value per channel when training, got input "
             "[1, 16, 1, 1] (use a larger batch, or eval())");
   bn.eval();
   EXPECT_EQ(bn(ones({1, 16, 1, 1})).shape(), (Shape{1, 16, 1, 1})) << "in evaluation a single value is fine";
-  EXPECT_EQ(error_message<ShapeError>([&] { bn(zeros({2, 8, 4, 4})); }),
+  EXPECT_EQ(error_message<ShapeError>([&] {
+              bn(zeros({2, 8, 4, 4}));
+            }),
             "BatchNorm2d(16, eps=1e-05, momentum=0.1): expected an input [N, 16, H, W], got [2, 8, 4, 4]");
 }
 
@@ -784,7 +825,10 @@ TEST(SpatialFlatten, DimensionsThatDoNotExistAreAnError) {
   EXPECT_EQ(printed(nn::Flatten()), "Flatten(start_dim=1, end_dim=-1)");
   EXPECT_EQ(error_message<IndexError>([] { nn::Flatten()(zeros({5})); }),
             "Flatten(start_dim=1, end_dim=-1): an input [5] with 1 dimension has no dimensions 1 to -1 to merge");
-  EXPECT_THAT(error_message<IndexError>([] { nn::Flatten(2, 1)(zeros({2, 3, 4})); }), HasSubstr("no dimensions 2 to 1"));
+  EXPECT_THAT(error_message<IndexError>([] {
+                nn::Flatten(2, 1)(zeros({2, 3, 4}));
+              }),
+              HasSubstr("no dimensions 2 to 1"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -817,8 +861,8 @@ TEST(SpatialSpeed, ATrainingStepOfTheMilestoneCnnTakesWellUnderASecond) {
     loss.backward();
     sgd.step();
   });
-  std::cout << "[   INFO   ] one training step of the CNN milestone's network on 64 images: " << seconds * 1e3 << " ms ("
-            << 64.0 / seconds << " images/s)\n";
+  std::cout << "[   INFO   ] one training step of the CNN milestone's network on 64 images: " << seconds * 1e3
+            << " ms (" << 64.0 / seconds << " images/s)\n";
   EXPECT_LT(seconds, 1.5) << "a training step of 64 images should take about 0.1 s: look for at() or a tensor op "
                              "per element in a kernel";
 }

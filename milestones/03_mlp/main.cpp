@@ -115,10 +115,10 @@ int main(int argc, char** argv) {
 
   run.metric("test_accuracy", on_test.accuracy);
   run.metric("test_loss", on_test.loss);
-  run.metric("test_images", static_cast<double>(on_test.examples));
   run.metric("validation_accuracy", used.validation.accuracy);
   run.metric("train_images_per_second", images_per_second / epochs);
   run.metric("seconds_per_epoch", seconds / epochs);  // training and validation, without reading the files
+  run.metric("test_images", static_cast<double>(on_test.examples));
   if (run.quick()) {
     run.note("quick run: test accuracy on the first " + std::to_string(on_test.examples) + " test images, after " +
              std::to_string(config.max_batches) + " batches per epoch");

@@ -183,7 +183,8 @@ std::string usage(const Info& info, const Defaults& defaults) {
 
 std::optional<std::string> first_non_finite(const std::vector<Batch>& batches) {
   for (const Batch& b : batches) {
-    std::string where = "epoch " + std::to_string(b.epoch) + ", batch " + std::to_string(b.index);
+    std::string where =
+        (b.part.empty() ? "" : b.part + " ") + "epoch " + std::to_string(b.epoch) + ", batch " + std::to_string(b.index);
     if (!std::isfinite(b.loss)) return "the loss of " + where + " is " + number(b.loss);
     if (b.grad_norm && !std::isfinite(*b.grad_norm))
       return "a gradient norm of " + where + " is " + number(*b.grad_norm);
@@ -268,13 +269,15 @@ std::size_t Run::batches(std::size_t available) {
 
 void Run::loss(double value) {
   int index = 1;
-  if (!batches_.empty() && batches_.back().epoch == epoch_) index = batches_.back().index + 1;
-  batches_.push_back(Batch{epoch_, index, value, std::nullopt});
+  if (!batches_.empty() && batches_.back().epoch == epoch_ && batches_.back().part == part_) {
+    index = batches_.back().index + 1;
+  }
+  batches_.push_back(Batch{epoch_, index, value, std::nullopt, part_});
   draw_progress();
 }
 
 void Run::grad_norm(double value) {
-  if (batches_.empty() || batches_.back().epoch != epoch_) {
+  if (batches_.empty() || batches_.back().epoch != epoch_ || batches_.back().part != part_) {
     throw std::logic_error("milestone::Run::grad_norm before the batch's loss: call run.loss(...) first");
   }
   std::optional<double>& g = batches_.back().grad_norm;
@@ -288,7 +291,7 @@ void Run::draw_progress() {
   if (progress_shown_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
   last_draw_ = now;
   const Batch& b = batches_.back();
-  std::string line = "  epoch " + std::to_string(epoch_) + "/" + std::to_string(epochs_) + "  batch " +
+  std::string line = "  " + (part_.empty() ? "" : part_ + " ") + "epoch " + std::to_string(epoch_) + "/" + std::to_string(epochs_) + "  batch " +
                      std::to_string(b.index) + (planned_ > 0 ? "/" + std::to_string(planned_) : "") + "  loss " +
                      shown(b.loss);
   std::cerr << "\r\033[K" << line << std::flush;
@@ -309,12 +312,12 @@ void Run::end_epoch() {
   double sum = 0;
   int n = 0;
   for (const Batch& b : batches_) {
-    if (b.epoch == epoch_) {
+    if (b.epoch == epoch_ && b.part == part_) {
       sum += b.loss;
       ++n;
     }
   }
-  log_ << "epoch " << epoch_ << "/" << epochs_ << ": ";
+  log_ << (part_.empty() ? "" : part_ + " ") << "epoch " << epoch_ << "/" << epochs_ << ": ";
   if (n > 0) {
     log_ << "mean loss " << shown(sum / n) << " over " << n << " batch" << (n == 1 ? "" : "es");
   } else {
@@ -326,6 +329,27 @@ void Run::end_epoch() {
   ++epochs_done_;
   ++epoch_;
   planned_ = 0;
+}
+
+int Run::begin_part(const std::string& name, int full_epochs) {
+  if (name.empty()) throw std::logic_error("milestone::Run::begin_part: a part needs a name");
+  if (std::find(parts_.begin(), parts_.end(), name) != parts_.end()) {
+    throw std::logic_error("milestone::Run::begin_part: part '" + name + "' was begun before");
+  }
+  if (parts_.empty() && !batches_.empty()) {
+    throw std::logic_error("milestone::Run::begin_part('" + name +
+                           "') after batches recorded outside a part: begin every part, the first one too");
+  }
+  if (full_epochs < 1) throw std::logic_error("milestone::Run::begin_part: a part needs at least one epoch");
+  clear_progress();
+  parts_.push_back(name);
+  part_ = name;
+  epoch_ = 1;
+  planned_ = 0;
+  epochs_ = options_.epochs.value_or(quick() ? defaults_.quick_epochs : full_epochs);
+  epoch_started_ = std::chrono::steady_clock::now();
+  log_ << "part " << name << ": " << epochs_ << " epoch" << (epochs_ == 1 ? "" : "s") << "\n" << std::flush;
+  return epochs_;
 }
 
 void Run::metric(const std::string& name, double value) {
@@ -361,7 +385,26 @@ int Run::finish(bool target_met) {
   std::optional<std::string> bad = first_non_finite(batches_);
   r.finite = !bad;
   r.notes = notes_;
-  if (quick()) {
+  if (quick() && !parts_.empty()) {
+    // Each part is judged on its own losses; the run passes when every part does.
+    r.met = true;
+    std::string reasons;
+    for (const std::string& name : parts_) {
+      std::vector<Batch> own;
+      for (const Batch& b : batches_) {
+        if (b.part == name) own.push_back(b);
+      }
+      QuickVerdict v = judge_quick(own, defaults_.quick_min_drop);
+      r.met = r.met && v.passed;
+      if (name == parts_.front() && own.size() >= 2 && r.finite) {
+        r.loss_start = v.start;
+        r.loss_end = v.end;
+      }
+      reasons += (reasons.empty() ? "" : "; ") + name + ": " + v.reason;
+    }
+    r.verdict = std::string(r.met ? "quick validation passed: " : "quick validation failed: ") + reasons;
+    if (r.met && r.grad_norms == 0) r.notes.push_back("no gradient norms were reported (Run::grad_norm)");
+  } else if (quick()) {
     QuickVerdict v = judge_quick(batches_, defaults_.quick_min_drop);
     r.met = v.passed;
     if (batches_.size() >= 2 && r.finite) {
@@ -386,8 +429,10 @@ int Run::finish(bool target_met) {
     r.metrics.emplace_back("seconds_per_epoch", sum / static_cast<double>(epoch_seconds_.size()));
   }
   if (!batches_.empty()) {
-    std::string csv = "epoch,batch,loss,grad_norm\n";
+    const bool parted = !parts_.empty();
+    std::string csv = parted ? "part,epoch,batch,loss,grad_norm\n" : "epoch,batch,loss,grad_norm\n";
     for (const Batch& b : batches_) {
+      if (parted) csv += b.part + ",";
       csv += std::to_string(b.epoch) + "," + std::to_string(b.index) + "," + number(b.loss) + "," +
              (b.grad_norm ? number(*b.grad_norm) : "") + "\n";
     }

@@ -81,14 +81,16 @@ std::string usage(const Info& info, const Defaults& defaults);
 
 // One batch of training, as recorded.
 struct Batch {
-  int epoch = 1;  // 1-based
+  int epoch = 1;  // 1-based, within the part
   int index = 1;  // 1-based, within the epoch
   double loss = 0;
   std::optional<double> grad_norm;  // the largest norm reported for the batch
+  std::string part;                 // Run::begin_part's name; empty in a milestone of one part
 };
 
 // Where the first loss or gradient norm that is NaN or infinite is, e.g.
-// "the loss of epoch 2, batch 5 is nan"; nullopt when all are finite.
+// "the loss of epoch 2, batch 5 is nan" ("of cifar10 epoch 2, ..." in a
+// part); nullopt when all are finite.
 std::optional<std::string> first_non_finite(const std::vector<Batch>& batches);
 
 // The verdict of a --quick run, from its batches.
@@ -118,7 +120,8 @@ class Run {
   Run(Info info, Options options, Defaults defaults);
 
   bool quick() const { return options_.quick; }
-  // The epochs to run: --epochs, else Defaults::epochs (quick_epochs with --quick).
+  // The epochs to run: --epochs, else Defaults::epochs (quick_epochs with --quick);
+  // in a part, the part's (begin_part).
   int epochs() const { return epochs_; }
   // --seed, else Defaults::seed.
   std::uint64_t seed() const { return seed_; }
@@ -139,6 +142,19 @@ class Run {
   void grad_norm(double value);
   // Closes the epoch and prints a line about it.
   void end_epoch();
+
+  // Starts a named part, for a milestone that trains more than one network
+  // (the CNN: on Fashion-MNIST, then on CIFAR-10). Call it before the part's
+  // first batch, and for every part if for one. Epochs and batches are
+  // numbered within the part, the progress and epoch lines name it,
+  // losses.csv gets a "part" column, and a --quick run passes only when the
+  // loss of every part went down (one part that learns must not hide one that
+  // does not). Returns the part's epochs: --epochs, else `full_epochs` (with
+  // --quick, Defaults::quick_epochs). Throws std::logic_error after batches
+  // recorded outside a part, or for a name used before or empty.
+  int begin_part(const std::string& name, int full_epochs);
+  // The current part's name; empty outside parts.
+  const std::string& part() const { return part_; }
 
   // A figure of the run for results.json ("test_accuracy", 0.8812).
   void metric(const std::string& name, double value);
@@ -169,7 +185,9 @@ class Run {
   std::uint64_t seed_ = 0;
   std::filesystem::path out_;
   std::vector<Batch> batches_;
-  int epoch_ = 1;  // the epoch being recorded
+  int epoch_ = 1;  // the epoch being recorded, within the part
+  std::string part_;
+  std::vector<std::string> parts_;
   int epochs_done_ = 0;
   std::size_t planned_ = 0;  // batches() of this epoch, for the progress line
   std::vector<std::pair<std::string, double>> metrics_;

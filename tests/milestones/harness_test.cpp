@@ -338,6 +338,110 @@ TEST_F(RunTest, AQuickRunWithoutGradientNormsSaysSo) {
   EXPECT_EQ(results()["notes"], json::parse(R"json(["no gradient norms were reported (Run::grad_norm)"])json"));
 }
 
+// Trains `part` for run.epochs() epochs of `batches` losses from `first`, falling by `step`.
+void train_part(milestone::Run& run, double first, double step, int batches = 8) {
+  double loss = first;
+  for (int epoch = 0; epoch < run.epochs(); ++epoch) {
+    for (int b = 0; b < batches; ++b) {
+      run.loss(loss);
+      run.grad_norm(1);
+      loss -= step;
+    }
+    run.end_epoch();
+  }
+}
+
+TEST_F(RunTest, PartsNumberTheirOwnEpochsAndBatchesAndLossesCsvNamesThem) {
+  Defaults d;
+  d.epochs = 10;
+  milestone::Run run(info_in_temp(), options(false), d, log);
+  EXPECT_EQ(run.begin_part("fashion-mnist", 2), 2);
+  EXPECT_EQ(run.part(), "fashion-mnist");
+  EXPECT_EQ(run.epochs(), 2);
+  train_part(run, 2.0, 0.5, 2);
+  EXPECT_EQ(run.begin_part("cifar10", 1), 1);
+  run.loss(3.0);
+  run.grad_norm(0.5);
+  run.end_epoch();
+  EXPECT_EQ(run.finish(true), 0);
+  EXPECT_EQ(read(out() / "losses.csv"),
+            "part,epoch,batch,loss,grad_norm\n"
+            "fashion-mnist,1,1,2,1\n"
+            "fashion-mnist,1,2,1.5,1\n"
+            "fashion-mnist,2,1,1,1\n"
+            "fashion-mnist,2,2,0.5,1\n"
+            "cifar10,1,1,3,0.5\n");
+  EXPECT_EQ(results()["epochs"], 3);
+  EXPECT_EQ(results()["batches"], 5);
+  EXPECT_THAT(log.str(), ContainsRegex("part fashion-mnist: 2 epochs\n"
+                                       "fashion-mnist epoch 1/2: mean loss 1.75 over 2 batches, [0-9.]+ s\n"
+                                       "fashion-mnist epoch 2/2: mean loss 0.75 over 2 batches, [0-9.]+ s\n"
+                                       "part cifar10: 1 epoch\n"
+                                       "cifar10 epoch 1/1: mean loss 3 over 1 batch, [0-9.]+ s\n"));
+}
+
+TEST_F(RunTest, EpochsOfAPartComeFromTheOptionsElseThePartElseQuickEpochs) {
+  Options given = options(false);
+  given.epochs = 4;
+  milestone::Run told(info_in_temp(), given, {}, log);
+  EXPECT_EQ(told.begin_part("a", 30), 4);
+  milestone::Run quick(info_in_temp(), options(true), {}, log);
+  EXPECT_EQ(quick.begin_part("a", 30), 2);
+}
+
+TEST_F(RunTest, AQuickRunOfPartsPassesOnlyWhenEveryPartsLossWentDown) {
+  {
+    milestone::Run run(info_in_temp(), options(true), {}, log);
+    run.begin_part("fashion-mnist", 10);
+    train_part(run, 2.3, 0.05);
+    run.begin_part("cifar10", 30);
+    train_part(run, 2.3, 0.02);
+    EXPECT_EQ(run.finish(false), 0);
+    json r = results();
+    EXPECT_EQ(r["met"], true);
+    EXPECT_THAT(r["verdict"].get<std::string>(),
+                ContainsRegex("^quick validation passed: fashion-mnist: the loss went down: .*; "
+                              "cifar10: the loss went down: "));
+  }
+  // The second part's loss stays where it started, well below the first part's start: the run
+  // fails although the losses of the whole run went down.
+  milestone::Run run(info_in_temp(), options(true), {}, log);
+  run.begin_part("fashion-mnist", 10);
+  train_part(run, 2.3, 0.05);
+  run.begin_part("cifar10", 30);
+  train_part(run, 1.0, 0.0);
+  EXPECT_EQ(run.finish(true), 1);
+  json r = results();
+  EXPECT_EQ(r["met"], false);
+  EXPECT_THAT(r["verdict"].get<std::string>(),
+              ContainsRegex("^quick validation failed: fashion-mnist: the loss went down: .*; "
+                            "cifar10: the loss did not go down: 1 → 1 "));
+}
+
+TEST_F(RunTest, ANonFiniteLossNamesItsPart) {
+  milestone::Run run(info_in_temp(), options(false), {}, log);
+  run.begin_part("fashion-mnist", 1);
+  run.loss(1);
+  run.end_epoch();
+  run.begin_part("cifar10", 1);
+  run.loss(1);
+  run.loss(kNaN);
+  run.end_epoch();
+  EXPECT_EQ(run.finish(true), 1);
+  EXPECT_EQ(results()["verdict"], "target missed: the loss of cifar10 epoch 1, batch 2 is nan");
+}
+
+TEST_F(RunTest, PartsMisusedAreLogicErrors) {
+  milestone::Run run(info_in_temp(), options(false), {}, log);
+  EXPECT_THROW(run.begin_part("", 1), std::logic_error);
+  EXPECT_THROW(run.begin_part("a", 0), std::logic_error);
+  run.begin_part("a", 1);
+  EXPECT_THROW(run.begin_part("a", 1), std::logic_error);  // a name used before
+  milestone::Run outside(info_in_temp(), options(false), {}, log);
+  outside.loss(1);
+  EXPECT_THROW(outside.begin_part("a", 1), std::logic_error);  // batches recorded before any part
+}
+
 TEST_F(RunTest, MisuseIsALogicError) {
   milestone::Run run(info_in_temp(), options(false), {}, log);
   EXPECT_THROW(run.grad_norm(1), std::logic_error);

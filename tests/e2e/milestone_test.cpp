@@ -210,7 +210,7 @@ TEST_F(MilestoneCommand, QuickPassesOnlyWhenTheLossFallsAndStaysFinite) {
                             "  the loss went down: 0.5208 → 0.06938 \\(mean of the first and last 4 of 16 "
                             "batches\\)\n"));
   EXPECT_THAT(passed.out, HasSubstr("next: `tito milestone run fixture` for the full run\n"));
-  EXPECT_EQ(json::parse(read(out("01_fixture") / "results.json"))["mode"], "quick");
+  EXPECT_EQ(json::parse(read(out("01_fixture") / "quick" / "results.json"))["mode"], "quick");
 
   TitoRun rising = run({"milestone", "run", "fixture", "--quick"}, "rise");
   EXPECT_EQ(rising.exit_code, 1) << rising.out << rising.err;
@@ -230,6 +230,7 @@ TEST_F(MilestoneCommand, QuickPassesOnlyWhenTheLossFallsAndStaysFinite) {
   json k = kept()["01_fixture"];
   EXPECT_EQ(k["quick"]["outcome"], "quick failed");
   EXPECT_FALSE(k.contains("full"));
+  EXPECT_EQ(k["quick"]["out"], "build/milestones/01_fixture/quick");  // never over a full run's files
   EXPECT_THAT(run({"milestone", "list"}).out, HasSubstr("✗ quick failed  quick run · "));
 }
 

@@ -238,7 +238,10 @@ MilestoneRun run_milestone(const Course& course, const MilestoneInfo& milestone,
   MilestoneRun run;
   run.milestone = &milestone;
   run.quick = options.quick;
-  run.out = options.out.empty() ? builder.build_dir() / "milestones" / milestone.folder : fs::absolute(options.out);
+  // A quick run keeps its files apart, so that validating never replaces a full run's curves.
+  fs::path default_out = builder.build_dir() / "milestones" / milestone.folder;
+  if (options.quick) default_out /= "quick";
+  run.out = options.out.empty() ? default_out : fs::absolute(options.out);
 
   auto interrupted = [&] { return options.interrupted != nullptr && options.interrupted->load(); };
   std::vector<const ModuleInfo*> needed = required_modules(course, milestone);

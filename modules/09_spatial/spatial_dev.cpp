@@ -2248,7 +2248,7 @@ TEST(UnitFlatten, MergesTheGivenDimensions) {
 // (16,000 images, a quarter of an epoch), then evaluates on 2,000 test images, and looks inside:
 // the 8 filters of the first layer, and what each of them makes of one image (its **feature
 // maps**), in the terminal and in `build/demos/09_spatial/feature_maps.png`. Then it times a
-// training step of the CNN milestone's larger network (16 and 32 channels). Expect a minute.
+// training step of a network of the CNN milestone's size (16 and 32 channels). Expect a minute.
 
 // %%
 //| demo
@@ -2351,7 +2351,7 @@ try {
   std::cout << error.what() << "\n";
 }
 
-// The CNN milestone's network, timed: a training step (forward, backward, Adam) on a batch of 64.
+// A network of the CNN milestone's size, timed: a training step (forward, backward, Adam) on a batch of 64.
 {
   nn::Sequential cnn(nn::Conv2d(1, 16, 5, 1, 2, true, 1), nn::ReLU(), nn::MaxPool2d(2),
                      nn::Conv2d(16, 32, 5, 1, 2, true, 2), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
@@ -2372,7 +2372,7 @@ try {
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i) step();
   const double per_step = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / steps;
-  std::printf("the CNN milestone's network (%lld parameters): %.0f ms per training step of 64 images, %.0f images/s, "
+  std::printf("a CNN of the milestone's size (%lld parameters): %.0f ms per training step of 64 images, %.0f images/s, "
               "an epoch of 60,000 in %.0f s on one core\n",
               static_cast<long long>(nn::parameter_count(cnn)), per_step * 1e3, 64.0 / per_step, 60000.0 * per_step / 64.0);
 }
@@ -2398,8 +2398,8 @@ try {
 // - **`nn::Flatten`**, and a small CNN that learns real filters from real images in a quarter of
 //   an epoch.
 //
-// With this module the **CNN milestone (1998)** unlocks: conv → ReLU → pool twice and a linear
-// layer, trained on Fashion-MNIST to 91% test accuracy.
+// With this module the **CNN milestone (1998)** unlocks: conv → batch norm → ReLU → pool twice,
+// a hidden layer, trained on Fashion-MNIST to 91% test accuracy (and a deeper one on CIFAR-10).
 //
 // ## Reflect
 //
@@ -2411,7 +2411,7 @@ try {
 // 2. Before running demo 4, predict the ratio between the seven loops and im2col + matmul. Then
 //    look at the loops' innermost trip count (`K` = 5) and the matmul's (`N·OH·OW` = 6,272): how
 //    much of the ratio does vectorization explain, and how much the cache?
-// 3. A training step of the CNN milestone's network takes about 3 times its forward pass.
+// 3. A training step of demo 7's CNN takes about 3 times its forward pass.
 //    Which matmuls does backward run for one convolution, of which shapes? Estimate their share
 //    of the step, then check with the timing of demo 7 (module 10 will measure it per op).
 // 4. Max pooling keeps an `int64_t` per output; average pooling through im2col keeps `cols`

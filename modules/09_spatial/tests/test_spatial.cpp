@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -143,19 +142,6 @@ std::optional<ds::FashionMNIST> real_fashion_mnist(bool train) {
     ADD_FAILURE() << "this test needs the real Fashion-MNIST, and it is not in the tito data cache:\n" << e.what();
     return std::nullopt;
   }
-}
-
-// Median of three timings of `work`, in seconds.
-template <typename Work>
-double median_seconds(Work work) {
-  std::vector<double> runs;
-  for (int run = 0; run < 3; ++run) {
-    const auto start = std::chrono::steady_clock::now();
-    work();
-    runs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(runs.begin(), runs.end());
-  return runs[1];
 }
 
 // A convolution configuration of the tests: input [n, c, h, w], o filters of k x k.
@@ -829,42 +815,6 @@ TEST(SpatialFlatten, DimensionsThatDoNotExistAreAnError) {
                 nn::Flatten(2, 1)(zeros({2, 3, 4}));
               }),
               HasSubstr("no dimensions 2 to 1"));
-}
-
-// ---------------------------------------------------------------------------------------
-// Speed: generous bounds that a per-element at() or a kernel-innermost loop would miss
-
-TEST(SpatialSpeed, Im2colAndMatmulBeatTheSevenLoops) {
-  const Tensor x = randn({16, 16, 14, 14}, 110), w = randn({32, 16, 5, 5}, 111) * 0.05f, b = randn({32}, 112);
-  Tensor direct, fast;
-  const double t_direct = median_seconds([&] { direct = native::conv2d_direct(x, w, b, 1, 2); });
-  const double t_fast = median_seconds([&] { fast = F::conv2d(x, w, b, 1, 2); });
-  std::cout << "[   INFO   ] Conv2d(16, 32, 5, padding 2) on [16, 16, 14, 14]: direct " << t_direct * 1e3
-            << " ms, im2col + matmul " << t_fast * 1e3 << " ms (" << t_direct / t_fast << "x)\n";
-  EXPECT_TRUE(allclose(direct, fast, 1e-3f, 1e-4f));
-  EXPECT_LT(t_fast, t_direct / 1.5) << "im2col + matmul should be several times faster than the seven loops (about 4x "
-                                       "measured here): keep ow innermost in im2col and multiply with one matmul";
-}
-
-TEST(SpatialSpeed, ATrainingStepOfTheMilestoneCnnTakesWellUnderASecond) {
-  nn::Sequential cnn(nn::Conv2d(1, 16, 5, 1, 2, true, 1), nn::ReLU(), nn::MaxPool2d(2),
-                     nn::Conv2d(16, 32, 5, 1, 2, true, 2), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
-                     nn::Linear(32 * 7 * 7, 10, true, 3));
-  optim::SGD sgd(cnn.parameters(), optim::SGDOptions(0.01));
-  const Tensor images = randn({64, 1, 28, 28}, 113);
-  std::vector<float> classes(64);
-  for (std::size_t i = 0; i < classes.size(); ++i) classes[i] = static_cast<float>(i % 10);
-  const Tensor targets(classes, {64});
-  const double seconds = median_seconds([&] {
-    const Tensor loss = F::cross_entropy(cnn(images), targets);
-    sgd.zero_grad();
-    loss.backward();
-    sgd.step();
-  });
-  std::cout << "[   INFO   ] one training step of the CNN milestone's network on 64 images: " << seconds * 1e3
-            << " ms (" << 64.0 / seconds << " images/s)\n";
-  EXPECT_LT(seconds, 1.5) << "a training step of 64 images should take about 0.1 s: look for at() or a tensor op "
-                             "per element in a kernel";
 }
 
 // ---------------------------------------------------------------------------------------

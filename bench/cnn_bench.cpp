@@ -170,9 +170,10 @@ double images_per_second(const Options& o, double seconds) { return o.steps * kB
 
 void print_row(const std::string& who, const Options& o, const Measurement& m, double flops) {
   const double median = images_per_second(o, m.seconds.median());
-  std::printf("%-16s %8.1f images/s [%.1f-%.1f over %zu repetitions]   %6.2f GFLOP/s   loss after %d steps %.4f\n",
+  std::printf("%-16s %8.1f images/s [%.1f-%.1f over %zu repetition%s]   %6.2f GFLOP/s   loss after step %d %.4f\n",
               who.c_str(), median, images_per_second(o, m.seconds.worst()), images_per_second(o, m.seconds.best()),
-              m.seconds.size(), median * flops / 1e9, o.warmup + o.steps * o.repeats, m.last_loss);
+              m.seconds.size(), m.seconds.size() == 1 ? "" : "s", median * flops / 1e9, o.warmup + o.steps * o.repeats,
+              m.last_loss);
 }
 
 }  // namespace
@@ -181,6 +182,12 @@ int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   try {
     const bool with_peer = o.libtorch && bench::torch_available();
+    if (!o.tinytorch && !with_peer) {
+      std::printf(
+          "cnn_bench: libtorch is not in this build (apt-get install libtorch-dev and reconfigure): nothing "
+          "to measure\n");
+      return 1;
+    }
     nn::Sequential model = bench::reference_cnn(o.seed);
     const bench::DescribedNetwork network = bench::describe(model);
     const TrainingData data = random_training_data(o.seed + 100);
@@ -192,21 +199,21 @@ int main(int argc, char** argv) {
         static_cast<long long>(nn::parameter_count(model)));
     std::printf(
         "training: batch %lld, SGD lr %g momentum %g, cross-entropy; %lld random 32x32x3 images with random "
-        "labels (seed %llu), the same weights on both sides\n",
+        "labels (seed %llu)%s\n",
         static_cast<long long>(kBatch), kLr, kMomentum, static_cast<long long>(kBatch * kBatchesOfData),
-        static_cast<unsigned long long>(o.seed));
-    std::printf(
-        "threads: %d for libtorch (intra-op and inter-op); tinytorch runs on 1 (it has no threads: a thread "
-        "pool arrives in module 11)%s\n",
-        o.threads, o.threads == 1 || !o.tinytorch ? "" : ": NOT the same thread count");
+        static_cast<unsigned long long>(o.seed), o.tinytorch && with_peer ? ", the same weights on both sides" : "");
+    std::printf("threads:");
+    if (with_peer) std::printf(" libtorch %d (intra-op and inter-op);", o.threads);
+    if (o.tinytorch) std::printf(" tinytorch 1 (it has no threads: a thread pool arrives in module 11)");
+    std::printf("%s\n", o.tinytorch && with_peer && o.threads != 1 ? ": NOT the same thread count" : "");
     std::printf(
         "FLOPs of a training step per image: %.1f M (conv and linear multiply-adds x2: forward, weight "
         "grads, input grads but the image's)\n",
         flops / 1e6);
-    std::printf("%d warm-up steps per side, then %d repetitions of %d steps, the sides alternating\n\n", o.warmup,
-                o.repeats, o.steps);
+    std::printf("%d warm-up steps per side, then %d %s of %d steps%s\n\n", o.warmup, o.repeats,
+                o.repeats == 1 ? "repetition" : "repetitions", o.steps,
+                o.tinytorch && with_peer ? ", the sides alternating" : "");
     std::fflush(stdout);
-
     std::optional<TinytorchSide> ours;
     std::optional<bench::PeerNetwork> peer;
     if (o.tinytorch) ours.emplace(model, data);

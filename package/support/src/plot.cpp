@@ -423,6 +423,16 @@ std::string format_log_tick(double value) {
     std::snprintf(text, sizeof text, "1e%d", static_cast<int>(rounded));
     return text;
   }
+  if (value >= 1e-4 && value < 1e5) {  // three significant digits, no exponent, no trailing zeros
+    const int decimals = std::max(0, 2 - static_cast<int>(std::floor(exponent + 1e-9)));
+    std::snprintf(text, sizeof text, "%.*f", decimals, value);
+    std::string out = text;
+    if (out.find('.') != std::string::npos) {
+      out.erase(out.find_last_not_of('0') + 1);
+      if (out.back() == '.') out.pop_back();
+    }
+    return out;
+  }
   std::snprintf(text, sizeof text, "%.3g", value);
   std::string out = text;
   if (out.find('e') != std::string::npos) {  // %g's "2e+05" -> "2e5"

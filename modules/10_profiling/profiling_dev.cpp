@@ -750,22 +750,46 @@ namespace tinytorch::profiler {
 
 OpKind op_kind(std::string_view name) {
   static const std::map<std::string_view, OpKind> kinds = {
-      {"matmul", OpKind::matmul},
-      {"view", OpKind::view},           {"transpose", OpKind::view},       {"permute", OpKind::view},
-      {"expand", OpKind::view},         {"unsqueeze", OpKind::view},       {"squeeze", OpKind::view},
-      {"narrow", OpKind::view},         {"select", OpKind::view},
-      {"clone", OpKind::copy},          {"cat", OpKind::copy},             {"stack", OpKind::copy},
-      {"gather", OpKind::copy},
-      {"sum", OpKind::reduction},       {"sum_dim", OpKind::reduction},    {"max", OpKind::reduction},
-      {"max_dim", OpKind::reduction},
-      {"im2col", OpKind::im2col},       {"col2im", OpKind::col2im},        {"max_pool2d", OpKind::max_pool2d},
+      {"matmul", OpKind::matmul},     {"view", OpKind::view},
+      {"transpose", OpKind::view},    {"permute", OpKind::view},
+      {"expand", OpKind::view},       {"unsqueeze", OpKind::view},
+      {"squeeze", OpKind::view},      {"narrow", OpKind::view},
+      {"select", OpKind::view},       {"clone", OpKind::copy},
+      {"cat", OpKind::copy},          {"stack", OpKind::copy},
+      {"gather", OpKind::copy},       {"sum", OpKind::reduction},
+      {"sum_dim", OpKind::reduction}, {"max", OpKind::reduction},
+      {"max_dim", OpKind::reduction}, {"im2col", OpKind::im2col},
+      {"col2im", OpKind::col2im},     {"max_pool2d", OpKind::max_pool2d},
   };
-  static const std::vector<std::string_view> elementwise = {
-      "add",        "sub",       "mul",        "div",        "neg",         "add_scalar",  "sub_scalar",
-      "mul_scalar", "div_scalar", "rsub_scalar", "rdiv_scalar", "map",      "exp",         "log",
-      "sqrt",       "abs",       "pow",        "clamp_min",  "clamp_max",   "relu",        "leaky_relu",
-      "sigmoid",    "tanh",      "gelu",       "softmax",    "log_softmax", "batch_norm",  "binary_cross_entropy",
-      "binary_cross_entropy_with_logits"};
+  static const std::vector<std::string_view> elementwise = {"add",
+                                                            "sub",
+                                                            "mul",
+                                                            "div",
+                                                            "neg",
+                                                            "add_scalar",
+                                                            "sub_scalar",
+                                                            "mul_scalar",
+                                                            "div_scalar",
+                                                            "rsub_scalar",
+                                                            "rdiv_scalar",
+                                                            "map",
+                                                            "exp",
+                                                            "log",
+                                                            "sqrt",
+                                                            "abs",
+                                                            "pow",
+                                                            "clamp_min",
+                                                            "clamp_max",
+                                                            "relu",
+                                                            "leaky_relu",
+                                                            "sigmoid",
+                                                            "tanh",
+                                                            "gelu",
+                                                            "softmax",
+                                                            "log_softmax",
+                                                            "batch_norm",
+                                                            "binary_cross_entropy",
+                                                            "binary_cross_entropy_with_logits"};
   if (const auto found = kinds.find(name); found != kinds.end()) return found->second;
   if (std::find(elementwise.begin(), elementwise.end(), name) != elementwise.end()) return OpKind::elementwise;
   return OpKind::unknown;
@@ -1202,8 +1226,8 @@ struct Machine {
 };
 
 struct TableOptions {
-  std::size_t row_limit = 20;       // rows shown (the rest summed in one line)
-  std::optional<Machine> machine;   // adds "% peak", FLOP/B and the bound
+  std::size_t row_limit = 20;      // rows shown (the rest summed in one line)
+  std::optional<Machine> machine;  // adds "% peak", FLOP/B and the bound
 };
 
 // The rows as a terminal table: name, calls, self time and its share of all self time, total
@@ -1278,7 +1302,8 @@ const autograd::OpProfiler hooks{&hook_enter, &hook_exit};
 
 Profiler::Profiler() {
   if (active_session != nullptr) {
-    throw std::logic_error("Profiler: a profiler already runs on this thread; stop it first (one at a time per thread)");
+    throw std::logic_error(
+        "Profiler: a profiler already runs on this thread; stop it first (one at a time per thread)");
   }
   session_ = std::make_unique<Session>();
   active_session = session_.get();
@@ -1351,9 +1376,9 @@ std::string table(const std::vector<OpStats>& rows, const TableOptions& options)
     }
     out << "\n";
   };
-  std::vector<std::pair<std::string, std::size_t>> header = {
-      {"Name", name_width}, {"Calls", 6}, {"Self", 9}, {"Self %", 6}, {"Total", 9},
-      {"GFLOP", 7},         {"GFLOP/s", 7}, {"GB/s", 6}};
+  std::vector<std::pair<std::string, std::size_t>> header = {{"Name", name_width}, {"Calls", 6}, {"Self", 9},
+                                                             {"Self %", 6},        {"Total", 9}, {"GFLOP", 7},
+                                                             {"GFLOP/s", 7},       {"GB/s", 6}};
   if (options.machine) {
     header.push_back({"% roof", 6});
     header.push_back({"FLOP/B", 6});
@@ -1469,10 +1494,11 @@ TEST(UnitProfiler, RecordsTheOpsOfASmallGraph) {
     overhead.stop();
     events = overhead.events().size();
   }
-  std::printf("an add of one-element tensors: %s without a profiler (the hook is one atomic load), %s with one: the "
-              "profiler adds %s per event (%zu events recorded)\n\n",
-              profiler::format_seconds(off / 20000).c_str(), profiler::format_seconds(on / 20000).c_str(),
-              profiler::format_seconds((on - off) / (static_cast<double>(events) / 6)).c_str(), events);
+  std::printf(
+      "an add of one-element tensors: %s without a profiler (the hook is one atomic load), %s with one: the "
+      "profiler adds %s per event (%zu events recorded)\n\n",
+      profiler::format_seconds(off / 20000).c_str(), profiler::format_seconds(on / 20000).c_str(),
+      profiler::format_seconds((on - off) / (static_cast<double>(events) / 6)).c_str(), events);
 }
 
 // %% [markdown]
@@ -1652,16 +1678,17 @@ std::string format_bytes(double bytes) {
 // The observer module 01's Storage calls: the process-wide counter and every live tracker's,
 // behind one lock (buffers may be made on any thread).
 struct MemoryHook {
+  // Never destroyed: a tensor freed while the program exits may still report to them.
   static std::mutex& mutex() {
-    static std::mutex m;
+    static std::mutex& m = *new std::mutex;
     return m;
   }
   static MemoryCounter& global() {
-    static MemoryCounter counter;
+    static MemoryCounter& counter = *new MemoryCounter;
     return counter;
   }
   static std::vector<MemoryTracker*>& trackers() {
-    static std::vector<MemoryTracker*> list;
+    static std::vector<MemoryTracker*>& list = *new std::vector<MemoryTracker*>;
     return list;
   }
   static void allocated(std::size_t bytes) noexcept {
@@ -1746,9 +1773,10 @@ TEST(UnitMemory, CounterAndTracker) {
   const int64_t rss_before = profiler::max_rss_bytes();
   {
     const Tensor big = zeros({25'000'000});  // 100 MB
-    std::cout << "a tensor of 25,000,000 floats: live " << profiler::format_bytes(tracker.live_bytes() - tracker.start_bytes())
-              << ", max RSS " << profiler::format_bytes(rss_before) << " -> "
-              << profiler::format_bytes(profiler::max_rss_bytes()) << "\n";
+    std::cout << "a tensor of 25,000,000 floats: live "
+              << profiler::format_bytes(tracker.live_bytes() - tracker.start_bytes()) << ", max RSS "
+              << profiler::format_bytes(rss_before) << " -> " << profiler::format_bytes(profiler::max_rss_bytes())
+              << "\n";
   }
   std::cout << "freed: live " << profiler::format_bytes(tracker.live_bytes() - tracker.start_bytes()) << ", peak "
             << profiler::format_bytes(tracker.peak_above_start_bytes()) << ", max RSS still "
@@ -1881,7 +1909,8 @@ void stream_copy(const float* src, float* dst, int64_t n) {
 
 double peak_gflops(int64_t iterations, int repeats) {
   volatile float sink = 0;
-  const Timing t = measure([&] { sink = sink + fma_chains(iterations, 0.999999f, 1e-6f); }, {.warmup = 1, .repeats = repeats});
+  const Timing t =
+      measure([&] { sink = sink + fma_chains(iterations, 0.999999f, 1e-6f); }, {.warmup = 1, .repeats = repeats});
   return 2.0 * kChains * static_cast<double>(iterations) / summarize(t.wall).median / 1e9;
 }
 
@@ -1889,7 +1918,8 @@ double bandwidth_gbs(int64_t megabytes, int repeats) {
   const int64_t n = megabytes * (1 << 20) / static_cast<int64_t>(sizeof(float));
   std::vector<float> src(static_cast<std::size_t>(n), 1.0f), dst(static_cast<std::size_t>(n), 0.0f);
   const Timing t = measure([&] { stream_copy(src.data(), dst.data(), n); }, {.warmup = 1, .repeats = repeats});
-  if (dst[static_cast<std::size_t>(n / 2)] != 1.0f) throw std::logic_error("bandwidth_gbs(): stream_copy copied nothing");
+  if (dst[static_cast<std::size_t>(n / 2)] != 1.0f)
+    throw std::logic_error("bandwidth_gbs(): stream_copy copied nothing");
   return 2.0 * static_cast<double>(n) * sizeof(float) / summarize(t.wall).median / 1e9;
 }
 
@@ -2070,16 +2100,18 @@ void write_roofline(const std::string& path, const Machine& machine, const std::
   axes.x_max = hi_i;
   axes.y_min = lo_g;
   axes.y_max = machine.peak_gflops * 2;
-  axes.series.push_back({.label = "memory roof: " + std::to_string(static_cast<int>(std::lround(machine.bandwidth_gbs))) +
-                                  " GB/s x FLOP/byte",
-                         .x = {lo_i, machine.ridge()},
-                         .y = {attainable_gflops(lo_i, machine), machine.peak_gflops},
-                         .color = plot::colors::blue});
-  axes.series.push_back({.label = "compute roof: " + std::to_string(static_cast<int>(std::lround(machine.peak_gflops))) +
-                                  " GFLOP/s (measured FMA peak)",
-                         .x = {machine.ridge(), hi_i},
-                         .y = {machine.peak_gflops, machine.peak_gflops},
-                         .color = plot::colors::red});
+  axes.series.push_back(
+      {.label =
+           "memory roof: " + std::to_string(static_cast<int>(std::lround(machine.bandwidth_gbs))) + " GB/s x FLOP/byte",
+       .x = {lo_i, machine.ridge()},
+       .y = {attainable_gflops(lo_i, machine), machine.peak_gflops},
+       .color = plot::colors::blue});
+  axes.series.push_back(
+      {.label = "compute roof: " + std::to_string(static_cast<int>(std::lround(machine.peak_gflops))) +
+                " GFLOP/s (measured FMA peak)",
+       .x = {machine.ridge(), hi_i},
+       .y = {machine.peak_gflops, machine.peak_gflops},
+       .color = plot::colors::red});
   axes.vertical_lines.push_back({.x = machine.ridge(), .label = "ridge", .color = plot::colors::gray});
   for (std::size_t i = 0; i < shown.size(); ++i) {
     const OpStats& r = *shown[i];
@@ -2128,9 +2160,10 @@ TEST(UnitRoofline, IntensityRoofAndBound) {
 
 {
   const profiler::Machine machine = profiler::measure_machine();
-  std::printf("this machine, measured: peak %.1f GFLOP/s (FMA loop, one core), bandwidth %.1f GB/s (streaming copy), "
-              "ridge %.1f FLOP/byte\n\n",
-              machine.peak_gflops, machine.bandwidth_gbs, machine.ridge());
+  std::printf(
+      "this machine, measured: peak %.1f GFLOP/s (FMA loop, one core), bandwidth %.1f GB/s (streaming copy), "
+      "ridge %.1f FLOP/byte\n\n",
+      machine.peak_gflops, machine.bandwidth_gbs, machine.ridge());
 
   auto make_cnn = [] {
     return nn::Sequential(nn::Conv2d(1, 16, 5, 1, 2, true, 1), nn::ReLU(), nn::MaxPool2d(2),

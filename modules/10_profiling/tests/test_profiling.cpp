@@ -30,9 +30,9 @@ using namespace tinytorch;
 namespace P = tinytorch::profiler;
 namespace F = tinytorch::nn::functional;
 namespace ds = tinytorch::data::datasets;
-using ::testing::HasSubstr;
 using P::Cost;
 using P::EventKind;
+using ::testing::HasSubstr;
 using tinytorch::testing::error_message;
 
 // The row of `rows` named `name`, or a test failure.
@@ -181,9 +181,11 @@ TEST(ProfilingMeasure, BadOptionsAreErrors) {
 
 TEST(ProfilingCosts, MatmulCountsAMultiplyAddAsTwo) {
   EXPECT_EQ(P::matmul_cost(1, 1, 1), (Cost{2, 12}));
-  EXPECT_EQ(P::matmul_cost(32, 400, 12544), (Cost{2.0 * 32 * 400 * 12544, 4.0 * (32 * 400 + 400 * 12544 + 32 * 12544)}));
+  EXPECT_EQ(P::matmul_cost(32, 400, 12544),
+            (Cost{2.0 * 32 * 400 * 12544, 4.0 * (32 * 400 + 400 * 12544 + 32 * 12544)}));
   EXPECT_EQ(P::matmul_cost(4096, 4096, 4096).flops, 2.0 * 4096 * 4096 * 4096) << "compute in double: no overflow";
-  EXPECT_EQ(P::matmul_cost(100000, 100000, 100000).flops, 2e15) << "2·m·k·n overflows int32 and loses nothing in double";
+  EXPECT_EQ(P::matmul_cost(100000, 100000, 100000).flops, 2e15)
+      << "2·m·k·n overflows int32 and loses nothing in double";
 }
 
 TEST(ProfilingCosts, ElementwiseReadsEachInputAsItsOwnSize) {
@@ -221,7 +223,9 @@ TEST(ProfilingCosts, Conv2dIsIm2colPlusOneMatmul) {
 }
 
 TEST(ProfilingCosts, AShapeThatIsNotAnImageBatchIsNamed) {
-  EXPECT_THAT(error_message<ShapeError>([] { P::im2col_cost({16, 14, 14}, 5, 1, 2); }),
+  EXPECT_THAT(error_message<ShapeError>([] {
+                P::im2col_cost({16, 14, 14}, 5, 1, 2);
+              }),
               HasSubstr("im2col_cost(): expected an input shape [N, C, H, W], got [16, 14, 14]"));
   EXPECT_THAT(error_message<ShapeError>([] { P::conv2d_cost({1, 2}, 4, 3, 1, 0); }), HasSubstr("conv2d_cost()"));
 }
@@ -438,7 +442,8 @@ TEST(ProfilingProfiler, RangesNestAndTheirSelfTimesAddUpToTheWhole) {
   ASSERT_NE(inner, events.end());
   EXPECT_EQ(inner->parent, 0);
   EXPECT_EQ(inner->cost, (Cost{5, 6})) << "a range carries the cost it was given";
-  const auto relu_event = std::find_if(events.begin(), events.end(), [](const P::Event& e) { return e.name == "relu"; });
+  const auto relu_event =
+      std::find_if(events.begin(), events.end(), [](const P::Event& e) { return e.name == "relu"; });
   ASSERT_NE(relu_event, events.end());
   EXPECT_EQ(events[static_cast<std::size_t>(relu_event->parent)].name, "inner");
   double self_sum = 0, top_total = 0;
@@ -527,11 +532,11 @@ TEST(ProfilingMemory, CounterFollowsLiveBytesAndThePeak) {
 TEST(ProfilingMemory, TrackerCountsKnownAllocationsExactly) {
   P::MemoryTracker tracker;
   EXPECT_EQ(tracker.allocations(), 0);
-  Tensor a = zeros({1000});        // 4,000 bytes
-  Tensor b = zeros({10, 50});      // 2,000 bytes
+  Tensor a = zeros({1000});                   // 4,000 bytes
+  Tensor b = zeros({10, 50});                 // 2,000 bytes
   const Tensor view = a.view({10, 100}).t();  // views allocate nothing
   EXPECT_EQ(tracker.live_bytes() - tracker.start_bytes(), 6000);
-  Tensor c = view.clone();         // 4,000 more
+  Tensor c = view.clone();  // 4,000 more
   EXPECT_EQ(tracker.peak_above_start_bytes(), 10000);
   EXPECT_EQ(tracker.allocations(), 3);
   a = Tensor();
@@ -670,7 +675,8 @@ TEST(ProfilingIntegration, ProfileOfACnnTrainingStepOnRealFashionMnist) {
   EXPECT_EQ(row(rows, "relu_backward").calls, 2);
   EXPECT_EQ(row(rows, "matmul_backward").calls, 3) << "conv1, conv2 and the linear layer";
   EXPECT_EQ(row(rows, "im2col_backward").calls, 1) << "the images need no gradient: only conv2's im2col has a node";
-  EXPECT_EQ(row(rows, "im2col").cost, P::im2col_cost({16, 1, 28, 28}, 5, 1, 2) + P::im2col_cost({16, 16, 14, 14}, 5, 1, 2));
+  EXPECT_EQ(row(rows, "im2col").cost,
+            P::im2col_cost({16, 1, 28, 28}, 5, 1, 2) + P::im2col_cost({16, 16, 14, 14}, 5, 1, 2));
 
   const std::vector<P::OpStats> by_caller = prof.key_averages(P::GroupBy::name_and_parent);
   EXPECT_EQ(row(by_caller, "matmul <- forward").calls, 3);
@@ -729,8 +735,8 @@ TEST(ProfilingHidden, SummarizeMatchesAReferenceOnRandomSamples) {
 TEST(ProfilingHidden, MeasureReadsTheClocksOnlyAroundTheRun) {
   int reads = 0;
   double now = 0;
-  const P::Timing t = P::measure([&] { now += 1; }, {.warmup = 5, .repeats = 3}, [&] { return ++reads, now; },
-                                 [] { return 0.0; });
+  const P::Timing t =
+      P::measure([&] { now += 1; }, {.warmup = 5, .repeats = 3}, [&] { return ++reads, now; }, [] { return 0.0; });
   EXPECT_EQ(reads, 6) << "two readings of the wall clock per timed run, none during the warm-up";
   EXPECT_EQ(t.wall, std::vector<double>(3, 1.0));
   EXPECT_EQ(t.cpu, std::vector<double>(3, 0.0));

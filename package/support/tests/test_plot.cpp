@@ -163,7 +163,9 @@ double centroid_x(const plot::Image& image, plot::Rgb color) {
 TEST(Render, ALogAxisGivesEqualRatiosEqualRoom) {
   plot::Figure figure{.width = 600, .height = 300};
   plot::Axes& axes = figure.panels.emplace_back();
-  for (double x : {1.0, 10.0, 100.0, 1000.0, 10000.0}) axes.points.push_back({.x = x, .y = x, .color = plot::colors::green});
+  for (double x : {1.0, 10.0, 100.0, 1000.0, 10000.0}) {
+    axes.points.push_back({.x = x, .y = x, .color = plot::colors::green});
+  }
   axes.points.push_back({.x = 0, .y = 5, .color = plot::colors::red});  // not on a log axis: left out
   axes.log_x = true;
   axes.log_y = true;

@@ -101,9 +101,11 @@
 // %%
 //| export
 #include <cstdint>
+#include <cstddef>
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -328,16 +330,40 @@ TEST(UnitShapes, StridesAreRowMajor) {
 // A default-constructed `Tensor` is *undefined* (no `TensorImpl`), like a default
 // `torch::Tensor`; autograd will use that for "no gradient yet". Touching it throws a
 // `std::logic_error` instead of crashing.
+//
+// `Storage` also carries a hook for module 10, where you measure how much memory a training
+// step needs: while a memory counter is installed, every new buffer reports its bytes, and
+// reports them freed when it goes. Until then it costs one relaxed atomic load per buffer.
 
 // %%
 //| export
 namespace tinytorch {
 
+namespace memory {
+// Told of every Storage made and freed while it is installed: module 10's memory counter.
+// Nothing is installed before module 10, and then a Storage costs one relaxed atomic load.
+struct AllocationObserver {
+  void (*allocated)(std::size_t bytes) noexcept;
+  void (*freed)(std::size_t bytes) noexcept;
+};
+// Installs `observer` (static lifetime) for every thread; nullptr removes it.
+void set_allocation_observer(const AllocationObserver* observer) noexcept;
+// The installed observer, or nullptr.
+const AllocationObserver* allocation_observer() noexcept;
+}  // namespace memory
+
 // A flat buffer of float32 numbers. Tensors never own numbers directly: they look at a
 // Storage through a shape, strides and an offset, and several tensors may share one.
 class Storage {
  public:
-  explicit Storage(std::vector<float> values) : values_(std::move(values)) {}
+  explicit Storage(std::vector<float> values) : values_(std::move(values)) { count_allocation(); }
+  Storage(const Storage& other) : values_(other.values_) { count_allocation(); }
+  Storage& operator=(const Storage&) = delete;
+  // A buffer counted when it was made is reported freed to the same observer, even if that
+  // observer was removed since: live bytes stay exact.
+  ~Storage() {
+    if (counted_by_) counted_by_->freed(bytes());
+  }
 
   float* data() noexcept { return values_.data(); }
   const float* data() const noexcept { return values_.data(); }
@@ -345,7 +371,14 @@ class Storage {
   int64_t size() const noexcept { return static_cast<int64_t>(values_.size()); }
 
  private:
+  std::size_t bytes() const noexcept { return values_.size() * sizeof(float); }
+  void count_allocation() noexcept {
+    counted_by_ = memory::allocation_observer();
+    if (counted_by_) counted_by_->allocated(bytes());
+  }
+
   std::vector<float> values_;
+  const memory::AllocationObserver* counted_by_ = nullptr;
 };
 
 // Autograd's record of a tensor: its gradient and the op that made it. Module 05 defines it;
@@ -629,6 +662,11 @@ int64_t Tensor::size(int64_t dim) const { return shape()[wrap_dim(dim, this->dim
 //
 // Ops that are combinations of other ops (`mean` is `sum` then a division, `reshape` is
 // `view` or `clone` then `view`) need no wrapper: their parts are recorded one by one.
+//
+// `record` has a second sleeping hook, for module 10's profiler: while a profiler is
+// installed, it is told when each op's kernel starts and ends, with the op's inputs and
+// output, so that it can time the op and count its FLOPs and bytes. Until then the hook costs
+// one relaxed atomic load per op (a load of a pointer that stays null).
 
 // %%
 //| export
@@ -668,14 +706,47 @@ bool recording_paused() noexcept;
 // paused, and one of the inputs requires grad.
 bool should_record(std::initializer_list<Tensor> inputs) noexcept;
 
+// What module 10's profiler is told: an op's kernel (through record), a node of the backward
+// pass (module 05), or a range a program names (module 10's RecordFunction).
+enum class EventKind { op, backward, range };
+
+// Called around every op, backward node and range while installed: `enter` before, `exit`
+// after (with what the cost formulas need; `output` is null when the op threw). Module 10
+// installs one while a profiler runs; until then an op pays one relaxed atomic load.
+struct OpProfiler {
+  void (*enter)(EventKind kind, const char* name);
+  void (*exit)(EventKind kind, const char* name, std::span<const Tensor> inputs, std::span<const int64_t> ints,
+               const Tensor* output);
+};
+// Installs `profiler` (static lifetime) for every thread; nullptr removes it.
+void set_op_profiler(const OpProfiler* profiler) noexcept;
+// The installed profiler, or nullptr (one relaxed atomic load).
+const OpProfiler* op_profiler() noexcept;
+
 namespace detail {
 // The recording half of record(): hands the installed recorder the call that made `output`.
 void record_call(const char* op, std::initializer_list<Tensor> inputs, const int64_t* ints, std::size_t count,
                  float scalar, Tensor& output);
 
+// compute(), between the profiler's enter and exit.
 template <typename Compute>
-Tensor record(const char* op, std::initializer_list<Tensor> inputs, const int64_t* ints, std::size_t count,
-              float scalar, Compute& compute) {
+Tensor profiled(const OpProfiler& profiler, EventKind kind, const char* op, std::span<const Tensor> inputs,
+                std::span<const int64_t> ints, Compute& compute) {
+  profiler.enter(kind, op);
+  Tensor output;
+  try {
+    output = compute();
+  } catch (...) {
+    profiler.exit(kind, op, inputs, ints, nullptr);
+    throw;
+  }
+  profiler.exit(kind, op, inputs, ints, &output);
+  return output;
+}
+
+template <typename Compute>
+Tensor record_unprofiled(const char* op, std::initializer_list<Tensor> inputs, const int64_t* ints,
+                         std::size_t count, float scalar, Compute& compute) {
   if (!should_record(inputs)) return compute();
   Tensor output;
   {
@@ -684,6 +755,19 @@ Tensor record(const char* op, std::initializer_list<Tensor> inputs, const int64_
   }
   record_call(op, inputs, ints, count, scalar, output);
   return output;
+}
+
+template <typename Compute>
+Tensor record(const char* op, std::initializer_list<Tensor> inputs, const int64_t* ints, std::size_t count,
+              float scalar, Compute& compute) {
+  if (const OpProfiler* profiler = op_profiler()) [[unlikely]] {
+    auto timed = [&] {
+      return profiled(*profiler, EventKind::op, op, std::span<const Tensor>(inputs.begin(), inputs.size()),
+                      std::span<const int64_t>(ints, count), compute);
+    };
+    return record_unprofiled(op, inputs, ints, count, scalar, timed);
+  }
+  return record_unprofiled(op, inputs, ints, count, scalar, compute);
 }
 }  // namespace detail
 
@@ -716,11 +800,14 @@ namespace tinytorch {
 namespace autograd {
 namespace {
 std::atomic<Recorder> installed_recorder{nullptr};
+std::atomic<const OpProfiler*> installed_profiler{nullptr};
 thread_local int pause_depth = 0;
 }  // namespace
 
 void set_recorder(Recorder recorder) noexcept { installed_recorder.store(recorder); }
 Recorder recorder() noexcept { return installed_recorder.load(std::memory_order_relaxed); }
+void set_op_profiler(const OpProfiler* profiler) noexcept { installed_profiler.store(profiler); }
+const OpProfiler* op_profiler() noexcept { return installed_profiler.load(std::memory_order_relaxed); }
 
 PauseRecording::PauseRecording() noexcept { ++pause_depth; }
 PauseRecording::~PauseRecording() { --pause_depth; }
@@ -748,6 +835,16 @@ void record_call(const char* op, std::initializer_list<Tensor> inputs, const int
 }  // namespace detail
 
 }  // namespace autograd
+
+namespace memory {
+namespace {
+std::atomic<const AllocationObserver*> installed_observer{nullptr};
+}  // namespace
+void set_allocation_observer(const AllocationObserver* observer) noexcept { installed_observer.store(observer); }
+const AllocationObserver* allocation_observer() noexcept {
+  return installed_observer.load(std::memory_order_relaxed);
+}
+}  // namespace memory
 
 Tensor& Tensor::requires_grad_(bool requires_grad) {
   (void)impl();  // an undefined tensor throws, as everywhere

@@ -1222,6 +1222,8 @@ void backward(const Tensor& root, const Tensor& gradient = Tensor(), bool retain
 // backward function and checks that it returned one gradient per input, each of the input's
 // shape, and names the op when not. A node without a backward function (`map`, or an op this
 // table does not know) is an error here: gradients are never silently dropped.
+// While module 10's profiler is installed, apply_node also tells it when each node's backward
+// starts and ends, so a profile shows where the backward pass spends its time.
 
 // %%
 //| export impl
@@ -1256,7 +1258,19 @@ std::vector<Tensor> apply_node(Node& node, const Tensor& grad) {
   for (std::size_t i = 0; i < node.inputs.size(); ++i) {
     needs_grad[i] = node.inputs[i].defined() && node.inputs[i].requires_grad();
   }
-  std::vector<Tensor> grads = node.backward(BackwardContext{node.inputs, node.ints, node.scalar, node.output, grad, needs_grad});
+  std::vector<Tensor> grads;
+  if (const OpProfiler* profiler = op_profiler()) [[unlikely]] {  // module 10 times each node
+    profiler->enter(EventKind::backward, node.name.c_str());
+    try {
+      grads = node.backward(BackwardContext{node.inputs, node.ints, node.scalar, node.output, grad, needs_grad});
+    } catch (...) {
+      profiler->exit(EventKind::backward, node.name.c_str(), node.inputs, node.ints, nullptr);
+      throw;
+    }
+    profiler->exit(EventKind::backward, node.name.c_str(), node.inputs, node.ints, &node.output);
+  } else {
+    grads = node.backward(BackwardContext{node.inputs, node.ints, node.scalar, node.output, grad, needs_grad});
+  }
   if (grads.size() != node.inputs.size()) {
     throw std::logic_error("backward of " + describe(node) + " returned " + std::to_string(grads.size()) +
                            " gradients for " + std::to_string(node.inputs.size()) + " inputs");
@@ -1776,11 +1790,18 @@ void attach_function(const char* name, std::initializer_list<Tensor> inputs, std
 template <typename Compute>
 Tensor function(const char* name, std::initializer_list<Tensor> inputs, Compute compute, BackwardFn backward,
                 std::vector<int64_t> ints = {}, float scalar = 0.0f) {
-  if (!should_record(inputs)) return compute();
+  auto run = [&] {
+    if (const OpProfiler* profiler = op_profiler()) [[unlikely]] {  // module 10 times the op
+      return detail::profiled(*profiler, EventKind::op, name, std::span<const Tensor>(inputs.begin(), inputs.size()),
+                              std::span<const int64_t>(ints), compute);
+    }
+    return compute();
+  };
+  if (!should_record(inputs)) return run();
   Tensor output;
   {
     PauseRecording kernel_only;
-    output = compute();
+    output = run();
   }
   for (const Tensor& input : inputs) {
     if (output.impl_ptr() == input.impl_ptr()) output = output.detach();

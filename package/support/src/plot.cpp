@@ -28,11 +28,52 @@ struct Range {
   bool empty() const { return !(lo <= hi); }
 };
 
-// The x and y ranges a panel shows, and where its ticks go.
+// The x and y ranges a panel shows, and where its ticks go (in exponents on a log axis).
 struct Frame {
   double x_lo, x_hi, y_lo, y_hi;
   Ticks x_ticks, y_ticks;
+  bool log_x = false, log_y = false;
 };
+
+double log_or_nan(double v) { return v > 0 && finite(v) ? std::log10(v) : std::numeric_limits<double>::quiet_NaN(); }
+
+// The axes with every x (y) replaced by its log10 when that axis is logarithmic, so that the
+// rest of the drawing stays linear.
+Axes to_log_space(const Axes& axes) {
+  Axes out = axes;
+  auto convert = [](std::vector<double>& values) {
+    for (double& v : values) v = log_or_nan(v);
+  };
+  auto bound = [](std::optional<double>& b) {
+    if (b) b = *b > 0 ? std::optional<double>(std::log10(*b)) : std::nullopt;
+  };
+  if (axes.log_x) {
+    for (Series& s : out.series) convert(s.x);
+    for (VerticalLine& v : out.vertical_lines) v.x = log_or_nan(v.x);
+    for (Point& p : out.points) p.x = log_or_nan(p.x);
+    bound(out.x_min);
+    bound(out.x_max);
+  }
+  if (axes.log_y) {
+    for (Series& s : out.series) convert(s.y);
+    for (Point& p : out.points) p.y = log_or_nan(p.y);
+    bound(out.y_min);
+    bound(out.y_max);
+  }
+  return out;
+}
+
+// Ticks of a log axis, as exponents, from the range in exponents.
+Ticks log_space_ticks(double lo, double hi) {
+  Ticks ticks;
+  for (double v : log_ticks(std::pow(10.0, lo), std::pow(10.0, hi))) ticks.values.push_back(std::log10(v));
+  ticks.step = 1.0;
+  return ticks;
+}
+
+std::string tick_label(double v, const Ticks& ticks, bool log) {
+  return log ? format_log_tick(std::pow(10.0, v)) : format_tick(v, ticks.step);
+}
 
 Frame frame_of(const Axes& axes) {
   Range xs, ys;
@@ -71,8 +112,10 @@ Frame frame_of(const Axes& axes) {
   if (!axes.y_max) y_hi += pad;
   f.y_lo = y_lo;
   f.y_hi = y_hi;
-  f.x_ticks = nice_ticks(f.x_lo, f.x_hi, 7, axes.integer_x);
-  f.y_ticks = nice_ticks(f.y_lo, f.y_hi, 6);
+  f.x_ticks = axes.log_x ? log_space_ticks(f.x_lo, f.x_hi) : nice_ticks(f.x_lo, f.x_hi, 7, axes.integer_x);
+  f.y_ticks = axes.log_y ? log_space_ticks(f.y_lo, f.y_hi) : nice_ticks(f.y_lo, f.y_hi, 6);
+  f.log_x = axes.log_x;
+  f.log_y = axes.log_y;
   return f;
 }
 
@@ -223,12 +266,14 @@ void draw_legend(Image& area, const Mapping& m, const Axes& axes) {
   }
 }
 
-void draw_panel(Image& image, const Axes& axes, int left, int top, int width, int height) {
+void draw_panel(Image& image, const Axes& data_axes, int left, int top, int width, int height) {
+  const Axes logged = data_axes.log_x || data_axes.log_y ? to_log_space(data_axes) : Axes{};
+  const Axes& axes = data_axes.log_x || data_axes.log_y ? logged : data_axes;
   const Frame f = frame_of(axes);
   std::vector<std::string> y_labels;
   int y_label_width = 0;
   for (double v : f.y_ticks.values) {
-    y_labels.push_back(format_tick(v, f.y_ticks.step));
+    y_labels.push_back(tick_label(v, f.y_ticks, f.log_y));
     y_label_width = std::max(y_label_width, text_width(y_labels.back(), kTextScale));
   }
   const int title_h = axes.title.empty() ? 4 : text_height(kTitleScale) + 10;
@@ -285,7 +330,7 @@ void draw_panel(Image& image, const Axes& axes, int left, int top, int width, in
   }
   for (double v : f.x_ticks.values) {
     const int x = area_left + static_cast<int>(std::lround(m.x(v)));
-    const std::string label = format_tick(v, f.x_ticks.step);
+    const std::string label = tick_label(v, f.x_ticks, f.log_x);
     fill_rect(image, x, area_bottom + 1, x + 1, area_bottom + 5, colors::gray);
     draw_text(image, x - text_width(label, kTextScale) / 2, area_bottom + 8, label, kInk, kTextScale);
   }
@@ -348,6 +393,53 @@ std::string format_tick(double value, double step) {
   std::snprintf(text, sizeof text, "%.*f", decimals, value);
   std::string out = text;
   if (out.find_first_not_of("-0.") == std::string::npos) return "0";
+  return out;
+}
+
+std::vector<double> log_ticks(double lo, double hi) {
+  std::vector<double> ticks;
+  if (!finite(lo) || !finite(hi) || !(lo > 0) || !(lo < hi)) return ticks;
+  const double tolerance = 1e-9;
+  const int first = static_cast<int>(std::floor(std::log10(lo))), last = static_cast<int>(std::ceil(std::log10(hi)));
+  for (const std::vector<double>& mantissas : {std::vector<double>{1}, std::vector<double>{1, 2, 5}}) {
+    ticks.clear();
+    for (int e = first; e <= last; ++e) {
+      for (double m : mantissas) {
+        const double v = m * std::pow(10.0, e);
+        if (v >= lo * (1 - tolerance) && v <= hi * (1 + tolerance)) ticks.push_back(v);
+      }
+    }
+    if (ticks.size() >= 2) return ticks;
+  }
+  return {lo, hi};
+}
+
+std::string format_log_tick(double value) {
+  if (!finite(value) || value <= 0) return format_tick(value, 1.0);
+  const double exponent = std::log10(value);
+  const double rounded = std::round(exponent);
+  char text[32];
+  if (std::fabs(exponent - rounded) < 1e-9 && (rounded >= 5 || rounded <= -4)) {
+    std::snprintf(text, sizeof text, "1e%d", static_cast<int>(rounded));
+    return text;
+  }
+  if (value >= 1e-4 && value < 1e5) {  // three significant digits, no exponent, no trailing zeros
+    const int decimals = std::max(0, 2 - static_cast<int>(std::floor(exponent + 1e-9)));
+    std::snprintf(text, sizeof text, "%.*f", decimals, value);
+    std::string out = text;
+    if (out.find('.') != std::string::npos) {
+      out.erase(out.find_last_not_of('0') + 1);
+      if (out.back() == '.') out.pop_back();
+    }
+    return out;
+  }
+  std::snprintf(text, sizeof text, "%.3g", value);
+  std::string out = text;
+  if (out.find('e') != std::string::npos) {  // %g's "2e+05" -> "2e5"
+    const std::size_t e = out.find('e');
+    const int power = std::stoi(out.substr(e + 1));
+    out = out.substr(0, e) + "e" + std::to_string(power);
+  }
   return out;
 }
 

@@ -127,4 +127,55 @@ TEST(Render, OnlyNaNsStillDrawAxes) {
   EXPECT_GT(count(image, plot::colors::gray), 100) << "the frame is drawn";
 }
 
+TEST(LogTicks, PowersOfTenInsideTheRange) {
+  EXPECT_EQ(plot::log_ticks(0.5, 2000), (std::vector<double>{1, 10, 100, 1000}));
+  EXPECT_EQ(plot::log_ticks(1, 100), (std::vector<double>{1, 10, 100}));
+  EXPECT_EQ(plot::log_ticks(3, 60), (std::vector<double>{5, 10, 20, 50})) << "one power of ten: 1, 2, 5 times them";
+  EXPECT_EQ(plot::log_ticks(1.1, 1.5), (std::vector<double>{1.1, 1.5})) << "narrower than 1-2-5: the ends";
+  EXPECT_TRUE(plot::log_ticks(0, 10).empty()) << "a log axis cannot reach 0";
+  EXPECT_TRUE(plot::log_ticks(10, 1).empty());
+}
+
+TEST(LogTicks, LabelsArePlainNumbersOrPowers) {
+  EXPECT_EQ(plot::format_log_tick(0.01), "0.01");
+  EXPECT_EQ(plot::format_log_tick(1), "1");
+  EXPECT_EQ(plot::format_log_tick(2000), "2000");
+  EXPECT_EQ(plot::format_log_tick(1e5), "1e5");
+  EXPECT_EQ(plot::format_log_tick(1e-4), "1e-4");
+  EXPECT_EQ(plot::format_log_tick(250), "250");
+  EXPECT_EQ(plot::format_log_tick(2e5), "2e5");
+}
+
+// The mean x of the pixels of `color`.
+double centroid_x(const plot::Image& image, plot::Rgb color) {
+  double sum = 0, n = 0;
+  for (int y = 0; y < image.height(); ++y) {
+    for (int x = 0; x < image.width(); ++x) {
+      if (image.at(x, y) == color) {
+        sum += x;
+        ++n;
+      }
+    }
+  }
+  return n > 0 ? sum / n : -1;
+}
+
+TEST(Render, ALogAxisGivesEqualRatiosEqualRoom) {
+  plot::Figure figure{.width = 600, .height = 300};
+  plot::Axes& axes = figure.panels.emplace_back();
+  for (double x : {1.0, 10.0, 100.0, 1000.0, 10000.0}) {
+    axes.points.push_back({.x = x, .y = x, .color = plot::colors::green});
+  }
+  axes.points.push_back({.x = 0, .y = 5, .color = plot::colors::red});  // not on a log axis: left out
+  axes.log_x = true;
+  axes.log_y = true;
+  const plot::Image logged = plot::render(figure);
+  EXPECT_EQ(count(logged, plot::colors::red), 0) << "x = 0 has no place on a log axis";
+  EXPECT_NEAR(centroid_x(logged, plot::colors::green), 300, 40) << "1 to 10^4 evenly spread: the middle is 100";
+  figure.panels[0].log_x = figure.panels[0].log_y = false;
+  figure.panels[0].points.pop_back();
+  EXPECT_GT(std::fabs(centroid_x(plot::render(figure), plot::colors::green) - 300), 100)
+      << "on linear axes the small values crowd at the left";
+}
+
 }  // namespace

@@ -60,6 +60,11 @@ struct Axes {
   // Without a bound, the range is the data's (x exactly; y with 5% to spare).
   std::optional<double> x_min, x_max, y_min, y_max;
   bool integer_x = false;  // x ticks at whole numbers only (epochs)
+  // Logarithmic axes (a roofline, a sweep over sizes): equal ratios take equal room, ticks sit
+  // at powers of ten (or 1, 2, 5 times them on a short range), and a value <= 0 is left out
+  // (a gap in a line, a point not drawn). Bounds are given in data units, not exponents.
+  bool log_x = false;
+  bool log_y = false;
 };
 
 // Panels side by side under a title.
@@ -87,5 +92,14 @@ Ticks nice_ticks(double lo, double hi, int target = 6, bool integer = false);
 // (1000, 500) -> "1000", (0, 0.1) -> "0" (never "-0"); tiny or huge steps in exponent form
 // ("1e-05").
 std::string format_tick(double value, double step);
+
+// Tick positions for a logarithmic axis over [lo, hi] (0 < lo < hi), in data units: the powers
+// of ten inside it, or 1, 2 and 5 times them when fewer than two powers fit, or lo and hi
+// themselves on a range narrower than that. An empty, reversed or non-positive range has none.
+std::vector<double> log_ticks(double lo, double hi);
+
+// A logarithmic tick's label: 0.01 -> "0.01", 1 -> "1", 2000 -> "2000", 1e5 -> "1e5",
+// 1e-4 -> "1e-4"; other values with up to 3 significant digits ("250", "0.25").
+std::string format_log_tick(double value);
 
 }  // namespace tinytorch::plot

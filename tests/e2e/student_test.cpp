@@ -33,7 +33,7 @@ TEST_F(StudentTest, ReleaseStripsSolutionsAndHiddenTests) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("2 exercises for students to write"), std::string::npos) << r.out;
   std::string dev = read_file(student / "modules/01_tiny/tiny_dev.cpp");
-  EXPECT_NE(dev.find("int add_one(int x) {\n  // YOUR CODE HERE\n  throw tinytorch::NotImplemented();\n}"),
+  EXPECT_NE(dev.find("int add_one(int x) {\n  // YOUR CODE HERE\n  throw tinytorch::NotImplemented();\n  // END YOUR CODE\n}"),
             std::string::npos)
       << dev;
   EXPECT_EQ(dev.find("return x + 1;"), std::string::npos);

@@ -4,6 +4,7 @@
 
 #include "engine/temp_course.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 namespace tito {
 namespace {
@@ -57,10 +58,12 @@ constexpr const char* kStudent =
     "int add(int a, int b) {\n"
     "    // YOUR CODE HERE\n"
     "    throw tinytorch::NotImplemented();\n"
+    "    // END YOUR CODE\n"
     "}\n"
     "int Counter::start() const {\n"
     "  // YOUR CODE HERE\n"
     "  return -1;\n"
+    "  // END YOUR CODE\n"
     "}\n"
     "// %%\n"
     "//| test\n"
@@ -70,6 +73,23 @@ TEST(Stripper, SolutionsBecomeIndentedStubsAndHiddenPartsVanish) {
   StudentVersion s = strip_dev_file(kDev, "modules/01_add/add_dev.cpp");
   EXPECT_EQ(s.text, kStudent);
   EXPECT_EQ(s.exercises, 2);
+}
+
+TEST(Stripper, RegionsSayWhereEachExerciseIsInBothVersions) {
+  StudentVersion s = strip_dev_file(kDev, "add_dev.cpp");
+  ASSERT_EQ(s.regions.size(), 2u);
+  std::vector<std::string> lines = split_lines(s.text);
+  for (const StubRegion& r : s.regions) {
+    EXPECT_EQ(trim(lines[r.student_begin_line - 1]), kYourCodeHere);
+    EXPECT_EQ(trim(lines[r.student_end_line - 1]), kEndYourCode);
+    EXPECT_EQ(r.student_end_line, r.student_begin_line + 2);
+  }
+  EXPECT_EQ(s.regions[0].begin_line, 12);  // "    // BEGIN SOLUTION" of add
+  EXPECT_EQ(s.regions[0].end_line, 15);
+  EXPECT_EQ(s.regions[1].begin_line, 18);  // "  // BEGIN SOLUTION stub: return -1;"
+  EXPECT_EQ(s.regions[1].end_line, 20);
+  EXPECT_EQ(s.regions[0].student_begin_line, 12);
+  EXPECT_EQ(s.regions[1].student_begin_line, 17);
 }
 
 TEST(Stripper, SecretsAreTheLinesStudentsMustNotSee) {

@@ -17,17 +17,25 @@ void add_secret(Secrets& secrets, const std::string& line) {
   if (!t.empty()) secrets.lines.emplace_back(t);
 }
 
+// Renders the kept lines and the stubs; `stub_lines` gets the output lines of each stub's first
+// and last line, in order.
 std::string render(const std::vector<std::string>& lines, const std::vector<Fate>& fate,
-                   const std::vector<std::string>& stub_for, bool trailing_newline) {
+                   const std::vector<std::string>& stub_for, bool trailing_newline,
+                   std::vector<std::pair<int, int>>* stub_lines = nullptr) {
   std::string out;
+  int line = 0;  // output lines so far
   for (std::size_t i = 0; i < lines.size(); ++i) {
     if (fate[i] == Fate::Drop) continue;
     if (fate[i] == Fate::Stub) {
       std::string indent(indentation(lines[i]));
-      out += indent + std::string(kYourCodeHere) + "\n" + indent + stub_for[i] + "\n";
+      out += indent + std::string(kYourCodeHere) + "\n" + indent + stub_for[i] + "\n" + indent +
+             std::string(kEndYourCode) + "\n";
+      if (stub_lines) stub_lines->emplace_back(line + 1, line + 3);
+      line += 3;
       continue;
     }
     out += lines[i] + "\n";
+    ++line;
   }
   if (!trailing_newline && !out.empty()) out.pop_back();
   return out;
@@ -76,10 +84,16 @@ StudentVersion strip_dev_file(std::string_view text, const std::string& path, co
       drop_block(b, fate, lines, out.secrets);
       fate[b.begin_line - 1] = Fate::Stub;
       stub_for[b.begin_line - 1] = b.stub ? *b.stub : std::string(kDefaultStub);
+      out.regions.push_back(StubRegion{b.begin_line, b.end_line, 0, 0});
       ++out.exercises;
     }
   }
-  out.text = render(lines, fate, stub_for, text.empty() || text.back() == '\n');
+  std::vector<std::pair<int, int>> stub_lines;
+  out.text = render(lines, fate, stub_for, text.empty() || text.back() == '\n', &stub_lines);
+  for (std::size_t i = 0; i < out.regions.size(); ++i) {  // cells and their blocks are in file order
+    out.regions[i].student_begin_line = stub_lines[i].first;
+    out.regions[i].student_end_line = stub_lines[i].second;
+  }
   out.near_misses = std::move(dev.warnings);
   return out;
 }

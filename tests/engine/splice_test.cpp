@@ -6,8 +6,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "engine/stripper.hpp"
+#include "engine/devfile.hpp"
 #include "engine/temp_course.hpp"
+#include "util/fs.hpp"
+#include "util/text.hpp"
 
 namespace tito {
 namespace {
@@ -183,6 +188,43 @@ TEST(Splice, TheStudentVersionFramesEveryRegionAndStaysAValidDevFile) {
   EXPECT_THAT(text, HasSubstr("  // YOUR CODE HERE\n  return 0;\n  // END YOUR CODE\n"));
   // No near-miss warning: the frame is not taken for a misspelt END SOLUTION.
   EXPECT_TRUE(strip_dev_file(text, "student/add_dev.cpp").near_misses.empty());
+}
+
+// Every module of the course: its student version splices to its stubs without a complaint,
+// and a student version with the instructor's solutions put in its regions splices back to the
+// instructor's dev file, byte for byte.
+TEST(Splice, EveryRealModuleSplicesBackToItself) {
+  namespace fs = std::filesystem;
+  int modules = 0;
+  for (const fs::directory_entry& folder : fs::directory_iterator(fs::path(TITO_SOURCE_DIR) / "modules")) {
+    if (!folder.is_directory()) continue;
+    for (const fs::directory_entry& file : fs::directory_iterator(folder.path())) {
+      const std::string name = file.path().filename().string();
+      if (!name.ends_with("_dev.cpp")) continue;
+      ++modules;
+      const std::string instructor = read_file(file.path());
+      const StudentVersion version = strip_dev_file(instructor, name);
+      const Splice untouched = splice_submission(instructor, name, version.text, "student/" + name);
+      EXPECT_TRUE(untouched.tampering.empty()) << name << ": " << untouched.tampering.front().format();
+      EXPECT_EQ(untouched.regions.size(), static_cast<std::size_t>(version.exercises)) << name;
+      EXPECT_EQ(untouched.written(), 0) << name;
+
+      const std::vector<std::string> source = split_lines(instructor);
+      const std::vector<std::string> stubbed = split_lines(version.text);
+      std::string solved;
+      std::size_t next = 0;
+      for (const StubRegion& r : version.regions) {
+        for (; next < static_cast<std::size_t>(r.student_begin_line); ++next) solved += stubbed[next] + "\n";
+        for (int l = r.begin_line + 1; l < r.end_line; ++l) solved += source[static_cast<std::size_t>(l - 1)] + "\n";
+        next = static_cast<std::size_t>(r.student_end_line - 1);
+      }
+      for (; next < stubbed.size(); ++next) solved += stubbed[next] + "\n";
+      const Splice back = splice_submission(instructor, name, solved, "student/" + name);
+      EXPECT_TRUE(back.tampering.empty()) << name << ": " << back.tampering.front().format();
+      EXPECT_EQ(back.text, instructor) << name;
+    }
+  }
+  EXPECT_GE(modules, 9);
 }
 
 }  // namespace

@@ -10,12 +10,13 @@
 // chosen by looking at it. (README.md: why a cosine, and what a constant rate
 // with the best validation epoch's weights gave.)
 #include <milestone.hpp>
+#include <trainer_run.hpp>
 
 #include <cmath>
 #include <cstdio>
 #include <iostream>
-#include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <tinytorch/core/data.hpp>
@@ -78,22 +79,9 @@ int main(int argc, char** argv) {
                        .save_checkpoints = false,
                        .progress = train::ProgressMode::Lines};
   train::Trainer trainer(model, config);
-  trainer.on_batch([&](const train::BatchEvent& e) {
-    if (e.batch == 1) run.batches(static_cast<std::size_t>(e.batches));  // the harness's progress line
-    run.loss(e.loss);
-    run.grad_norm(e.grad_norm);
-  });
-  trainer.on_epoch([&](const train::EpochMetrics&) { run.end_epoch(); });
-
-  train::History history;
-  try {
-    history = trainer.fit(train, &validation);
-  } catch (const train::TrainingError& e) {
-    std::cerr << "milestone_mlp: " << e.what() << "\n";
-    run.loss(std::numeric_limits<double>::quiet_NaN());  // the harness names the batch's loss as not finite
-    run.note(e.what());
-    return run.finish(false);
-  }
+  const std::optional<train::History> fitted = milestone::fit(run, trainer, train, &validation, "milestone_mlp");
+  if (!fitted) return run.finish(false);
+  const train::History& history = *fitted;
 
   // In a --quick run the Trainer reads at most max_batches of each source: the test figures are
   // those of the first max_batches * 128 test images.

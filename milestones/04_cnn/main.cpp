@@ -23,6 +23,7 @@
 // (watched, not chosen on); the test set is read once, at the end, with the
 // last epoch's weights.
 #include <milestone.hpp>
+#include <trainer_run.hpp>
 
 #include <unistd.h>
 
@@ -33,7 +34,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
@@ -131,31 +131,17 @@ std::optional<PartResult> train_part(milestone::Run& run, const std::string& par
   config.seed = run.seed();
   config.progress = train::ProgressMode::Lines;
   train::Trainer trainer(model, config);
-  trainer.on_batch([&](const train::BatchEvent& e) {
-    if (e.batch == 1) run.batches(static_cast<std::size_t>(e.batches));  // the harness's progress line
-    run.loss(e.loss);
-    run.grad_norm(e.grad_norm);
-  });
-  trainer.on_epoch([&](const train::EpochMetrics&) { run.end_epoch(); });
-
-  train::History history;
-  try {
-    history = trainer.fit(train, &held_out);
-  } catch (const train::TrainingError& e) {
-    std::cerr << "milestone_cnn: " << part << ": " << e.what() << "\n";
-    run.loss(std::numeric_limits<double>::quiet_NaN());  // the harness names the batch's loss as not finite
-    run.note(part + ": " + e.what());
-    return std::nullopt;
-  }
+  const std::optional<train::History> history = milestone::fit(run, trainer, train, &held_out, "milestone_cnn: " + part);
+  if (!history) return std::nullopt;
   run.artifact(part + "/log.csv");
   run.artifact(part + "/curves.png");
 
   PartResult r;
   r.test = trainer.evaluate(test_loader);
-  r.last = history.epochs.back();
-  for (const train::EpochMetrics& m : history.epochs) {
-    r.seconds_per_epoch += m.seconds / static_cast<double>(history.epochs.size());
-    r.images_per_second += m.examples_per_second / static_cast<double>(history.epochs.size());
+  r.last = history->epochs.back();
+  for (const train::EpochMetrics& m : history->epochs) {
+    r.seconds_per_epoch += m.seconds / static_cast<double>(history->epochs.size());
+    r.images_per_second += m.examples_per_second / static_cast<double>(history->epochs.size());
   }
   return r;
 }

@@ -543,8 +543,8 @@ TEST(UnitMatrixView, ReadsATransposeAndAnOffsetInPlace) {
 //
 // **APPROACH**:
 // 1. `float acc[kPortableMR][kPortableNR] = {};`
-// 2. For each `p < kc`: for each `i`, read `a_ip = a[p * MR + i]` once, then for each `j`:
-//    `acc[i][j] += a_ip * b[p * NR + j]`.
+// 2. For each `p < kc`: `a_col = a + p * MR`, `b_row = b + p * NR`; for each `j < NR`, read
+//    `b_pj = b_row[j]` once, then for each `i < MR`: `acc[i][j] += a_col[i] * b_pj`.
 // 3. For each `i`, `j`: `c[i * ldc + j] = acc[i][j]`, or `+=` when accumulating.
 //
 // **EXAMPLE**:
@@ -558,6 +558,11 @@ TEST(UnitMatrixView, ReadsATransposeAndAnOffsetInPlace) {
 // **HINTS**:
 // - The constants must be compile-time (`constexpr`): the compiler keeps `acc` in registers and
 //   unrolls the `i` and `j` loops only when it knows their trip counts.
+// - The order of the two inner loops matters more than anything else here. With `i` innermost
+//   (as in the approach), GCC keeps the whole tile in registers: 90 GFLOP/s on this course's
+//   machine. With `j` innermost, the order of module 01's loop, it stores and reloads the tile at
+//   every step: 10 GFLOP/s, slower than module 01. Same arithmetic, same result, 9× apart: try
+//   both and look at the assembly (`g++ -S`).
 // - `ldc` is the distance between two rows of C, not NR: the tile sits inside a larger matrix.
 //
 // **SYSTEMS THINKING**: this is the same arithmetic as module 01's loop, in a different shape:
@@ -593,10 +598,11 @@ void microkernel_portable(int64_t kc, const float* a, const float* b, float* c, 
   // BEGIN SOLUTION
   float acc[kPortableMR][kPortableNR] = {};
   for (int64_t p = 0; p < kc; ++p) {
+    const float* a_col = a + p * kPortableMR;
     const float* b_row = b + p * kPortableNR;
-    for (int64_t i = 0; i < kPortableMR; ++i) {
-      const float a_ip = a[p * kPortableMR + i];
-      for (int64_t j = 0; j < kPortableNR; ++j) acc[i][j] += a_ip * b_row[j];
+    for (int64_t j = 0; j < kPortableNR; ++j) {
+      const float b_pj = b_row[j];
+      for (int64_t i = 0; i < kPortableMR; ++i) acc[i][j] += a_col[i] * b_pj;
     }
   }
   for (int64_t i = 0; i < kPortableMR; ++i) {
@@ -2478,11 +2484,13 @@ for (const std::string step : {"naive", "module 01", "tiled", "packed portable",
         for (int64_t i0 = 0; i0 < n; i0 += 4)
           for (int64_t j0 = 0; j0 < n; j0 += 16) {
             float acc[4][16] = {};
-            for (int64_t p = 0; p < n; ++p)
-              for (int64_t i = 0; i < 4; ++i) {
-                const float a_ip = pa[(i0 + i) * n + p];
-                for (int64_t j = 0; j < 16; ++j) acc[i][j] += a_ip * pb[p * n + j0 + j];
+            for (int64_t p = 0; p < n; ++p) {
+              const float a_col[4] = {pa[i0 * n + p], pa[(i0 + 1) * n + p], pa[(i0 + 2) * n + p], pa[(i0 + 3) * n + p]};
+              for (int64_t j = 0; j < 16; ++j) {
+                const float b_pj = pb[p * n + j0 + j];
+                for (int64_t i = 0; i < 4; ++i) acc[i][j] += a_col[i] * b_pj;
               }
+            }
             for (int64_t i = 0; i < 4; ++i)
               for (int64_t j = 0; j < 16; ++j) pc[(i0 + i) * n + j0 + j] = acc[i][j];
           }

@@ -92,12 +92,14 @@ int main(int argc, char** argv) {
   const bool have_openblas = true;
 #else
   const bool have_openblas = false;
-  std::printf("OpenBLAS was not found when this was built (apt-get install libopenblas-dev, then reconfigure): "
-              "tinytorch alone\n");
+  std::printf(
+      "OpenBLAS was not found when this was built (apt-get install libopenblas-dev, then reconfigure): "
+      "tinytorch alone\n");
 #endif
-  std::printf("tinytorch kernel path: %s (peak of one core on it: %.0f GFLOP/s); median of at least %d runs, "
-              "GFLOP/s (worst-best)\n",
-              accel::path_name(accel::kernel_path()), accel::measure_peak_gflops(accel::kernel_path(), 0.1), runs);
+  std::printf(
+      "tinytorch kernel path: %s (peak of one core on it: %.0f GFLOP/s); median of at least %d runs, "
+      "GFLOP/s (worst-best)\n",
+      accel::path_name(accel::kernel_path()), accel::measure_peak_gflops(accel::kernel_path(), 0.1), runs);
 
   std::vector<Product> products;
   for (int64_t n : {128, 256, 512, 1024, 2048}) products.push_back({"n = " + std::to_string(n), n, n, n});
@@ -129,9 +131,8 @@ int main(int argc, char** argv) {
       const Tensor b = p.transpose_b ? b_store.t() : b_store;
       std::vector<float> ours(static_cast<std::size_t>(p.m * p.n)), theirs(ours.size());
       const double flops = 2.0 * static_cast<double>(p.m * p.n * p.k);
-      const Runs tinytorch_runs = measure(runs, [&] {
-        accel::gemm(accel::matrix_view(a), accel::matrix_view(b), ours.data(), p.n);
-      });
+      const Runs tinytorch_runs =
+          measure(runs, [&] { accel::gemm(accel::matrix_view(a), accel::matrix_view(b), ours.data(), p.n); });
       std::string peer = "", ratio = "", difference = "";
 #ifdef TINYTORCH_BENCH_HAS_OPENBLAS
       const Runs openblas_runs = measure(runs, [&] {

@@ -85,17 +85,17 @@ struct Shape3 {
 };
 const std::vector<Shape3>& shape_classes() {
   static const std::vector<Shape3> shapes = {
-      {1, 1, 1},      // a single element
-      {1, 333, 77},   // 1 x N: a row vector times a matrix
-      {333, 1, 77},   // N x 1
-      {65, 97, 1},    // K = 1: an outer product
-      {37, 53, 29},   // nothing a multiple of any tile
-      {8, 32, 256},   // exactly one AVX-512 tile, one k block
-      {48, 96, 512},  // whole tiles of every path, two k blocks
-      {100, 70, 300}, // edge tiles in both directions, a partial k block
-      {13, 17, 3000}, // large K: twelve k blocks
-      {300, 20, 40},  // m larger than MC: several row blocks
-      {20, 2100, 9},  // n larger than NC: two column blocks
+      {1, 1, 1},       // a single element
+      {1, 333, 77},    // 1 x N: a row vector times a matrix
+      {333, 1, 77},    // N x 1
+      {65, 97, 1},     // K = 1: an outer product
+      {37, 53, 29},    // nothing a multiple of any tile
+      {8, 32, 256},    // exactly one AVX-512 tile, one k block
+      {48, 96, 512},   // whole tiles of every path, two k blocks
+      {100, 70, 300},  // edge tiles in both directions, a partial k block
+      {13, 17, 3000},  // large K: twelve k blocks
+      {300, 20, 40},   // m larger than MC: several row blocks
+      {20, 2100, 9},   // n larger than NC: two column blocks
   };
   return shapes;
 }
@@ -209,8 +209,8 @@ TEST(AccelMicrokernel, EveryPathComputesItsTileAndTouchesNothingElse) {
               expected = accumulate ? 2 * sum : sum;  // the first call wrote sum, the second added it
             }
             ASSERT_EQ(c[i * ldc + j], expected)
-                << accel::path_name(path) << ", kc " << kc << ", accumulate " << accumulate << ", (" << i << ", "
-                << j << ")" << (i >= kernel.mr || j >= kernel.nr ? ": outside the tile, must stay untouched" : "");
+                << accel::path_name(path) << ", kc " << kc << ", accumulate " << accumulate << ", (" << i << ", " << j
+                << ")" << (i >= kernel.mr || j >= kernel.nr ? ": outside the tile, must stay untouched" : "");
           }
         }
       }
@@ -291,7 +291,7 @@ TEST(AccelPack, PackingATransposedOperandIsNotMuchSlowerThanARowMajorOne) {
   };
   const double row_major = time(b), transposed = time(bt);
   EXPECT_LT(transposed, 6.0 * row_major + 2e-4) << "row-major " << row_major * 1e3 << " ms, transposed "
-                                                 << transposed * 1e3 << " ms: walk the unit stride innermost";
+                                                << transposed * 1e3 << " ms: walk the unit stride innermost";
 }
 
 // ---------------------------------------------------------------------------------------
@@ -344,7 +344,8 @@ TEST(AccelEpilogue, BiasPerRowBiasPerColumnAndReluMatchTheUnfusedOps) {
       {"row bias", {row_bias.data(), nullptr, false}, product + row_bias.view({37, 1})},
       {"column bias", {nullptr, column_bias.data(), false}, product + column_bias},
       {"relu", {nullptr, nullptr, true}, relu(product)},
-      {"both biases and relu", {row_bias.data(), column_bias.data(), true},
+      {"both biases and relu",
+       {row_bias.data(), column_bias.data(), true},
        relu(product + row_bias.view({37, 1}) + column_bias)},
   };
   for (accel::Path path : accel::supported_paths()) {
@@ -426,7 +427,9 @@ TEST(AccelGemm, RandomNormalDataIsWithinFloat32Rounding) {
 
 TEST(AccelGemm, MismatchedShapesAreShapeErrors) {
   (void)accel::matmul(zeros({2, 3}), zeros({3, 4}));
-  EXPECT_THAT(error_message<ShapeError>([] { accel::matmul(zeros({2, 3}), zeros({4, 5})); }),
+  EXPECT_THAT(error_message<ShapeError>([] {
+                accel::matmul(zeros({2, 3}), zeros({4, 5}));
+              }),
               HasSubstr("[2, 3] and [4, 5]"));
   EXPECT_THROW(accel::matmul(zeros({2, 3, 1}), zeros({3, 4})), ShapeError);
 }
@@ -660,7 +663,8 @@ TEST(AccelGradcheck, MatmulLinearAndConvAgainstFiniteDifferencesOnTheFastKernel)
   check("a @ b", [](const auto& v) { return v[0].matmul(v[1]); }, {leaf(randn({7, 9}, 1)), leaf(randn({9, 5}, 2))});
   check("a^T @ b^T", [](const auto& v) { return v[0].t().matmul(v[1].t()); },
         {leaf(randn({9, 7}, 3)), leaf(randn({5, 9}, 4))});
-  check("matrix @ vector", [](const auto& v) { return v[0].matmul(v[1]); }, {leaf(randn({6, 4}, 5)), leaf(randn({4}, 6))});
+  check("matrix @ vector", [](const auto& v) { return v[0].matmul(v[1]); },
+        {leaf(randn({6, 4}, 5)), leaf(randn({4}, 6))});
   check("linear: x @ W^T + b", [](const auto& v) { return v[0].matmul(v[1].t()) + v[2]; },
         {leaf(randn({5, 8}, 7)), leaf(randn({3, 8}, 8)), leaf(randn({3}, 9))});
   check("conv2d, stride 2, padding 1", [](const auto& v) { return F::conv2d(v[0], v[1], v[2], 2, 1); },

@@ -2835,6 +2835,36 @@ std::cout << "x - x.mean(1, true) centres each row:\n" << x - x.mean(1, true) <<
 // loaded, so a good matmul is limited by arithmetic, not memory, and can approach the
 // CPU's peak. Divide 268 million by the time the demo measures to get your GFLOP/s; module
 // 10 compares that with the machine's peak, module 11 closes most of the gap.
+//
+// ### A slot for a faster kernel (written for you; it sleeps until module 11)
+//
+// Every matrix product of the course goes through `Tensor::matmul`: `Linear`, the backward of
+// matmul in module 05 (with its transposed views), convolution through im2col in module 09,
+// attention later. So that module 11 can make all of them fast without you editing any of
+// them, `Tensor::matmul` (written for you, below) looks for an installed **matmul kernel**
+// first, the way `autograd::record` looks for a recorder. Until module 11 none is installed and
+// your `native::matmul_2d` does the work. Module 11 installs its GEMM once, when the program
+// starts. The kernel receives the two operands as they are, views included: a transposed
+// operand is not copied first, because module 11's kernel reads it in place.
+
+// %%
+//| export
+namespace tinytorch::native {
+
+// a [m, k] @ b [k, n] -> a new contiguous [m, n] tensor: the i-p-j loop on contiguous data.
+// Shapes already checked. Public so that module 11 can measure its kernel against it.
+Tensor matmul_2d(const Tensor& a, const Tensor& b);
+
+// A kernel that replaces matmul_2d inside Tensor::matmul: the same contract (2-D a [m, k] and
+// b [k, n], which may be views with any strides, -> a new contiguous [m, n] tensor).
+using MatmulKernel = Tensor (*)(const Tensor& a, const Tensor& b);
+// Installs `kernel` for every thread (nullptr goes back to matmul_2d). Module 11 does this once,
+// when the program starts.
+void set_matmul_kernel(MatmulKernel kernel) noexcept;
+// The installed kernel, or nullptr.
+MatmulKernel matmul_kernel() noexcept;
+
+}  // namespace tinytorch::native
 
 // %%
 //| export impl
@@ -2865,6 +2895,13 @@ Tensor matmul_2d(const Tensor& a, const Tensor& b) {
   // END SOLUTION
 }
 
+namespace {
+std::atomic<MatmulKernel> installed_matmul_kernel{nullptr};
+}  // namespace
+
+void set_matmul_kernel(MatmulKernel kernel) noexcept { installed_matmul_kernel.store(kernel); }
+MatmulKernel matmul_kernel() noexcept { return installed_matmul_kernel.load(std::memory_order_relaxed); }
+
 }  // namespace native
 
 Tensor Tensor::matmul(const Tensor& other) const {
@@ -2884,7 +2921,8 @@ Tensor Tensor::matmul(const Tensor& other) const {
     Shape result_shape;
     if (dim() == 2) result_shape.push_back(size(0));
     if (other.dim() == 2) result_shape.push_back(other.size(1));
-    return native::matmul_2d(left, right).view(result_shape);
+    const native::MatmulKernel fast = native::matmul_kernel();  // module 11's, once it exists
+    return (fast ? fast(left, right) : native::matmul_2d(left, right)).view(result_shape);
   });
 }
 

@@ -26,6 +26,7 @@
 
 #include "peer_layers.hpp"
 #include "runs.hpp"
+#include "tinytorch_matmul.hpp"
 #include "torch_peer.hpp"
 
 namespace tt = tinytorch;
@@ -47,16 +48,20 @@ struct Options {
   uint64_t seed = 42;
   bool tinytorch = true;
   bool libtorch = true;
+  bool fast_matmul = true;  // module 11's GEMM when the build has it
 };
 
 const char* const kUsage =
-    "usage: cnn_bench [--steps N] [--repeats R] [--warmup W] [--threads T] [--seed S] [--only tinytorch|libtorch]\n"
+    "usage: cnn_bench [--steps N] [--repeats R] [--warmup W] [--threads T] [--seed S] [--only tinytorch|libtorch] [--matmul fast|module01]\n"
     "  --steps N     training steps (batches of 64) per timed repetition (default 10)\n"
     "  --repeats R   timed repetitions per side (default 5)\n"
     "  --warmup W    untimed steps per side first (default 3)\n"
-    "  --threads T   libtorch's intra-op and inter-op threads (default 1; tinytorch has one thread)\n"
+    "  --threads T   threads of each side (default 1): libtorch's intra-op and inter-op threads, and\n"
+    "                module 11's thread pool (module 01's matmul has one thread)\n"
     "  --seed S      seed of the weights, images and labels (default 42)\n"
-    "  --only SIDE   run tinytorch or libtorch alone\n";
+    "  --only SIDE   run tinytorch or libtorch alone\n"
+    "  --matmul M    tinytorch's products: fast (module 11's GEMM, the default when the package has it)\n"
+    "                or module01 (the library before module 11)\n";
 
 [[noreturn]] void usage(const std::string& problem, int code) {
   std::fprintf(code == 0 ? stdout : stderr, "cnn_bench: %s\n%s", problem.c_str(), kUsage);
@@ -97,6 +102,10 @@ Options parse(int argc, char** argv) {
       }
       o.tinytorch = which == "tinytorch";
       o.libtorch = which == "libtorch";
+    } else if (arg == "--matmul") {
+      const std::string which = value();
+      if (which != "fast" && which != "module01") usage("--matmul takes fast or module01, got '" + which + "'", 2);
+      o.fast_matmul = which == "fast";
     } else if (arg == "--help" || arg == "-h") {
       usage("training throughput of the reference CNN, tinytorch against libtorch", 0);
     } else {
@@ -202,10 +211,12 @@ int main(int argc, char** argv) {
         "labels (seed %llu)%s\n",
         static_cast<long long>(kBatch), kLr, kMomentum, static_cast<long long>(kBatch * kBatchesOfData),
         static_cast<unsigned long long>(o.seed), o.tinytorch && with_peer ? ", the same weights on both sides" : "");
+    const bool tinytorch_threads = bench::has_fast_matmul() && o.fast_matmul;  // else one thread
+    const std::string matmul = bench::use_matmul(o.fast_matmul, o.threads);
     std::printf("threads:");
     if (with_peer) std::printf(" libtorch %d (intra-op and inter-op);", o.threads);
-    if (o.tinytorch) std::printf(" tinytorch 1 (it has no threads: a thread pool arrives in module 11)");
-    std::printf("%s\n", o.tinytorch && with_peer && o.threads != 1 ? ": NOT the same thread count" : "");
+    if (o.tinytorch) std::printf(" tinytorch: %s", matmul.c_str());
+    std::printf("%s\n", o.tinytorch && with_peer && o.threads != 1 && !tinytorch_threads ? ": NOT the same thread count" : "");
     std::printf(
         "FLOPs of a training step per image: %.1f M (conv and linear multiply-adds x2: forward, weight "
         "grads, input grads but the image's)\n",
@@ -256,8 +267,8 @@ int main(int argc, char** argv) {
     if (ours && peer) {
       const double ratio =
           images_per_second(o, tinytorch_runs.seconds.median()) / images_per_second(o, libtorch_runs.seconds.median());
-      std::printf("ratio tinytorch/libtorch: %.3fx images/s (%d thread%s)\n", ratio, o.threads,
-                  o.threads == 1 ? "" : "s for libtorch, 1 for tinytorch");
+      std::printf("ratio tinytorch/libtorch: %.3fx images/s (%d thread%s%s)\n", ratio, o.threads,
+                  o.threads == 1 ? "" : "s", o.threads == 1 || tinytorch_threads ? "" : " for libtorch, 1 for tinytorch");
     }
     return 0;
   } catch (const std::exception& e) {

@@ -5,7 +5,10 @@
 // of the medians (tinytorch / libtorch). The goal of issue 8: a ratio of at most 1.0, with the
 // accuracies within a point of each other.
 //
-//   build/bench/mlp_bench [--epochs N] [--batch B] [--seed S] [--only tinytorch|libtorch]
+//   build/bench/mlp_bench [--epochs N] [--batch B] [--seed S] [--only tinytorch|libtorch] [--matmul fast|module01]
+//
+// With module 11 in the package tinytorch multiplies on its GEMM (bench/tinytorch_matmul.hpp);
+// --matmul module01 measures the library before module 11.
 //
 // The data comes from the tito data cache (TITO_DATA_DIR, or the course's data/cache):
 //   build/tito/tito data fetch fashion-mnist --from /usr/share/datasets/fashion-mnist
@@ -23,6 +26,7 @@
 #include <vector>
 
 #include "runs.hpp"
+#include "tinytorch_matmul.hpp"
 #include "torch_peer.hpp"
 
 namespace tt = tinytorch;
@@ -36,6 +40,7 @@ struct Options {
   uint64_t seed = 42;
   bool tinytorch = true;
   bool libtorch = true;
+  bool fast_matmul = true;  // module 11's GEMM when the build has it
 };
 
 struct Result {
@@ -44,7 +49,7 @@ struct Result {
 };
 
 [[noreturn]] void usage(const std::string& problem) {
-  std::fprintf(stderr, "mlp_bench: %s\nusage: mlp_bench [--epochs N] [--batch B] [--seed S] [--only tinytorch|libtorch]\n",
+  std::fprintf(stderr, "mlp_bench: %s\nusage: mlp_bench [--epochs N] [--batch B] [--seed S] [--only tinytorch|libtorch] [--matmul fast|module01]\n",
                problem.c_str());
   std::exit(2);
 }
@@ -73,6 +78,10 @@ Options parse(int argc, char** argv) {
       if (which != "tinytorch" && which != "libtorch") usage("--only takes tinytorch or libtorch, got '" + which + "'");
       o.tinytorch = which == "tinytorch";
       o.libtorch = which == "libtorch";
+    } else if (arg == "--matmul") {
+      const std::string which = value();
+      if (which != "fast" && which != "module01") usage("--matmul takes fast or module01, got '" + which + "'");
+      o.fast_matmul = which == "fast";
     } else if (arg == "--help" || arg == "-h") {
       usage("the MLP of the milestone, tinytorch against libtorch");
     } else {
@@ -153,6 +162,7 @@ int main(int argc, char** argv) {
   try {
     std::printf("MLP 784-256-128-10 (ReLU) on Fashion-MNIST: Adam lr %g, batch %d, %d epochs, seed %llu, 1 thread\n",
                 o.lr, o.batch, o.epochs, static_cast<unsigned long long>(o.seed));
+    std::printf("tinytorch's matrix products: %s\n", bench::use_matmul(o.fast_matmul, 1).c_str());
     const tt::data::datasets::FashionMNIST train(true), test(false);
     std::printf("data: %lld training and %lld test images from %s\n", static_cast<long long>(train.size()),
                 static_cast<long long>(test.size()), train.folder().string().c_str());

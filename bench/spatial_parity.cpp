@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "peer_layers.hpp"
+#include "tinytorch_matmul.hpp"
 #include "torch_peer.hpp"
 
 namespace tt = tinytorch;
@@ -272,8 +273,9 @@ int main(int argc, char** argv) {
   try {
     std::printf(
         "tinytorch against %s, float32 on both sides, 1 thread, seed %llu; goal: relative difference "
-        "<= %.0e\n(relative: max|tinytorch - libtorch| / max|libtorch| over the tensor)\n\n",
-        bench::torch_version().c_str(), static_cast<unsigned long long>(s), kGoal);
+        "<= %.0e\n(relative: max|tinytorch - libtorch| / max|libtorch| over the tensor)\n"
+        "tinytorch's matrix products: %s\n\n",
+        bench::torch_version().c_str(), static_cast<unsigned long long>(s), kGoal, bench::use_matmul(true, 1).c_str());
     int number = 0, failed = 0;
     auto run = [&](Case c) {
       ++number;

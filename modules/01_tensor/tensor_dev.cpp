@@ -2982,25 +2982,14 @@ try {
 
 // %%
 //| demo
-#include <algorithm>
-#include <chrono>
+#include <tinytorch/timing.hpp>
 
 // The two loop orders of part 9, timed on 512x512 matrices: median of 3 runs each.
 const int64_t size = 512;
 Tensor a = randn({size, size}, 1);
 Tensor b = randn({size, size}, 2);
-auto seconds = [](auto work) {
-  std::vector<double> runs;
-  for (int run = 0; run < 3; ++run) {
-    const auto start = std::chrono::steady_clock::now();
-    work();
-    runs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(runs.begin(), runs.end());
-  return runs[1];
-};
 Tensor naive_result = zeros({size, size});
-const double ijp = seconds([&] {  // the clear i-j-p order: B read down its columns
+const double ijp = timing::median_seconds(3, [&] {  // the clear i-j-p order: B read down its columns
   const float* pa = a.data();
   const float* pb = b.data();
   float* pc = naive_result.data();
@@ -3013,7 +3002,7 @@ const double ijp = seconds([&] {  // the clear i-j-p order: B read down its colu
   }
 });
 Tensor fast_result;
-const double ipj = seconds([&] { fast_result = a.matmul(b); });  // your i-p-j matmul_2d
+const double ipj = timing::median_seconds(3, [&] { fast_result = a.matmul(b); });  // your i-p-j matmul_2d
 const double flops = 2.0 * size * size * size;
 std::cout << "512x512 matmul, median of 3: i-j-p " << ijp * 1e3 << " ms (" << flops / ijp / 1e9 << " GFLOP/s), i-p-j "
           << ipj * 1e3 << " ms (" << flops / ipj / 1e9 << " GFLOP/s): the i-p-j order is " << ijp / ipj

@@ -1030,30 +1030,19 @@ try {
 
 // %%
 //| demo
-#include <algorithm>
-#include <chrono>
+#include <tinytorch/timing.hpp>
 
-auto median_seconds = [](auto work) {
-  std::vector<double> runs;
-  for (int run = 0; run < 3; ++run) {
-    const auto start = std::chrono::steady_clock::now();
-    work();
-    runs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(runs.begin(), runs.end());
-  return runs[1];
-};
 const int64_t batch = 32, in_channels = 16, out_channels = 32, size = 14, kernel = 5, padding = 2;
 const Tensor x = randn({batch, in_channels, size, size}, 1);
 const Tensor w = randn({out_channels, in_channels, kernel, kernel}, 2) * 0.05f;
 const Tensor b = randn({out_channels}, 3);
 Tensor direct, fast;
-const double t_direct = median_seconds([&] { direct = native::conv2d_direct(x, w, b, 1, padding); });
-const double t_fast = median_seconds([&] { fast = nn::functional::conv2d(x, w, b, 1, padding); });
+const double t_direct = timing::median_seconds(3, [&] { direct = native::conv2d_direct(x, w, b, 1, padding); });
+const double t_fast = timing::median_seconds(3, [&] { fast = nn::functional::conv2d(x, w, b, 1, padding); });
 Tensor cols;
-const double t_im2col = median_seconds([&] { cols = im2col(x, kernel, 1, padding); });
+const double t_im2col = timing::median_seconds(3, [&] { cols = im2col(x, kernel, 1, padding); });
 const Tensor w2 = w.reshape({out_channels, -1});
-const double t_matmul = median_seconds([&] { (void)w2.matmul(cols); });
+const double t_matmul = timing::median_seconds(3, [&] { (void)w2.matmul(cols); });
 const double flops = 2.0 * batch * out_channels * size * size * in_channels * kernel * kernel;
 std::printf("Conv2d(%lld, %lld, kernel=%lld, padding=%lld) on [%lld, %lld, %lld, %lld]: %.0f MFLOP\n",
             static_cast<long long>(in_channels), static_cast<long long>(out_channels),

@@ -223,10 +223,6 @@ std::vector<Path> supported_paths();
 // about `seconds`. std::invalid_argument for a path the CPU cannot run.
 double measure_peak_gflops(Path path, double seconds = 0.05);
 
-// The median time of `runs` runs of `work`, in seconds, after one warm-up run (caches, page
-// faults, the pool's threads). For the demos and the tests.
-double median_seconds(int runs, const std::function<void()>& work);
-
 }  // namespace tinytorch::accel
 
 // %%
@@ -358,18 +354,6 @@ double measure_peak_gflops(Path path, double seconds) {
   return best;
 }
 
-double median_seconds(int runs, const std::function<void()>& work) {
-  work();
-  std::vector<double> times;
-  for (int r = 0; r < std::max(runs, 1); ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    work();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
-
 }  // namespace tinytorch::accel
 
 // %% [markdown]
@@ -377,9 +361,9 @@ double median_seconds(int runs, const std::function<void()>& work) {
 
 // %%
 //| demo
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
+
+#include <tinytorch/timing.hpp>
 
 const accel::CpuFeatures features = accel::cpu_features();
 std::printf("this CPU: avx2 %s, fma %s, avx512f %s; %u hardware threads\n", features.avx2 ? "yes" : "no",
@@ -390,16 +374,10 @@ for (accel::Path path : accel::supported_paths()) {
 }
 {
   const Tensor a = randn({512, 512}, 1), b = randn({512, 512}, 2);
-  std::vector<double> runs;
-  for (int r = 0; r < 3; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    (void)native::matmul_2d(a, b);
-    runs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(runs.begin(), runs.end());
+  const double seconds = timing::median_seconds(3, [&] { (void)native::matmul_2d(a, b); });
   const double best_peak = accel::measure_peak_gflops(accel::supported_paths().back(), 0.05);
   std::printf("module 01's matmul_2d at 512x512: %.1f GFLOP/s, %.0f%% of one core's peak\n",
-              accel::gflops(512, 512, 512, runs[1]), 100.0 * accel::gflops(512, 512, 512, runs[1]) / best_peak);
+              accel::gflops(512, 512, 512, seconds), 100.0 * accel::gflops(512, 512, 512, seconds) / best_peak);
 }
 
 // %% [markdown]
@@ -2449,7 +2427,7 @@ TEST(UnitHook, LinearRunsOnTheFastKernelWithTheSameNumbers) {
 //| demo
 #include <functional>
 
-using accel::median_seconds;
+using timing::median_seconds;
 const double peak = accel::measure_peak_gflops(accel::supported_paths().back(), 0.05);
 const int threads = get_num_threads();
 std::printf("GFLOP/s (and %% of one core's peak, %.0f GFLOP/s); 'threads' uses %d threads\n", peak, threads);
@@ -2525,7 +2503,7 @@ for (const std::string step : {"naive", "module 01", "tiled", "packed portable",
 // %%
 //| demo
 {
-  using accel::median_seconds;
+  using timing::median_seconds;
   const int64_t n = 1024;
   const Tensor a = randn({n, n}, 3), b = randn({n, n}, 4);
   struct Form {
@@ -2553,7 +2531,7 @@ for (const std::string step : {"naive", "module 01", "tiled", "packed portable",
 // %%
 //| demo
 {
-  using accel::median_seconds;
+  using timing::median_seconds;
   const Tensor x = randn({4096, 512}, 5), w = randn({1024, 512}, 6), bias = randn({1024}, 7);
   const double three_ops = median_seconds(3, [&] { (void)relu(x.matmul(w.t()) + bias); });
   const double fused = median_seconds(3, [&] {
@@ -2575,7 +2553,7 @@ for (const std::string step : {"naive", "module 01", "tiled", "packed portable",
 // %%
 //| demo
 {
-  using accel::median_seconds;
+  using timing::median_seconds;
   const int64_t n = 1024;
   const Tensor a = randn({n, n}, 8), b = randn({n, n}, 9);
   const int saved = get_num_threads();

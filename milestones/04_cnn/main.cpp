@@ -182,7 +182,7 @@ void write_generated_cifar10(const fs::path& cache, int per_file, int test_count
   write_file(folder / "test_batch.bin", test_count);
 }
 
-void report(milestone::Run& run, const std::string& part, const PartResult& r) {
+void report(const std::string& part, const PartResult& r) {
   std::printf("%s test: loss %.4f, accuracy %.2f%% on %lld images (validation accuracy %.2f%%, %.0f images/s)\n",
               part.c_str(), r.test.loss, 100 * r.test.accuracy, static_cast<long long>(r.test.examples),
               100 * r.last.validation.accuracy, r.images_per_second);
@@ -213,7 +213,7 @@ int main(int argc, char** argv) {
       train_part(run, "fashion-mnist", fashion_model, *fashion_train, *fashion_test, kValidation,
                  T::Normalize({0.2860f}, {0.3530f}), nullptr, fashion_config);
   if (!fashion) return run.finish(false);
-  report(run, "fashion-mnist", *fashion);
+  report("fashion-mnist", *fashion);
   const bool fashion_met = fashion->test.accuracy >= 0.91;
   run.metric("test_accuracy", fashion->test.accuracy);
   run.metric("test_loss", fashion->test.loss);
@@ -269,7 +269,7 @@ int main(int argc, char** argv) {
     run.note("CIFAR-10 accuracy not measured: CIFAR-10 is not in the data cache, and the second part ran on "
              "GENERATED files in CIFAR-10's binary format (stripe patterns, not photographs) to prove the pipeline");
   } else {
-    report(run, "cifar10", *cifar);
+    report("cifar10", *cifar);
     run.metric("cifar10_test_accuracy", cifar->test.accuracy);
     run.metric("cifar10_test_loss", cifar->test.loss);
     run.metric("cifar10_validation_accuracy", cifar->last.validation.accuracy);

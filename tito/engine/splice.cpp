@@ -265,20 +265,16 @@ Splice splice_submission(std::string_view instructor, const std::string& instruc
   }
 
   // The instructor's file, each solution block's body replaced by the student's region.
-  const DevFile dev = parse_dev_file(instructor, instructor_path);
-  std::vector<const MarkerBlock*> blocks;
-  for (const Cell& cell : dev.cells) {
-    for (const MarkerBlock& b : cell.solutions) blocks.push_back(&b);
-  }
   std::size_t next_line = 0;  // 0-based, in the instructor's file
-  for (std::size_t i = 0; i < blocks.size(); ++i) {
-    const MarkerBlock& b = *blocks[i];
+  for (std::size_t i = 0; i < version.regions.size(); ++i) {
+    const StubRegion& r = version.regions[i];
     const auto [begin, end] = regions[i];
-    for (; next_line < static_cast<std::size_t>(b.begin_line); ++next_line) out.text += source[next_line] + "\n";
+    for (; next_line < static_cast<std::size_t>(r.begin_line); ++next_line) out.text += source[next_line] + "\n";
     for (std::size_t l = begin + 1; l < end; ++l) out.text += lines[l] + "\n";
-    next_line = static_cast<std::size_t>(b.end_line - 1);  // the END SOLUTION line comes next
-    out.regions.push_back(SplicedRegion{b.begin_line, static_cast<int>(begin + 1), context_above(lines, begin),
-                                        !is_stub(lines, begin, end, b.stub ? *b.stub : std::string(kDefaultStub))});
+    next_line = static_cast<std::size_t>(r.end_line - 1);  // the END SOLUTION line comes next
+    const std::string& stub = given[static_cast<std::size_t>(r.student_begin_line)];  // the line under YOUR CODE HERE
+    out.regions.push_back(
+        SplicedRegion{r.begin_line, static_cast<int>(begin + 1), context_above(lines, begin), !is_stub(lines, begin, end, stub)});
   }
   for (; next_line < source.size(); ++next_line) out.text += source[next_line] + "\n";
   if (!instructor.empty() && instructor.back() != '\n' && !out.text.empty()) out.text.pop_back();

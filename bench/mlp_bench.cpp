@@ -6,6 +6,10 @@
 // accuracies within a point of each other.
 //
 //   build/bench/mlp_bench [--epochs N] [--batch B] [--seed S] [--only tinytorch|libtorch] [--matmul fast|module01]
+//                         [--profile STEPS]
+//
+// --profile STEPS trains tinytorch alone for STEPS batches under module 10's profiler (after as
+// many unprofiled warm-up steps) and prints where a training step's time goes, op by op.
 //
 // With module 11 in the package tinytorch multiplies on its GEMM (bench/tinytorch_matmul.hpp);
 // --matmul module01 measures the library before module 11.
@@ -21,9 +25,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#if defined(TINYTORCH_BENCH_HAS_ACCELERATION)
+#include <tinytorch/core/profiling.hpp>
+#define TINYTORCH_BENCH_HAS_PROFILING 1
+#endif
 
 #include "runs.hpp"
 #include "tinytorch_matmul.hpp"
@@ -41,6 +51,7 @@ struct Options {
   bool tinytorch = true;
   bool libtorch = true;
   bool fast_matmul = true;  // module 11's GEMM when the build has it
+  int profile_steps = 0;    // > 0: profile this many tinytorch steps and stop
 };
 
 struct Result {
@@ -49,7 +60,8 @@ struct Result {
 };
 
 [[noreturn]] void usage(const std::string& problem) {
-  std::fprintf(stderr, "mlp_bench: %s\nusage: mlp_bench [--epochs N] [--batch B] [--seed S] [--only tinytorch|libtorch] [--matmul fast|module01]\n",
+  std::fprintf(stderr, "mlp_bench: %s\nusage: mlp_bench [--epochs N] [--batch B] [--seed S] [--only tinytorch|libtorch] [--matmul fast|module01] "
+               "[--profile STEPS]\n",
                problem.c_str());
   std::exit(2);
 }
@@ -82,6 +94,8 @@ Options parse(int argc, char** argv) {
       const std::string which = value();
       if (which != "fast" && which != "module01") usage("--matmul takes fast or module01, got '" + which + "'");
       o.fast_matmul = which == "fast";
+    } else if (arg == "--profile") {
+      o.profile_steps = positive(value());
     } else if (arg == "--help" || arg == "-h") {
       usage("the MLP of the milestone, tinytorch against libtorch");
     } else {
@@ -135,6 +149,57 @@ Result train_tinytorch(const tt::data::datasets::ImageDataset& train, const tt::
   return result;
 }
 
+#if defined(TINYTORCH_BENCH_HAS_PROFILING)
+// The op-by-op profile of `steps` training steps (after as many warm-up steps), module 10's table.
+void profile_tinytorch(const tt::data::datasets::ImageDataset& train, const Options& o) {
+  namespace nn = tt::nn;
+  nn::Sequential model(nn::Linear(784, 256, true, o.seed), nn::ReLU(), nn::Linear(256, 128, true, o.seed + 1),
+                       nn::ReLU(), nn::Linear(128, 10, true, o.seed + 2));
+  tt::optim::Adam optimizer(model.parameters(), tt::optim::AdamOptions(o.lr));
+  tt::data::DataLoader loader(flat(train), tt::data::DataLoaderOptions(o.batch).shuffle(true).seed(o.seed));
+  model.train();
+  int step = 0;
+  std::optional<tt::profiler::Profiler> profiler;
+  for (int epoch = 0; step < 2 * o.profile_steps; ++epoch) {
+    loader.start_epoch(epoch);
+    auto next = loader.begin();
+    while (step < 2 * o.profile_steps && next != loader.end()) {
+      if (step == o.profile_steps) profiler.emplace();
+      tt::profiler::RecordFunction whole("step");
+      const tt::data::Example batch = [&] {
+        tt::profiler::RecordFunction range("next batch");
+        const tt::data::Example example = *next;
+        ++next;
+        return example;
+      }();
+      {
+        tt::profiler::RecordFunction range("zero_grad");
+        optimizer.zero_grad();
+      }
+      tt::Tensor loss;
+      {
+        tt::profiler::RecordFunction range("forward");
+        loss = nn::functional::cross_entropy(model(batch.data), batch.target);
+      }
+      {
+        tt::profiler::RecordFunction range("backward");
+        loss.backward();
+      }
+      {
+        tt::profiler::RecordFunction range("optimizer step");
+        optimizer.step();
+      }
+      ++step;
+    }
+  }
+  profiler->stop();
+  std::printf("\n%d steps profiled (after %d warm-up steps): %.3f s, %.2f ms per step\n%s\n", o.profile_steps,
+              o.profile_steps, profiler->elapsed_seconds(), 1e3 * profiler->elapsed_seconds() / o.profile_steps,
+              tt::profiler::table(profiler->key_averages(tt::profiler::GroupBy::name_and_parent), {.row_limit = 30, .machine = std::nullopt})
+                  .c_str());
+}
+#endif
+
 Result train_libtorch(const tt::data::datasets::ImageDataset& train, const tt::data::datasets::ImageDataset& test,
                       const Options& o, std::string& version) {
   const bench::PeerRun run =
@@ -167,6 +232,16 @@ int main(int argc, char** argv) {
     std::printf("data: %lld training and %lld test images from %s\n", static_cast<long long>(train.size()),
                 static_cast<long long>(test.size()), train.folder().string().c_str());
     std::fflush(stdout);
+
+    if (o.profile_steps > 0) {
+#if defined(TINYTORCH_BENCH_HAS_PROFILING)
+      profile_tinytorch(train, o);
+      return 0;
+#else
+      std::fprintf(stderr, "mlp_bench: --profile needs modules 10 and 11 in the package (tito sync)\n");
+      return 1;
+#endif
+    }
 
     Result ours, peer;
     std::string version;

@@ -1,6 +1,7 @@
 // sgemm_bench: module 11's GEMM against OpenBLAS (Debian's libopenblas-dev, optional), float32,
 // on square products n = 128 ... 2048 and on the matrix products of one training step of the CNN
-// milestone's network (batch 64), in the transposed forms autograd hands the kernel. 1 and 2
+// milestone's network (batch 64) and of the MLP's (batch 128), in the transposed forms autograd
+// hands the kernel. 1 and 2
 // threads (or --threads LIST); GFLOP/s from the median of several runs, with the best and worst;
 // the ratio tinytorch / OpenBLAS. Goal: >= 0.8x OpenBLAS at n = 1024.
 //
@@ -114,6 +115,16 @@ int main(int argc, char** argv) {
   products.push_back({"fc fwd     x[64,1568] @ W^T", 64, 10, 1568, false, true});
   products.push_back({"fc dx      g[64,10] @ W[10,1568]", 64, 1568, 10});
   products.push_back({"fc dW      x^T[1568,64] @ g[64,10]", 1568, 10, 64, true, false});
+  // The MLP milestone's training step, batch 128 (784-256-128-10): forward x @ W^T, and the
+  // weight gradients in the weights' own layout, g^T @ x (module 05), the input gradients g @ W.
+  products.push_back({"mlp fc1 fwd x[128,784] @ W^T", 128, 256, 784, false, true});
+  products.push_back({"mlp fc1 dW  g^T[256,128] @ x[128,784]", 256, 784, 128, true, false});
+  products.push_back({"mlp fc2 fwd x[128,256] @ W^T", 128, 128, 256, false, true});
+  products.push_back({"mlp fc2 dx  g[128,128] @ W[128,256]", 128, 256, 128});
+  products.push_back({"mlp fc2 dW  g^T[128,128] @ x[128,256]", 128, 256, 128, true, false});
+  products.push_back({"mlp fc3 fwd x[128,128] @ W^T", 128, 10, 128, false, true});
+  products.push_back({"mlp fc3 dx  g[128,10] @ W[10,128]", 128, 128, 10});
+  products.push_back({"mlp fc3 dW  g^T[10,128] @ x[128,128]", 10, 128, 128, true, false});
 
   for (int threads : thread_counts) {
     set_num_threads(threads);

@@ -716,6 +716,9 @@ std::vector<Tensor> max_dim(const BackwardContext& ctx) {
 // 2. `g2 = ctx.grad.reshape({a2.size(0), b2.size(1)})`.
 // 3. If needed: `grad_a = g2.matmul(b2.t()).reshape(a.shape())`,
 //    `grad_b = a2.t().matmul(g2).reshape(b.shape())`.
+// 4. Then the layout (see SYSTEMS THINKING): when `b2` is a transposed view (`!b2.is_contiguous()
+//    && b2.t().is_contiguous()`), compute `grad_b = g2.t().matmul(a2).t()` instead, the same
+//    numbers, since `(Aᵀ G)ᵀ = Gᵀ A`; likewise `grad_a = b2.matmul(g2.t()).t()` for a transposed `a2`.
 //
 // **EXAMPLE**:
 // ```cpp
@@ -732,6 +735,12 @@ std::vector<Tensor> max_dim(const BackwardContext& ctx) {
 // **SYSTEMS THINKING**: the forward pass is one matmul, the backward pass two of the same
 // size: training costs about three times the arithmetic of inference, and almost all of it is
 // in these products. Module 10 will measure that, and module 11 makes them fast.
+// Layout matters too. `Linear` multiplies by `weight.t()`, a transposed view of a `[out, in]`
+// weight. The plain `Aᵀ G` is its gradient as a contiguous `[in, out]` matrix, which the
+// transpose's backward turns into a transposed view of the weight's shape, and the weight's
+// `grad` must then be copied, element by element across rows, into the weight's own layout:
+// for `Linear(784, 256)` that copy takes about half as long as the product itself. Computed as
+// `(Gᵀ A)ᵀ`, the product is written straight in the weight's layout, and no copy follows.
 
 // %%
 //| export impl
@@ -744,13 +753,32 @@ std::vector<Tensor> matmul(const BackwardContext& ctx) {
   const Tensor a2 = a.dim() == 1 ? a.unsqueeze(0) : a;
   const Tensor b2 = b.dim() == 1 ? b.unsqueeze(1) : b;
   const Tensor g2 = ctx.grad.reshape({a2.size(0), b2.size(1)});
-  Tensor grad_a = ctx.needs_grad[0] ? g2.matmul(b2.t()).reshape(a.shape()) : Tensor();
-  Tensor grad_b = ctx.needs_grad[1] ? a2.t().matmul(g2).reshape(b.shape()) : Tensor();
+  // A transposed view (Linear's weight.t()) gets its gradient in its own layout: (G Bᵀ)ᵀ = B Gᵀ.
+  const auto transposed = [](const Tensor& t) { return !t.is_contiguous() && t.t().is_contiguous(); };
+  Tensor grad_a, grad_b;
+  if (ctx.needs_grad[0]) grad_a = transposed(a2) ? b2.matmul(g2.t()).t() : g2.matmul(b2.t()).reshape(a.shape());
+  if (ctx.needs_grad[1]) grad_b = transposed(b2) ? g2.t().matmul(a2).t() : a2.t().matmul(g2).reshape(b.shape());
   return {grad_a, grad_b};
   // END SOLUTION
 }
 
 }  // namespace tinytorch::autograd::derivatives
+
+// %%
+//| test
+TEST(UnitDerivatives, MatmulGivesATransposedViewItsGradientInItsOwnLayout) {
+  const Tensor x = randn({5, 4}, 1);
+  const Tensor w = randn({3, 4}, 2);  // a Linear weight [out, in], used as w.t()
+  const Tensor g = randn({5, 3}, 3);
+  const std::vector<Tensor> grads = autograd::backward_of("matmul", {x, w.t()}, x.matmul(w.t()), g);
+  EXPECT_TRUE(allclose(grads[0], g.matmul(w), 1e-5f, 1e-5f));
+  EXPECT_TRUE(allclose(grads[1], x.t().matmul(g), 1e-5f, 1e-5f));
+  EXPECT_EQ(grads[1].shape(), (Shape{4, 3}));
+  EXPECT_TRUE(grads[1].t().is_contiguous())
+      << "the gradient of w.t() should be computed as (G^T A)^T, so that it lies in w's own layout (step 4)";
+  const std::vector<Tensor> plain = autograd::backward_of("matmul", {x, w.t().contiguous()}, x.matmul(w.t()), g);
+  EXPECT_TRUE(plain[1].is_contiguous()) << "a contiguous input gets a contiguous gradient";
+}
 
 // %% [markdown]
 // ### ⭐ Views: `transpose` and `expand`
@@ -1444,6 +1472,9 @@ void accumulate_grad(const Tensor& leaf, const Tensor& grad) {
 // - Read the input and its `grad_fn` before you `release` the node: release clears `inputs`.
 // - `task.nodes` keeps every node alive; releasing a node may drop the last *other* handle to
 //   the nodes behind it.
+// - Drop the node's gradient (`node_grad = Tensor()`) once `apply_node` has returned. A view's
+//   backward returns a view of it (the transpose of `weight.t()` does), and `accumulate_grad`
+//   can keep a gradient that owns its memory alone instead of copying it.
 //
 // **SYSTEMS THINKING**: the order matters for memory. Running a node as soon as it is ready
 // frees its saved tensors as early as possible: the activation memory of a training step is
@@ -1462,10 +1493,11 @@ void run_backward(const std::shared_ptr<Node>& root, const Tensor& grad, bool re
     Node* node = ready.back();
     ready.pop_back();
     const auto found = pending.find(node);
-    const Tensor node_grad = found == pending.end() ? Tensor() : std::move(found->second);
+    Tensor node_grad = found == pending.end() ? Tensor() : std::move(found->second);
     if (found != pending.end()) pending.erase(found);
     std::vector<Tensor> input_grads;
     if (node_grad.defined()) input_grads = apply_node(*node, node_grad);
+    node_grad = Tensor();  // done with it: a view of it passed on below now owns its memory alone
     for (std::size_t i = 0; i < node->inputs.size(); ++i) {
       const Tensor& input = node->inputs[i];
       const std::shared_ptr<Node> next = grad_fn(input);

@@ -1652,12 +1652,16 @@ bool Tensor::is_contiguous() const {
 // row-major order, `position` is where element `i` sits in the storage.
 //
 // **APPROACH**:
-// 1. `index` = one counter per dimension, all 0; `position = tensor.offset()`.
-// 2. Repeat `numel()` times: call `visit(i, position)`, then advance the odometer:
-//    for `d` from the last dimension down to 0,
+// 1. A 0-D tensor has one element: `visit(0, offset())`, done. An empty one has none.
+// 2. `index` = one counter per dimension, all 0; `position = tensor.offset()`.
+// 3. The last dimension is the fastest digit: walk it as a plain loop, `visit(i + j, position
+//    + j * strides[last])` for `j` from 0 to `shape[last] - 1`; then `i += shape[last]`.
+// 4. After each such row, advance the odometer of the dimensions before the last: for `d`
+//    from `last - 1` down to 0,
 //    - `++index[d]`; if it is still `< shape[d]`: `position += strides[d]`, stop.
 //    - otherwise the digit rolls over: `position -= (shape[d] - 1) * strides[d]`,
 //      `index[d] = 0`, and carry on to `d - 1`.
+// 5. Repeat 3 and 4 until `i == numel()`.
 //
 // **EXAMPLE**:
 // ```cpp
@@ -1666,13 +1670,16 @@ bool Tensor::is_contiguous() const {
 // ```
 //
 // **HINTS**:
-// - A 0-D tensor has one element and no digits: the loop runs once, the odometer does nothing.
-// - An empty tensor (`numel() == 0`) visits nothing.
+// - An empty tensor (`numel() == 0`) visits nothing: return before step 3, or a dimension of
+//   size 0 would make the row loop spin forever.
 // - `visit` is a template parameter, so the compiler can inline your lambda into the loop.
 //
-// **SYSTEMS THINKING**: one addition per element instead of a multiply-add per dimension.
-// PyTorch's `TensorIterator` does the same, and also merges dimensions that are contiguous
-// with each other so that the innermost loop is as long as possible.
+// **SYSTEMS THINKING**: the odometer turns once per row, not once per element, and the row
+// loop is a plain loop with a constant stride: after inlining `visit`, the compiler can
+// vectorize it (a broadcast row of stride 0, or a contiguous one of stride 1, copies at memory
+// speed). Turning the odometer for every element instead costs about 2 ns each: a quarter of
+// a millisecond for a `[256, 784]` weight. PyTorch's `TensorIterator` goes further and merges
+// dimensions that are contiguous with each other, so that the row loop is as long as possible.
 
 // %%
 //| export impl
@@ -1684,11 +1691,19 @@ static void for_each_element(const Tensor& tensor, Visit visit) {
   const Shape& shape = tensor.shape();
   const Shape& strides = tensor.strides();
   const int64_t count = tensor.numel();
+  if (count == 0) return;
+  if (tensor.dim() == 0) {
+    visit(0, tensor.offset());
+    return;
+  }
+  const int64_t last = tensor.dim() - 1;
+  const int64_t row = shape[last];
+  const int64_t step = strides[last];
   std::vector<int64_t> index(shape.size(), 0);
   int64_t position = tensor.offset();
-  for (int64_t i = 0; i < count; ++i) {
-    visit(i, position);
-    for (int64_t d = tensor.dim() - 1; d >= 0; --d) {
+  for (int64_t i = 0; i < count; i += row) {
+    for (int64_t j = 0; j < row; ++j) visit(i + j, position + j * step);
+    for (int64_t d = last - 1; d >= 0; --d) {
       if (++index[d] < shape[d]) {
         position += strides[d];
         break;

@@ -66,6 +66,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -2331,6 +2332,15 @@ void set_fast_matmul(bool enabled) noexcept;
 // True while this module's GEMM is behind Tensor::matmul.
 bool fast_matmul_enabled() noexcept;
 
+// The start-up check of this module's GEMM (written for you): `kernel` multiplies a 37 x 53 matrix
+// by the transposed view of a 29 x 53 one, and must match module 01's matmul_2d. Returns "" when it
+// does, else what went wrong (the exception's message, such as a not-implemented one, or "wrong
+// numbers"), for the error a program shows.
+std::string check_matmul_kernel(const std::function<Tensor(const Tensor&, const Tensor&)>& kernel);
+// Why Tensor::matmul runs on module 01's matmul_2d although this module is linked: the check's
+// answer, once the first product has run it; "" while the GEMM is in use (or not yet checked).
+std::string fast_matmul_problem();
+
 // Switches the kernel for its lifetime, then restores the previous one.
 class FastMatmulGuard {
  public:
@@ -2364,15 +2374,56 @@ Tensor matmul(const Tensor& a, const Tensor& b, const Epilogue& epilogue) {
 // The installation (written for you): the kernel behind `Tensor::matmul` is `accel::matmul`
 // without an epilogue, installed before `main` by the initializer of
 // `tinytorch_acceleration_installed` (a C name, so that the build can name it to the linker).
+//
+// A kernel that every later program trusts must be right, and it may not be finished: a milestone
+// that links this module while your `gemm` still throws "not implemented yet" should train on
+// module 01's loop, not die in its first step. So the first product checks the GEMM once, against
+// `matmul_2d` on a product with tails and a transposed operand (`check_matmul_kernel`), and when
+// it fails, every product goes to `matmul_2d` and `fast_matmul_problem()` says why. The check runs
+// on first use, not before `main`: a program that never multiplies starts no thread pool.
 
 // %%
 //| export impl
 namespace tinytorch::accel {
+
+std::string check_matmul_kernel(const std::function<Tensor(const Tensor&, const Tensor&)>& kernel) {
+  try {
+    const Tensor a = randn({37, 53}, 11), b = randn({29, 53}, 12);
+    const Tensor expected = native::matmul_2d(a, b.t());
+    const Tensor got = kernel(a, b.t());
+    if (got.shape() != expected.shape() || !allclose(got, expected, 1e-4f, 1e-4f)) {
+      return "wrong numbers on [37, 53] @ [53, 29] (a transposed view): compare accel::gemm with matmul_2d "
+             "(tito test acceleration)";
+    }
+    return "";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
 namespace {
 
-Tensor fast_matmul_kernel(const Tensor& a, const Tensor& b) { return accel::matmul(a, b); }
+std::mutex problem_mutex;
+std::string problem;  // guarded by problem_mutex
+
+Tensor fast_matmul_kernel(const Tensor& a, const Tensor& b) {
+  static const bool works = [] {
+    const std::string why = check_matmul_kernel([](const Tensor& x, const Tensor& y) { return accel::matmul(x, y); });
+    if (!why.empty()) {
+      const std::lock_guard<std::mutex> lock(problem_mutex);
+      problem = "module 11's GEMM failed its check, so Tensor::matmul runs on module 01's matmul_2d: " + why;
+    }
+    return why.empty();
+  }();
+  return works ? accel::matmul(a, b) : native::matmul_2d(a, b);
+}
 
 }  // namespace
+
+std::string fast_matmul_problem() {
+  const std::lock_guard<std::mutex> lock(problem_mutex);
+  return problem;
+}
 
 void set_fast_matmul(bool enabled) noexcept { native::set_matmul_kernel(enabled ? &fast_matmul_kernel : nullptr); }
 bool fast_matmul_enabled() noexcept { return native::matmul_kernel() == &fast_matmul_kernel; }
@@ -2392,6 +2443,19 @@ bool tinytorch_acceleration_installed = (tinytorch::accel::set_fast_matmul(true)
 
 // %%
 //| test
+TEST(UnitHook, TheStartUpCheckRefusesAWrongOrUnfinishedKernel) {
+  EXPECT_EQ(accel::check_matmul_kernel([](const Tensor& a, const Tensor& b) { return accel::matmul(a, b); }), "");
+  EXPECT_NE(accel::check_matmul_kernel([](const Tensor& a, const Tensor& b) {
+              return zeros({a.size(0), b.size(1)});
+            }).find("wrong numbers"),
+            std::string::npos);
+  EXPECT_NE(accel::check_matmul_kernel([](const Tensor&, const Tensor&) -> Tensor {
+              throw NotImplemented();
+            }).find(NotImplemented::kPrefix),
+            std::string::npos)
+      << "an unfinished kernel is refused with its not-implemented message";
+}
+
 TEST(UnitHook, LinearRunsOnTheFastKernelWithTheSameNumbers) {
   EXPECT_TRUE(accel::fast_matmul_enabled()) << "the kernel is installed before main";
   nn::Linear fc(300, 70, true, 1);
@@ -2404,6 +2468,7 @@ TEST(UnitHook, LinearRunsOnTheFastKernelWithTheSameNumbers) {
   }
   EXPECT_TRUE(allclose(fast, slow, 1e-4f, 1e-5f));
   EXPECT_TRUE(allclose(accel::matmul(x, fc.weight.t()), native::matmul_2d(x, fc.weight.t()), 1e-4f, 1e-5f));
+  EXPECT_EQ(accel::fast_matmul_problem(), "") << "the GEMM passed its start-up check";
 }
 
 // %% [markdown]

@@ -281,6 +281,34 @@ TEST_F(MilestoneCommand, ARequiredModuleThatFailsLocksTheMilestone) {
   EXPECT_THAT(run({"milestone", "list"}).out, HasSubstr("· locked        needs 01_tiny (2/3 passed)"));
 }
 
+TEST_F(MilestoneCommand, FasterWithModulesAreLinkedInOnlyWhenTheyPass) {
+  fs::path manifest = root() / "milestones" / "01_fixture" / "milestone.json";
+  FileRestorer restore_manifest(manifest);
+  write(manifest, replace(read(manifest), "\"requires\": [\"tiny\"],", "\"requires\": [\"tiny\"],\n  \"faster_with\": [\"more\"],"));
+  TitoRun fast = run({"milestone", "run", "fixture"});
+  EXPECT_EQ(fast.exit_code, 0) << fast.out << fast.err;
+  EXPECT_THAT(fast.err, HasSubstr("Building milestone_fixture_faster\n"));
+  EXPECT_THAT(fast.out, HasSubstr("  faster with 02_more (linked in: it passes its tests)\n"));
+  EXPECT_TRUE(fs::exists(root() / "build" / "package" / "bin" / "milestone_fixture_faster"));
+
+  // A faster module that fails never locks the milestone: it runs without it, and says why.
+  fs::path dev = root() / "modules" / "02_more" / "more_dev.cpp";
+  FileRestorer restore_dev(dev);
+  write(dev, replace(read(dev), "return tiny::add_one(tiny::add_one(x));", "return x;"));
+  TitoRun slow = run({"milestone", "run", "fixture"});
+  EXPECT_EQ(slow.exit_code, 0) << slow.out << slow.err;
+  EXPECT_THAT(slow.err, HasSubstr("Building milestone_fixture\n"));
+  EXPECT_THAT(slow.out, HasSubstr("  note: built without the modules that would make it faster: 02_more 1 of 1 tests "
+                                  "fail (MoreCells.AddTwoOfOne)\n"));
+  EXPECT_THAT(slow.out, Not(HasSubstr("faster with")));
+
+  // One that does not even compile is left out the same way.
+  write(dev, replace(read(dev), "return x;", "return x +;"));
+  TitoRun broken = run({"milestone", "run", "fixture"});
+  EXPECT_EQ(broken.exit_code, 0) << broken.out << broken.err;
+  EXPECT_THAT(broken.out, HasSubstr("  note: built without the modules that would make it faster: 02_more does not compile\n"));
+}
+
 TEST_F(MilestoneCommand, MissingDataNamesTheFetchCommandAndTheProgramReadsTheCache) {
   TempDir cache("tito-e2e-cache");
   TitoRun r = run({"milestone", "run", "data"}, "", cache.path());

@@ -2,6 +2,7 @@
 // for it, results.json, the kept runs and where each milestone stands.
 #include "engine/milestone.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "engine/milestone_run.hpp"
@@ -191,7 +192,7 @@ TEST_F(MilestoneTest, UnknownKeysAreErrorsWithADidYouMean) {
   add("01_one", json);
   EXPECT_EQ(errors(),
             "milestones/01_one/milestone.json:5: unknown key \"require\" (did you mean 'requires'?); milestone.json "
-            "holds name, number, title, year, description, requires, data, target, sources");
+            "holds name, number, title, year, description, requires, faster_with, data, target, sources");
 }
 
 TEST_F(MilestoneTest, NameAndNumberMustAgreeWithTheFolder) {
@@ -290,6 +291,37 @@ TEST_F(MilestoneTest, RequiredModulesAreTheClosureInBuildOrder) {
   std::vector<std::string> folders;
   for (const ModuleInfo* m : required_modules(opened(), ms.all()[0])) folders.push_back(m->folder);
   EXPECT_EQ(folders, (std::vector<std::string>{"01_a", "02_b", "03_c"}));
+}
+
+TEST_F(MilestoneTest, FasterWithNamesModulesBeyondTheRequiredOnesAndIsExported) {
+  std::string json = milestone_json("01_one", "\"a\"");
+  json.replace(json.find("  \"target\""), 0, "  \"faster_with\": [\"b\"],\n");
+  add("01_one", json);
+  Milestones ms = load();
+  EXPECT_EQ(ms.all()[0].faster_with, (std::vector<std::string>{"b"}));
+  std::vector<std::string> folders;
+  for (const ModuleInfo* m : faster_modules(opened(), ms.all()[0])) folders.push_back(m->folder);
+  EXPECT_EQ(folders, (std::vector<std::string>{"02_b"})) << "01_a is required already";
+  EXPECT_EQ(faster_milestone_target(ms.all()[0]), "milestone_one_faster");
+  const std::vector<GeneratedFile> files = export_milestones(ms.all());
+  EXPECT_THAT(files.back().content, ::testing::HasSubstr("  REQUIRES \"a\"\n  FASTER_WITH \"b\"\n)\n"));
+
+  std::string unknown = milestone_json("01_one", "\"a\"");
+  unknown.replace(unknown.find("  \"target\""), 0, "  \"faster_with\": [\"bb\"],\n");
+  add("01_one", unknown);
+  EXPECT_EQ(errors(),
+            "milestones/01_one/milestone.json:7: \"faster_with\" names unknown module 'bb' (did you mean 'b'?) "
+            "(modules: a, b, c)");
+  std::string twice = milestone_json("01_one", "\"a\"");
+  twice.replace(twice.find("  \"target\""), 0, "  \"faster_with\": [\"a\"],\n");
+  add("01_one", twice);
+  EXPECT_EQ(errors(), "milestones/01_one/milestone.json:7: 'a' is in both \"requires\" and \"faster_with\"; keep it in one");
+  std::string empty = milestone_json("01_one", "\"a\"");
+  empty.replace(empty.find("  \"target\""), 0, "  \"faster_with\": [],\n");
+  add("01_one", empty);
+  EXPECT_EQ(errors(),
+            "milestones/01_one/milestone.json:7: \"faster_with\" must name modules that make the milestone faster (or "
+            "leave it out)");
 }
 
 TEST_F(MilestoneTest, ExportWritesTheCMakeListAndEachMilestonesInfo) {

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "engine/build_log.hpp"
@@ -309,6 +310,15 @@ void print_results(Context& ctx, const MilestoneRun& r) {
               << "\n";
   }
   for (const std::string& note : res.notes) std::cout << "  " << t.yellow("note: ") << note << "\n";
+  if (!r.faster_linked.empty()) {
+    std::vector<std::string> folders;
+    for (const ModuleInfo* f : r.faster_linked) folders.push_back(f->folder);
+    std::cout << "  faster with " << joined(folders) << " (linked in: " << (folders.size() == 1 ? "it passes its" : "they pass their")
+              << " tests)\n";
+  } else if (!r.faster_problem.empty()) {
+    std::cout << "  " << t.yellow("note: ") << "built without the modules that would make it faster: " << r.faster_problem
+              << "\n";
+  }
   std::cout << "  " << std::left << std::setw(static_cast<int>(w) + 2) << "results"
             << ctx.course().rel(r.out / "results.json") << "\n";
   for (const std::string& a : res.artifacts) {
@@ -373,7 +383,20 @@ int run_run(Context& ctx, const RunArgs& args) {
   if (args.timeout <= 0) throw Error("--timeout must be a positive number of seconds", kExitUsage);
   std::vector<std::string> folders;
   for (const ModuleInfo* mod : required_modules(course, m)) folders.push_back(mod->folder);
-  SyncPlan plan = sync_package(ctx.course(), {folders, false}, ctx.progress());
+  // The "faster_with" modules are synced with the required ones; one that cannot be synced (an
+  // error in its dev file) is left out, and the milestone runs without it.
+  std::vector<std::string> with_faster = folders;
+  for (const ModuleInfo* mod : faster_modules(course, m)) with_faster.push_back(mod->folder);
+  std::string faster_unavailable;
+  std::optional<SyncPlan> synced;
+  if (with_faster.size() > folders.size()) {
+    try {
+      synced = sync_package(ctx.course(), {with_faster, false}, ctx.progress());
+    } catch (const DiagnosticError& e) {
+      faster_unavailable = "a dev file of the faster modules has errors (`tito sync` shows them)";
+    }
+  }
+  SyncPlan plan = synced ? std::move(*synced) : sync_package(ctx.course(), {folders, false}, ctx.progress());
   Builder builder = configured_builder(ctx.course(), ctx.build_dir(), ctx.progress());
   data::DataLocations where = data::resolve_locations(course.root(), "", "");
   MilestoneRunOptions options;
@@ -383,6 +406,7 @@ int run_run(Context& ctx, const RunArgs& args) {
   options.out = args.out;
   options.data_dir = where.cache;
   options.tests.timeout_seconds = args.timeout;
+  options.faster_unavailable = faster_unavailable;
   options.interrupted = &g_interrupted;
   InterruptGuard guard;
   MilestoneRun r = run_milestone(course, m, plan, builder, options, dataset_check(where), ctx.progress());

@@ -16,8 +16,8 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr std::string_view kKeys[] = {"name",     "number", "title",  "year",   "description",
-                                      "requires", "data",   "target", "sources"};
+constexpr std::string_view kKeys[] = {"name", "number", "title",  "year",   "description", "requires",
+                                      "faster_with", "data", "target", "sources"};
 
 int line_at(const std::string& text, std::size_t at) {
   if (at == std::string::npos) return 1;
@@ -166,6 +166,18 @@ class MilestoneReader {
     } else if (!j.contains("requires")) {
       error(1, "missing \"requires\" (the modules the milestone uses, e.g. [\"losses\"])");
     }
+    if (j.contains("faster_with")) {
+      m.faster_with = list_field(j, "faster_with");
+      if (j["faster_with"].is_array() && m.faster_with.empty()) {
+        error(line_of_key("faster_with"),
+              "\"faster_with\" must name modules that make the milestone faster (or leave it out)");
+      }
+      for (const std::string& f : m.faster_with) {
+        if (std::find(m.required.begin(), m.required.end(), f) != m.required.end()) {
+          error(line_of_key("faster_with"), "'" + f + "' is in both \"requires\" and \"faster_with\"; keep it in one");
+        }
+      }
+    }
     m.data = list_field(j, "data");
     if (j.contains("sources")) {
       m.sources = list_field(j, "sources");
@@ -312,6 +324,15 @@ Milestones Milestones::load(const Course& course) {
                        ""});
       }
     }
+    for (const std::string& f : m.faster_with) {
+      if (std::find(module_names.begin(), module_names.end(), f) == module_names.end()) {
+        diagnostics.push_back(
+            Diagnostic{path, reader.line_in(m.folder, "faster_with", f),
+                       "\"faster_with\" names unknown module '" + f + "'" + did_you_mean(f, module_names) +
+                           " (modules: " + (module_names.empty() ? "none yet" : joined(module_names)) + ")",
+                       ""});
+      }
+    }
     if (!m.data.empty() && !datasets_read) {
       datasets = dataset_names(root, diagnostics);
       datasets_read = true;
@@ -369,7 +390,18 @@ std::vector<const ModuleInfo*> required_modules(const Course& course, const Mile
   return course.select(milestone.required, /*with_requires=*/true);
 }
 
+std::vector<const ModuleInfo*> faster_modules(const Course& course, const MilestoneInfo& milestone) {
+  if (milestone.faster_with.empty()) return {};
+  const std::vector<const ModuleInfo*> required = required_modules(course, milestone);
+  std::vector<const ModuleInfo*> out;
+  for (const ModuleInfo* m : course.select(milestone.faster_with, /*with_requires=*/true)) {
+    if (std::find(required.begin(), required.end(), m) == required.end()) out.push_back(m);
+  }
+  return out;
+}
+
 std::string milestone_target(const MilestoneInfo& milestone) { return "milestone_" + milestone.name; }
+std::string faster_milestone_target(const MilestoneInfo& milestone) { return milestone_target(milestone) + "_faster"; }
 
 std::vector<GeneratedFile> export_milestones(const std::vector<MilestoneInfo>& milestones) {
   const std::string gen(kGeneratedDir);
@@ -404,6 +436,10 @@ std::vector<GeneratedFile> export_milestones(const std::vector<MilestoneInfo>& m
       cmake += " " + double_quoted(std::string(kMilestonesDir) + "/" + m.folder + "/" + s);
     cmake += "\n  INFO " + double_quoted(info) + "\n  REQUIRES";
     for (const std::string& r : m.required) cmake += " " + double_quoted(r);
+    if (!m.faster_with.empty()) {
+      cmake += "\n  FASTER_WITH";
+      for (const std::string& f : m.faster_with) cmake += " " + double_quoted(f);
+    }
     cmake += "\n)\n";
   }
   out.push_back(

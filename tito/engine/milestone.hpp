@@ -24,6 +24,7 @@ struct MilestoneInfo {
   int year = 0;        // 1986
   std::string description;
   std::vector<std::string> required;  // "requires": the modules it uses (what they require comes along)
+  std::vector<std::string> faster_with;  // "faster_with": linked in when they pass their tests, never required
   std::vector<std::string> data;      // datasets of data/datasets.json it reads
   std::string target;                 // "≥ 88% test accuracy on Fashion-MNIST"
   std::vector<std::string> sources;   // relative to dir; "main.cpp" when milestone.json lists none
@@ -64,8 +65,14 @@ class Milestones {
 // require, in build order.
 std::vector<const ModuleInfo*> required_modules(const Course& course, const MilestoneInfo& milestone);
 
+// The modules that make a milestone faster ("faster_with") and everything they require, in
+// build order, without those required_modules already names.
+std::vector<const ModuleInfo*> faster_modules(const Course& course, const MilestoneInfo& milestone);
+
 // The program's CMake target and file name: "milestone_mlp".
 std::string milestone_target(const MilestoneInfo& milestone);
+// The same program linked with the "faster_with" modules too: "milestone_cnn_faster".
+std::string faster_milestone_target(const MilestoneInfo& milestone);
 
 // What tito sync generates for the milestones:
 //   package/generated/milestones.cmake           tinytorch_add_milestone(...) for each

@@ -1,5 +1,7 @@
 #include "engine/milestone_run.hpp"
 
+#include <algorithm>
+
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -245,10 +247,16 @@ MilestoneRun run_milestone(const Course& course, const MilestoneInfo& milestone,
 
   auto interrupted = [&] { return options.interrupted != nullptr && options.interrupted->load(); };
   std::vector<const ModuleInfo*> needed = required_modules(course, milestone);
-  if (!needed.empty()) {
+  std::vector<const ModuleInfo*> faster = faster_modules(course, milestone);
+  if (!faster.empty() && !options.faster_unavailable.empty()) {
+    run.faster_problem = options.faster_unavailable;
+    faster.clear();
+  }
+  if (!needed.empty() || !faster.empty()) {
     TestOptions tests = options.tests;
     tests.modules.clear();
     for (const ModuleInfo* m : needed) tests.modules.push_back(m->folder);
+    for (const ModuleInfo* m : faster) tests.modules.push_back(m->folder);
     try {
       run.tests = run_module_tests(course, plan, builder, tests, progress);
     } catch (const Error&) {
@@ -259,8 +267,21 @@ MilestoneRun run_milestone(const Course& course, const MilestoneInfo& milestone,
       return run;
     }
     save_last_results(builder.build_dir(), run.tests);
+    std::vector<std::string> slower;  // faster_with modules that do not pass, with why
     for (const ModuleReport& m : run.tests.modules) {
-      if (std::string why = why_not(m); !why.empty()) run.unfinished.push_back({m.module, why});
+      std::string why = why_not(m);
+      if (why.empty()) continue;
+      if (std::find(faster.begin(), faster.end(), m.module) != faster.end()) {
+        slower.push_back(m.module->folder + " " + why);
+      } else {
+        run.unfinished.push_back({m.module, why});
+      }
+    }
+    if (!faster.empty() && slower.empty()) {
+      run.faster_linked = faster;
+    } else if (!slower.empty()) {
+      run.faster_problem = slower.front();
+      for (std::size_t i = 1; i < slower.size(); ++i) run.faster_problem += "; " + slower[i];
     }
   }
   for (const std::string& d : milestone.data) {
@@ -271,8 +292,9 @@ MilestoneRun run_milestone(const Course& course, const MilestoneInfo& milestone,
     return run;
   }
 
-  progress.step("building " + milestone_target(milestone));
-  BuildResult built = builder.build({milestone_target(milestone)});
+  const std::string target = run.faster_linked.empty() ? milestone_target(milestone) : faster_milestone_target(milestone);
+  progress.step("building " + target);
+  BuildResult built = builder.build({target});
   if (interrupted()) {
     run.outcome = MilestoneOutcome::Interrupted;
     return run;
@@ -291,7 +313,7 @@ MilestoneRun run_milestone(const Course& course, const MilestoneInfo& milestone,
   fs::remove(results_file, ec);
   if (ec) throw Error("cannot remove the old " + results_file.string() + ": " + ec.message());
 
-  std::vector<std::string> argv = {builder.program(milestone_target(milestone)).string(), "--out", run.out.string()};
+  std::vector<std::string> argv = {builder.program(target).string(), "--out", run.out.string()};
   if (options.quick) argv.push_back("--quick");
   if (options.epochs) argv.insert(argv.end(), {"--epochs", std::to_string(*options.epochs)});
   if (options.seed) argv.insert(argv.end(), {"--seed", std::to_string(*options.seed)});
@@ -299,7 +321,7 @@ MilestoneRun run_milestone(const Course& course, const MilestoneInfo& milestone,
   p.capture = false;  // the terminal is the program's: its progress redraws there
   p.cwd = course.root();
   p.env["TITO_DATA_DIR"] = options.data_dir.string();
-  progress.step("running " + milestone_target(milestone) + (options.quick ? " --quick" : ""));
+  progress.step("running " + target + (options.quick ? " --quick" : ""));
   run.at = now_utc();
   auto start = std::chrono::steady_clock::now();
   ProcessResult r = run_process(argv, p);

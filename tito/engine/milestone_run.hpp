@@ -89,6 +89,7 @@ struct MilestoneRunOptions {
   fs::path out;                                    // empty: <build>/milestones/<folder>
   fs::path data_dir;                               // TITO_DATA_DIR for the program
   TestOptions tests;                               // how the required modules' tests run (its modules are ignored)
+  std::string faster_unavailable;                  // why the "faster_with" modules cannot be used ("" when they may be)
   const std::atomic<bool>* interrupted = nullptr;  // set on Ctrl-C
 };
 
@@ -99,6 +100,10 @@ struct MilestoneRun {
   TestReport tests;                          // of the required modules
   std::vector<UnfinishedModule> unfinished;  // Refused
   std::vector<MissingData> missing_data;     // Refused
+  // "faster_with": the modules the program was linked with because they pass their tests (all of
+  // them or none), or why it was built without them.
+  std::vector<const ModuleInfo*> faster_linked;
+  std::string faster_problem;
   std::string build_output;                  // BuildFailed: the compiler's words
   int exit_code = -1;                        // the program's; 128 + signal when it was killed
   bool signaled = false;

@@ -9,7 +9,10 @@
 // and the ratio of the medians (tinytorch / libtorch, images per second: above 1 is faster).
 //
 //   build/bench/cnn_bench [--steps N] [--repeats R] [--warmup W] [--threads T] [--seed S]
-//                         [--only tinytorch|libtorch]
+//                         [--only tinytorch|libtorch] [--matmul fast|module01] [--profile STEPS]
+//
+// --profile STEPS trains tinytorch alone for STEPS batches under module 10's profiler (after as
+// many unprofiled warm-up steps) and prints where a training step's time goes, op by op.
 #include <tinytorch/core/losses.hpp>
 #include <tinytorch/core/optim.hpp>
 #include <tinytorch/core/spatial.hpp>
@@ -25,6 +28,7 @@
 #include <vector>
 
 #include "peer_layers.hpp"
+#include "profile_step.hpp"
 #include "runs.hpp"
 #include "tinytorch_matmul.hpp"
 #include "torch_peer.hpp"
@@ -49,10 +53,12 @@ struct Options {
   bool tinytorch = true;
   bool libtorch = true;
   bool fast_matmul = true;  // module 11's GEMM when the build has it
+  int profile_steps = 0;    // > 0: profile this many tinytorch steps and stop
 };
 
 const char* const kUsage =
     "usage: cnn_bench [--steps N] [--repeats R] [--warmup W] [--threads T] [--seed S] [--only tinytorch|libtorch] [--matmul fast|module01]\n"
+    "                 [--profile STEPS]\n"
     "  --steps N     training steps (batches of 64) per timed repetition (default 10)\n"
     "  --repeats R   timed repetitions per side (default 5)\n"
     "  --warmup W    untimed steps per side first (default 3)\n"
@@ -61,7 +67,8 @@ const char* const kUsage =
     "  --seed S      seed of the weights, images and labels (default 42)\n"
     "  --only SIDE   run tinytorch or libtorch alone\n"
     "  --matmul M    tinytorch's products: fast (module 11's GEMM, the default when the package has it)\n"
-    "                or module01 (the library before module 11)\n";
+    "                or module01 (the library before module 11)\n"
+    "  --profile N   profile N tinytorch steps (after N warm-up steps) with module 10 and print the per-op table\n";
 
 [[noreturn]] void usage(const std::string& problem, int code) {
   std::fprintf(code == 0 ? stdout : stderr, "cnn_bench: %s\n%s", problem.c_str(), kUsage);
@@ -93,6 +100,8 @@ Options parse(int argc, char** argv) {
       o.warmup = count(value(), 0);
     } else if (arg == "--threads") {
       o.threads = count(value(), 1);
+    } else if (arg == "--profile") {
+      o.profile_steps = count(value(), 1);
     } else if (arg == "--seed") {
       o.seed = std::strtoull(value().c_str(), nullptr, 10);
     } else if (arg == "--only") {
@@ -200,6 +209,11 @@ int main(int argc, char** argv) {
     nn::Sequential model = bench::reference_cnn(o.seed);
     const bench::DescribedNetwork network = bench::describe(model);
     const TrainingData data = random_training_data(o.seed + 100);
+    if (o.profile_steps > 0) {
+      std::printf("the reference CNN's training step, tinytorch: %s\n", bench::use_matmul(o.fast_matmul, o.threads).c_str());
+      TinytorchSide side(model, data);
+      return bench::profile_steps(o.profile_steps, [&] { side.train_steps(1); });
+    }
     const double flops = bench::training_flops_per_image(network.layers, kImage);
 
     std::printf(

@@ -30,11 +30,7 @@
 #include <string_view>
 #include <vector>
 
-#if defined(TINYTORCH_BENCH_HAS_ACCELERATION)
-#include <tinytorch/core/profiling.hpp>
-#define TINYTORCH_BENCH_HAS_PROFILING 1
-#endif
-
+#include "profile_step.hpp"
 #include "runs.hpp"
 #include "tinytorch_matmul.hpp"
 #include "torch_peer.hpp"
@@ -149,56 +145,43 @@ Result train_tinytorch(const tt::data::datasets::ImageDataset& train, const tt::
   return result;
 }
 
-#if defined(TINYTORCH_BENCH_HAS_PROFILING)
 // The op-by-op profile of `steps` training steps (after as many warm-up steps), module 10's table.
-void profile_tinytorch(const tt::data::datasets::ImageDataset& train, const Options& o) {
+int profile_tinytorch(const tt::data::datasets::ImageDataset& train, const Options& o) {
   namespace nn = tt::nn;
   nn::Sequential model(nn::Linear(784, 256, true, o.seed), nn::ReLU(), nn::Linear(256, 128, true, o.seed + 1),
                        nn::ReLU(), nn::Linear(128, 10, true, o.seed + 2));
   tt::optim::Adam optimizer(model.parameters(), tt::optim::AdamOptions(o.lr));
   tt::data::DataLoader loader(flat(train), tt::data::DataLoaderOptions(o.batch).shuffle(true).seed(o.seed));
   model.train();
-  int step = 0;
-  std::optional<tt::profiler::Profiler> profiler;
-  for (int epoch = 0; step < 2 * o.profile_steps; ++epoch) {
-    loader.start_epoch(epoch);
-    auto next = loader.begin();
-    while (step < 2 * o.profile_steps && next != loader.end()) {
-      if (step == o.profile_steps) profiler.emplace();
-      tt::profiler::RecordFunction whole("step");
-      const tt::data::Example batch = [&] {
-        tt::profiler::RecordFunction range("next batch");
-        const tt::data::Example example = *next;
-        ++next;
-        return example;
-      }();
-      {
-        tt::profiler::RecordFunction range("zero_grad");
-        optimizer.zero_grad();
+  int64_t epoch = 0, index = 0;
+  loader.start_epoch(epoch);
+  return bench::profile_steps(o.profile_steps, [&] {
+    tt::data::Example batch;
+    {
+      bench::Phase phase("next batch");
+      if (index == loader.num_batches()) {
+        loader.start_epoch(++epoch);
+        index = 0;
       }
-      tt::Tensor loss;
-      {
-        tt::profiler::RecordFunction range("forward");
-        loss = nn::functional::cross_entropy(model(batch.data), batch.target);
-      }
-      {
-        tt::profiler::RecordFunction range("backward");
-        loss.backward();
-      }
-      {
-        tt::profiler::RecordFunction range("optimizer step");
-        optimizer.step();
-      }
-      ++step;
+      batch = loader.batch(index++);
     }
-  }
-  profiler->stop();
-  std::printf("\n%d steps profiled (after %d warm-up steps): %.3f s, %.2f ms per step\n%s\n", o.profile_steps,
-              o.profile_steps, profiler->elapsed_seconds(), 1e3 * profiler->elapsed_seconds() / o.profile_steps,
-              tt::profiler::table(profiler->key_averages(tt::profiler::GroupBy::name_and_parent), {.row_limit = 30, .machine = std::nullopt})
-                  .c_str());
+    {
+      bench::Phase phase("zero_grad");
+      optimizer.zero_grad();
+    }
+    tt::Tensor loss;
+    {
+      bench::Phase phase("forward");
+      loss = nn::functional::cross_entropy(model(batch.data), batch.target);
+    }
+    {
+      bench::Phase phase("backward");
+      loss.backward();
+    }
+    bench::Phase phase("optimizer step");
+    optimizer.step();
+  });
 }
-#endif
 
 Result train_libtorch(const tt::data::datasets::ImageDataset& train, const tt::data::datasets::ImageDataset& test,
                       const Options& o, std::string& version) {
@@ -233,15 +216,7 @@ int main(int argc, char** argv) {
                 static_cast<long long>(test.size()), train.folder().string().c_str());
     std::fflush(stdout);
 
-    if (o.profile_steps > 0) {
-#if defined(TINYTORCH_BENCH_HAS_PROFILING)
-      profile_tinytorch(train, o);
-      return 0;
-#else
-      std::fprintf(stderr, "mlp_bench: --profile needs modules 10 and 11 in the package (tito sync)\n");
-      return 1;
-#endif
-    }
+    if (o.profile_steps > 0) return profile_tinytorch(train, o);
 
     Result ours, peer;
     std::string version;

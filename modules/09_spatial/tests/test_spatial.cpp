@@ -136,12 +136,7 @@ std::string printed(const nn::Module& module) {
 
 // The real Fashion-MNIST from the tito data cache, or a test failure that names the fetch command.
 std::optional<ds::FashionMNIST> real_fashion_mnist(bool train) {
-  try {
-    return ds::FashionMNIST(train);
-  } catch (const data::DatasetNotFound& e) {
-    ADD_FAILURE() << "this test needs the real Fashion-MNIST, and it is not in the tito data cache:\n" << e.what();
-    return std::nullopt;
-  }
+  return tinytorch::testing::real_dataset<ds::FashionMNIST, data::DatasetNotFound>(train);
 }
 
 // A convolution configuration of the tests: input [n, c, h, w], o filters of k x k.

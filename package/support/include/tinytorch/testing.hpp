@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 #include <string>
+#include <utility>
 
 namespace tinytorch::testing {
 
@@ -30,6 +32,19 @@ bool all_finite(const TensorLike& tensor) {
     if (!std::isfinite(v)) return false;
   }
   return true;
+}
+
+// The real dataset `Dataset(args...)` (module 08's readers) from the tito data cache; when its
+// files are not there (`NotFound`, module 08's data::DatasetNotFound), a test failure that shows
+// the reader's message, which names the `tito data fetch` command, and nullopt.
+template <typename Dataset, typename NotFound, typename... Args>
+std::optional<Dataset> real_dataset(Args&&... args) {
+  try {
+    return Dataset(std::forward<Args>(args)...);
+  } catch (const NotFound& e) {
+    ADD_FAILURE() << "this test needs real data, and it is not in the tito data cache:\n" << e.what();
+    return std::nullopt;
+  }
 }
 
 }  // namespace tinytorch::testing

@@ -91,6 +91,7 @@ struct GradedClass {
     };
     // A whole course, as a student has it (its other files are never read).
     fs::remove_all(submissions / "full");
+    fs::create_directories(submissions);
     fs::copy(release, submissions / "full", fs::copy_options::recursive);
     write(submissions / "full" / "modules" / "01_tiny" / "tiny_dev.cpp", answered(tiny, {"return x + 1;", "return 2 * x;"}));
     write(submissions / "full" / "modules" / "02_more" / "more_dev.cpp", right_more);
@@ -123,17 +124,31 @@ struct GradedClass {
   json student(const std::string& id) const { return json::parse(read(out / "students" / (id + ".json"))); }
 };
 
+// An exclusive lock on a file, for as long as it lives.
+class FileLock {
+ public:
+  explicit FileLock(const fs::path& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 // One grading of the class for all the tests of a process; a file lock keeps
 // test processes running at once from grading it twice.
 const GradedClass& graded_class() {
   static GradedClass* c = [] {
     auto* g = new GradedClass;
     fs::create_directories(g->base);
-    int fd = ::open((g->base / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    ::flock(fd, LOCK_EX);
+    FileLock lock(g->base / "lock");
     g->make();
     g->first = g->grade();
-    ::close(fd);
     return g;
   }();
   return *c;
@@ -144,7 +159,8 @@ class GradeCommand : public ::testing::Test {
   void SetUp() override { ASSERT_EQ(graded_class().first.exit_code, 0) << graded_class().first.out << graded_class().first.err; }
   const GradedClass& cls() const { return graded_class(); }
   json module(const std::string& student, const std::string& folder) const {
-    for (const json& m : cls().student(student)["modules"]) {
+    const json all = cls().student(student);
+    for (const json& m : all["modules"]) {
       if (m["module"] == folder) return m;
     }
     ADD_FAILURE() << "no " << folder << " for " << student;
@@ -153,7 +169,8 @@ class GradeCommand : public ::testing::Test {
   // test name -> status, for one module of one student.
   std::map<std::string, std::string> statuses(const std::string& student, const std::string& folder) const {
     std::map<std::string, std::string> out;
-    for (const json& t : module(student, folder)["tests"]) out[t["name"]] = t["status"];
+    const json m = module(student, folder);
+    for (const json& t : m["tests"]) out[t["name"]] = t["status"];
     return out;
   }
 };
@@ -187,7 +204,9 @@ TEST_F(GradeCommand, ACorrectSubmissionGetsFullMarksWithPointsAndVisibility) {
   json twice_of_zero;
   for (const json& t : m["tests"]) {
     if (t["name"] == "Tiny.TwiceOfZero") twice_of_zero = t;
-    if (t["name"] == "Tiny.TwiceDoubles") EXPECT_EQ(t["max"], 2);
+    if (t["name"] == "Tiny.TwiceDoubles") {
+      EXPECT_EQ(t["max"], 2);
+    }
   }
   EXPECT_EQ(twice_of_zero, (json{{"name", "Tiny.TwiceOfZero"}, {"points", 1}, {"max", 1}, {"status", "passed"},
                                  {"visibility", "after_due_date"}, {"hidden", true}, {"output", ""}}));
@@ -200,8 +219,11 @@ TEST_F(GradeCommand, PartlyRightAndWrongCodeEarnTheTestsThatPass) {
   EXPECT_EQ(statuses("wrong", "01_tiny"),
             (Status{{"Tiny.TwiceDoubles", "failed"}, {"Tiny.TwiceOfZero", "failed"}, {"TinyCells.AddOneOfOne", "failed"}}));
   EXPECT_EQ(statuses("wrong", "02_more"), (Status{{"MoreCells.AddTwoOfOne", "failed"}}));
-  for (const json& t : module("wrong", "01_tiny")["tests"]) {
-    if (t["name"] == "Tiny.TwiceDoubles") EXPECT_THAT(t["output"].get<std::string>(), HasSubstr("Which is: 1"));
+  const json wrong = module("wrong", "01_tiny");
+  for (const json& t : wrong["tests"]) {
+    if (t["name"] == "Tiny.TwiceDoubles") {
+      EXPECT_THAT(t["output"].get<std::string>(), HasSubstr("Which is: 1"));
+    }
   }
 }
 
@@ -236,8 +258,8 @@ TEST_F(GradeCommand, RemovedMarkersGiveTheModuleNothingWithTheReason) {
   json more = module("tampered", "02_more");
   ASSERT_EQ(more["reasons"].size(), 1u);
   EXPECT_THAT(more["reasons"][0].get<std::string>(),
-              HasSubstr("modules/02_more/more_dev.cpp: 0 regions between `// YOUR CODE HERE` and `// END YOUR CODE`, "
-                        "and the module has 1 exercises"));
+              HasSubstr("modules/02_more/more_dev.cpp:25: this region has no `// END YOUR CODE` after it; put the line "
+                        "back after your code"));
   EXPECT_EQ(more["points"], 0);
   EXPECT_EQ(statuses("tampered", "02_more"), (Status{{"MoreCells.AddTwoOfOne", "not_run"}}));
 }
@@ -278,12 +300,15 @@ TEST_F(GradeCommand, ShowListsOnlyVisibleTestsAndCountsTheHiddenOnes) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("tampered: 2/4 points (the tests you can see)\n"));
   EXPECT_THAT(r.out, HasSubstr("\n01_tiny  2/3\n"));
-  EXPECT_THAT(r.out, HasSubstr("  ✗ TinyCells.AddOneOfOne  0/1  failed\n"));
+  const int test_line = line_of(read(cls().course / "modules" / "01_tiny" / "tiny_dev.cpp"), "TEST(TinyCells, AddOneOfOne)");
+  EXPECT_THAT(r.out, HasSubstr("  ✗ TinyCells.AddOneOfOne  0/1  failed\n      modules/01_tiny/tiny_dev.cpp:" +
+                               std::to_string(test_line) + ": Failure\n"));
   EXPECT_THAT(r.out, HasSubstr("  ✓ Tiny.TwiceDoubles  2/2\n"));
   EXPECT_THAT(r.out, HasSubstr("  1 hidden test (results shown after grading is published)\n"));
   EXPECT_THAT(r.out, Not(HasSubstr("TwiceOfZero")));
   EXPECT_THAT(r.out, HasSubstr("code outside the exercises differs"));
-  EXPECT_THAT(r.out, HasSubstr("\n02_more  0/1\n  modules/02_more/more_dev.cpp: 0 regions"));
+  EXPECT_THAT(r.out, HasSubstr("\n02_more  0/1\n  modules/02_more/more_dev.cpp:25: this region has no `// END YOUR CODE`"));
+  EXPECT_THAT(r.out, HasSubstr("  ✗ MoreCells.AddTwoOfOne  0/1  not run\n"));
 
   TitoRun all = tito({"grade", "show", "tampered", "--all", "--out", cls().out.string()}, cls().base);
   EXPECT_THAT(all.out, HasSubstr("  ✓ Tiny.TwiceOfZero  1/1  (after_due_date)\n"));

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <mutex>
@@ -120,6 +121,12 @@ int run_grade(Context& ctx, const RunArgs& args) {
   return summary.ok() ? kExitOk : kExitFailure;
 }
 
+// "not_implemented" -> "not implemented".
+std::string status_words(std::string status) {
+  std::replace(status.begin(), status.end(), '_', ' ');
+  return status;
+}
+
 std::string mark(const Terminal& t, const GradedTest& test) { return test.status == kPassed ? t.green("✓") : t.red("✗"); }
 
 std::string indent(const std::string& text, const std::string& pad) {
@@ -160,7 +167,7 @@ int run_show(Context& ctx, const ShowArgs& args) {
     for (const GradedTest& test : m.tests) {
       if (!args.all && !shown_to_student(test)) continue;
       std::cout << "  " << mark(t, test) << " " << test.name << "  " << score(test.points, test.max_points)
-                << (test.status == kPassed ? "" : "  " + test.status)
+                << (test.status == kPassed ? "" : "  " + status_words(test.status))
                 << (args.all && test.visibility != Visibility::Visible
                         ? t.dim(std::string("  (") + to_string(test.visibility) + ")")
                         : "")

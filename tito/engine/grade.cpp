@@ -290,7 +290,14 @@ class Grader {
       opened.emplace(submission);
     } catch (const Error& e) {
       if (e.exit_code() == kExitInterrupted) throw;
-      StudentGrade g = empty_grade(student, "");
+      // A refused archive is refused again as long as it and the course are the same.
+      const std::string hash = sha256_hex(std::string(kGradeFormat) + "\n" + hash_ + "\nrefused " +
+                                          sha256_hex(read_file(submission)) + " " + e.what());
+      if (std::optional<StudentGrade> stored = stored_grade(student); stored && stored->hash == hash) {
+        reused = true;
+        return *stored;
+      }
+      StudentGrade g = empty_grade(student, hash);
       g.reasons.push_back(std::string(e.what()));
       for (GradedModule& m : g.modules) m.reasons.push_back("the submission could not be opened");
       return g;

@@ -41,6 +41,22 @@ void run_or_fail(const std::vector<std::string>& argv, const fs::path& cwd) {
   ASSERT_EQ(r.exit_code, 0) << argv[0] << ": " << r.output;
 }
 
+// An exclusive lock on a file, for as long as it lives.
+class FileLock {
+ public:
+  explicit FileLock(const fs::path& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 // The class: the course (instructor's), its release, the submissions, the results.
 struct GradedClass {
   fs::path base = fs::path(TITO_E2E_WORK_DIR) / "grade";
@@ -121,23 +137,13 @@ struct GradedClass {
     fs::remove_all(submissions / "evil");
   }
 
+  // grade() under the class's lock: another test process may be remaking the submissions.
+  TitoRun regrade() const {
+    FileLock lock(base / "lock");
+    return grade();
+  }
+
   json student(const std::string& id) const { return json::parse(read(out / "students" / (id + ".json"))); }
-};
-
-// An exclusive lock on a file, for as long as it lives.
-class FileLock {
- public:
-  explicit FileLock(const fs::path& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
-  }
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_;
 };
 
 // One grading of the class for all the tests of a process; a file lock keeps
@@ -281,7 +287,7 @@ TEST_F(GradeCommand, AnArchiveWithADotDotEntryIsRefusedAndGetsZero) {
 }
 
 TEST_F(GradeCommand, ARerunKeepsEveryUnchangedResult) {
-  TitoRun r = cls().grade();
+  TitoRun r = cls().regrade();
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("8 graded (8 unchanged since the last run), 0 failed"));
   EXPECT_THAT(r.err, HasSubstr("Unchanged full 5/5 (same submission as the last run)"));
@@ -289,7 +295,7 @@ TEST_F(GradeCommand, ARerunKeepsEveryUnchangedResult) {
 }
 
 TEST_F(GradeCommand, RunPrintsAScoreTablePerStudent) {
-  TitoRun r = cls().grade();
+  TitoRun r = cls().regrade();
   EXPECT_THAT(r.out, ContainsRegex("\n  full +5/5\n"));
   EXPECT_THAT(r.out, ContainsRegex("\n  tampered +3/5  1 module with no credit; changed code outside the exercises in 1 "
                                    "module\n"));

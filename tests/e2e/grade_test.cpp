@@ -109,7 +109,8 @@ struct GradedClass {
     fs::remove_all(submissions / "full");
     fs::create_directories(submissions);
     fs::copy(release, submissions / "full", fs::copy_options::recursive);
-    write(submissions / "full" / "modules" / "01_tiny" / "tiny_dev.cpp", answered(tiny, {"return x + 1;", "return 2 * x;"}));
+    write(submissions / "full" / "modules" / "01_tiny" / "tiny_dev.cpp",
+          answered(tiny, {"return x + 1;", "return 2 * x;"}));
     write(submissions / "full" / "modules" / "02_more" / "more_dev.cpp", right_more);
     // Only the dev files, anywhere in the folder.
     fs::remove_all(submissions / "partial");
@@ -117,11 +118,13 @@ struct GradedClass {
     write(submissions / "partial" / "work" / "more_dev.cpp", right_more);
     submit("wrong", answered(tiny, {"return x;", "return 1;"}), right_more);
     submit("broken", answered(tiny, {"return x +;", "return 2 * x;"}), right_more);
-    submit("crashhang", answered(tiny, {"__builtin_trap();", "volatile int spin = 0;\n  while (spin == 0) {\n  }\n  return x;"}),
+    submit("crashhang",
+           answered(tiny, {"__builtin_trap();", "volatile int spin = 0;\n  while (spin == 0) {\n  }\n  return x;"}),
            right_more);
     // Wrong code with its visible test edited to pass it; 02_more without an end marker.
     std::string tampered = answered(tiny, {"return x;", "return 2 * x;"});
-    tampered = replace(tampered, "EXPECT_EQ(tinytorch::tiny::add_one(1), 2);", "EXPECT_EQ(tinytorch::tiny::add_one(1), 1);");
+    tampered =
+        replace(tampered, "EXPECT_EQ(tinytorch::tiny::add_one(1), 2);", "EXPECT_EQ(tinytorch::tiny::add_one(1), 1);");
     submit("tampered", tampered, replace(right_more, "  // END YOUR CODE\n", ""));
     fs::remove(submissions / "tampered.tar.gz");
     run_or_fail({"tar", "-czf", "../tampered.tar.gz", "."}, submissions / "tampered");
@@ -162,7 +165,9 @@ const GradedClass& graded_class() {
 
 class GradeCommand : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_EQ(graded_class().first.exit_code, 0) << graded_class().first.out << graded_class().first.err; }
+  void SetUp() override {
+    ASSERT_EQ(graded_class().first.exit_code, 0) << graded_class().first.out << graded_class().first.err;
+  }
   const GradedClass& cls() const { return graded_class(); }
   json module(const std::string& student, const std::string& folder) const {
     const json all = cls().student(student);
@@ -197,6 +202,9 @@ TEST_F(GradeCommand, CsvHasEveryStudentsTotalAndModules) {
   json all = json::parse(read(cls().out / "grades.json"));
   ASSERT_EQ(all["students"].size(), 8u);
   EXPECT_EQ(all["students"][4], cls().student("full"));
+  json gradescope = json::parse(read(cls().out / "gradescope" / "full.json"));
+  EXPECT_EQ(gradescope["score"], 5);
+  EXPECT_EQ(gradescope["tests"].size(), 4u);
 }
 
 TEST_F(GradeCommand, ACorrectSubmissionGetsFullMarksWithPointsAndVisibility) {
@@ -214,16 +222,23 @@ TEST_F(GradeCommand, ACorrectSubmissionGetsFullMarksWithPointsAndVisibility) {
       EXPECT_EQ(t["max"], 2);
     }
   }
-  EXPECT_EQ(twice_of_zero, (json{{"name", "Tiny.TwiceOfZero"}, {"points", 1}, {"max", 1}, {"status", "passed"},
-                                 {"visibility", "after_due_date"}, {"hidden", true}, {"output", ""}}));
+  EXPECT_EQ(twice_of_zero, (json{{"name", "Tiny.TwiceOfZero"},
+                                 {"points", 1},
+                                 {"max", 1},
+                                 {"status", "passed"},
+                                 {"visibility", "after_due_date"},
+                                 {"hidden", true},
+                                 {"output", ""}}));
 }
 
 TEST_F(GradeCommand, PartlyRightAndWrongCodeEarnTheTestsThatPass) {
-  EXPECT_EQ(statuses("partial", "01_tiny"),
-            (Status{{"Tiny.TwiceDoubles", "failed"}, {"Tiny.TwiceOfZero", "passed"}, {"TinyCells.AddOneOfOne", "passed"}}));
+  EXPECT_EQ(
+      statuses("partial", "01_tiny"),
+      (Status{{"Tiny.TwiceDoubles", "failed"}, {"Tiny.TwiceOfZero", "passed"}, {"TinyCells.AddOneOfOne", "passed"}}));
   EXPECT_EQ(module("partial", "02_more")["submitted"], "work/more_dev.cpp");
-  EXPECT_EQ(statuses("wrong", "01_tiny"),
-            (Status{{"Tiny.TwiceDoubles", "failed"}, {"Tiny.TwiceOfZero", "failed"}, {"TinyCells.AddOneOfOne", "failed"}}));
+  EXPECT_EQ(
+      statuses("wrong", "01_tiny"),
+      (Status{{"Tiny.TwiceDoubles", "failed"}, {"Tiny.TwiceOfZero", "failed"}, {"TinyCells.AddOneOfOne", "failed"}}));
   EXPECT_EQ(statuses("wrong", "02_more"), (Status{{"MoreCells.AddTwoOfOne", "failed"}}));
   const json wrong = module("wrong", "01_tiny");
   for (const json& t : wrong["tests"]) {
@@ -238,14 +253,17 @@ TEST_F(GradeCommand, CodeThatDoesNotCompileCostsItsModuleAndTheModulesThatRequir
   ASSERT_EQ(tiny["reasons"].size(), 1u);
   EXPECT_THAT(tiny["reasons"][0].get<std::string>(), HasSubstr("does not compile"));
   EXPECT_THAT(tiny["reasons"][0].get<std::string>(), HasSubstr("error: expected primary-expression"));
-  EXPECT_EQ(statuses("broken", "01_tiny"),
-            (Status{{"Tiny.TwiceDoubles", "not_run"}, {"Tiny.TwiceOfZero", "not_run"}, {"TinyCells.AddOneOfOne", "not_run"}}));
-  EXPECT_EQ(module("broken", "02_more")["reasons"], json::array({"not built: it requires 01_tiny, which does not compile"}));
+  EXPECT_EQ(statuses("broken", "01_tiny"), (Status{{"Tiny.TwiceDoubles", "not_run"},
+                                                   {"Tiny.TwiceOfZero", "not_run"},
+                                                   {"TinyCells.AddOneOfOne", "not_run"}}));
+  EXPECT_EQ(module("broken", "02_more")["reasons"],
+            json::array({"not built: it requires 01_tiny, which does not compile"}));
 }
 
 TEST_F(GradeCommand, ACrashAndAHangAreEachOneFailedTest) {
-  EXPECT_EQ(statuses("crashhang", "01_tiny"),
-            (Status{{"Tiny.TwiceDoubles", "timeout"}, {"Tiny.TwiceOfZero", "timeout"}, {"TinyCells.AddOneOfOne", "crashed"}}));
+  EXPECT_EQ(statuses("crashhang", "01_tiny"), (Status{{"Tiny.TwiceDoubles", "timeout"},
+                                                      {"Tiny.TwiceOfZero", "timeout"},
+                                                      {"TinyCells.AddOneOfOne", "crashed"}}));
   EXPECT_EQ(statuses("crashhang", "02_more"), (Status{{"MoreCells.AddTwoOfOne", "crashed"}}));
 }
 
@@ -279,9 +297,10 @@ TEST_F(GradeCommand, AnEmptySubmissionGetsZeroWithAReasonPerModule) {
 TEST_F(GradeCommand, AnArchiveWithADotDotEntryIsRefusedAndGetsZero) {
   json evil = cls().student("evil");
   ASSERT_EQ(evil["reasons"].size(), 1u);
-  EXPECT_EQ(evil["reasons"][0], "refusing to extract evil.tar: entry '../outside/tiny_dev.cpp' has '..' in its path and "
-                                "would land outside the folder; an archive from the registry never does this, so it is "
-                                "damaged or malicious");
+  EXPECT_EQ(evil["reasons"][0],
+            "refusing to extract evil.tar: entry '../outside/tiny_dev.cpp' has '..' in its path and "
+            "would land outside the folder; an archive from the registry never does this, so it is "
+            "damaged or malicious");
   EXPECT_EQ(evil["points"], 0);
   EXPECT_EQ(evil["max"], 5);
 }
@@ -297,8 +316,9 @@ TEST_F(GradeCommand, ARerunKeepsEveryUnchangedResult) {
 TEST_F(GradeCommand, RunPrintsAScoreTablePerStudent) {
   TitoRun r = cls().regrade();
   EXPECT_THAT(r.out, ContainsRegex("\n  full +5/5\n"));
-  EXPECT_THAT(r.out, ContainsRegex("\n  tampered +3/5  1 module with no credit; changed code outside the exercises in 1 "
-                                   "module\n"));
+  EXPECT_THAT(r.out,
+              ContainsRegex("\n  tampered +3/5  1 module with no credit; changed code outside the exercises in 1 "
+                            "module\n"));
 }
 
 TEST_F(GradeCommand, ShowListsOnlyVisibleTestsAndCountsTheHiddenOnes) {
@@ -306,14 +326,16 @@ TEST_F(GradeCommand, ShowListsOnlyVisibleTestsAndCountsTheHiddenOnes) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("tampered: 2/4 points (the tests you can see)\n"));
   EXPECT_THAT(r.out, HasSubstr("\n01_tiny  2/3\n"));
-  const int test_line = line_of(read(cls().course / "modules" / "01_tiny" / "tiny_dev.cpp"), "TEST(TinyCells, AddOneOfOne)");
+  const int test_line =
+      line_of(read(cls().course / "modules" / "01_tiny" / "tiny_dev.cpp"), "TEST(TinyCells, AddOneOfOne)");
   EXPECT_THAT(r.out, HasSubstr("  ✗ TinyCells.AddOneOfOne  0/1  failed\n      modules/01_tiny/tiny_dev.cpp:" +
                                std::to_string(test_line) + ": Failure\n"));
   EXPECT_THAT(r.out, HasSubstr("  ✓ Tiny.TwiceDoubles  2/2\n"));
   EXPECT_THAT(r.out, HasSubstr("  1 hidden test (results shown after grading is published)\n"));
   EXPECT_THAT(r.out, Not(HasSubstr("TwiceOfZero")));
   EXPECT_THAT(r.out, HasSubstr("code outside the exercises differs"));
-  EXPECT_THAT(r.out, HasSubstr("\n02_more  0/1\n  modules/02_more/more_dev.cpp:25: this region has no `// END YOUR CODE`"));
+  EXPECT_THAT(r.out,
+              HasSubstr("\n02_more  0/1\n  modules/02_more/more_dev.cpp:25: this region has no `// END YOUR CODE`"));
   EXPECT_THAT(r.out, HasSubstr("  ✗ MoreCells.AddTwoOfOne  0/1  not run\n"));
 
   TitoRun all = tito({"grade", "show", "tampered", "--all", "--out", cls().out.string()}, cls().base);

@@ -70,6 +70,40 @@ TEST(GradeReport, PointsAreWrittenWithoutTrailingZeros) {
   EXPECT_EQ(points_text(0.1 + 0.2), "0.3");
 }
 
+TEST(GradeReport, GradescopeResultsHaveATestPerTestAndTheReasonsInTheOutput) {
+  EXPECT_EQ(gradescope_results(example()),
+            R"({
+  "score": 2.0,
+  "tests": [
+    {
+      "name": "01_tiny Tiny.A",
+      "score": 2.0,
+      "max_score": 2.0,
+      "status": "passed",
+      "visibility": "visible"
+    },
+    {
+      "name": "01_tiny Tiny.B",
+      "score": 0.0,
+      "max_score": 0.5,
+      "status": "failed",
+      "visibility": "after_due_date",
+      "output": "failed: expected 2, got 3"
+    },
+    {
+      "name": "02_more More.C",
+      "score": 0.0,
+      "max_score": 1.0,
+      "status": "failed",
+      "visibility": "visible",
+      "output": "not_run"
+    }
+  ],
+  "output": "01_tiny: code outside the exercises differs from the course's (ignored):\n  modules/01_tiny/tiny_dev.cpp:40: a line of a visible test was changed\n02_more: no dev file submitted (more_dev.cpp)\n"
+}
+)");
+}
+
 TEST(GradeReport, OnlyVisibleTestsAreShownToTheStudent) {
   StudentGrade g = example();
   EXPECT_TRUE(shown_to_student(g.modules[0].tests[0]));

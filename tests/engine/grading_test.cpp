@@ -42,7 +42,7 @@ TEST(Grading, TheFirstMatchingPatternSetsPointsAndVisibilityTimesTheWeight) {
     }
   }
 })",
-                                     "module.json");
+                                   "module.json");
   EXPECT_EQ(spec.worth("TensorTest.MatmulSquare", false).points, 2);
   EXPECT_EQ(spec.worth("TensorTest.MatmulSquare", false).visibility, Visibility::AfterDueDate);
   EXPECT_EQ(spec.worth("TensorTest.Add", false).points, 1);

@@ -1,7 +1,7 @@
 // tito grade run SUBMISSION... [-j N] [--out DIR] [--timeout S]
 // tito grade show STUDENT [--out DIR] [--all]
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <iomanip>
@@ -83,9 +83,11 @@ std::string notes(const StudentGrade& g) {
     ungraded += !m.reasons.empty();
     tampered += !m.tampering.empty();
   }
-  if (ungraded > 0) out.push_back(std::to_string(ungraded) + (ungraded == 1 ? " module" : " modules") + " with no credit");
-  if (tampered > 0) out.push_back("changed code outside the exercises in " + std::to_string(tampered) +
-                                  (tampered == 1 ? " module" : " modules"));
+  if (ungraded > 0)
+    out.push_back(std::to_string(ungraded) + (ungraded == 1 ? " module" : " modules") + " with no credit");
+  if (tampered > 0)
+    out.push_back("changed code outside the exercises in " + std::to_string(tampered) +
+                  (tampered == 1 ? " module" : " modules"));
   std::string s;
   for (const std::string& n : out) s += (s.empty() ? "" : "; ") + n;
   return s;
@@ -116,8 +118,8 @@ int run_grade(Context& ctx, const RunArgs& args) {
   }
   std::cout << "\n"
             << summary.graded.size() << " graded (" << summary.reused << " unchanged since the last run), "
-            << summary.failures.size() << " failed; results in " << display_path(fs::absolute(args.out), fs::current_path())
-            << "/ (grades.csv, grades.json, students/)\n";
+            << summary.failures.size() << " failed; results in "
+            << display_path(fs::absolute(args.out), fs::current_path()) << "/ (grades.csv, grades.json, students/)\n";
   return summary.ok() ? kExitOk : kExitFailure;
 }
 
@@ -127,7 +129,9 @@ std::string status_words(std::string status) {
   return status;
 }
 
-std::string mark(const Terminal& t, const GradedTest& test) { return test.status == kPassed ? t.green("✓") : t.red("✗"); }
+std::string mark(const Terminal& t, const GradedTest& test) {
+  return test.status == kPassed ? t.green("✓") : t.red("✗");
+}
 
 std::string indent(const std::string& text, const std::string& pad) {
   std::string out;
@@ -181,8 +185,9 @@ int run_show(Context& ctx, const ShowArgs& args) {
                 << " (results shown after grading is published)\n";
     }
     if (!m.tampering.empty()) {
-      std::cout << t.yellow("  code outside the exercises differs from the course's (ignored: your score uses the "
-                            "course's code):")
+      std::cout << t.yellow(
+                       "  code outside the exercises differs from the course's (ignored: your score uses the "
+                       "course's code):")
                 << "\n";
       for (const Diagnostic& d : m.tampering) std::cout << "    " << d.format() << "\n";
     }

@@ -194,7 +194,8 @@ Reference reference_tests(const Course& course, const std::vector<std::string>& 
       if (j.at("hash") == hash) {
         Reference ref;
         for (const auto& [folder, tests] : j.at("modules").items()) {
-          for (const json& t : tests) ref[folder].push_back({t.at("name").get<std::string>(), t.at("hidden").get<bool>()});
+          for (const json& t : tests)
+            ref[folder].push_back({t.at("name").get<std::string>(), t.at("hidden").get<bool>()});
         }
         return ref;
       }
@@ -205,11 +206,11 @@ Reference reference_tests(const Course& course, const std::vector<std::string>& 
   observer.step("", "running the instructor's course for the list of tests (once per version of the course)");
   StudentProgress progress(observer, "");
   mirror_course(course.root(), files, {}, work / "reference");
-  std::map<std::string, ModuleRun> runs = build_and_test(
-      work / "reference", {options.timeout_seconds, options.output_bytes, 2}, env, progress,
-      [&](const std::string&, const std::vector<Diagnostic>& d) {
-        throw DiagnosticError(d, "the instructor's course does not sync, so nothing was graded");
-      });
+  std::map<std::string, ModuleRun> runs =
+      build_and_test(work / "reference", {options.timeout_seconds, options.output_bytes, 2}, env, progress,
+                     [&](const std::string&, const std::vector<Diagnostic>& d) {
+                       throw DiagnosticError(d, "the instructor's course does not sync, so nothing was graded");
+                     });
   Reference ref;
   json modules = json::object();
   for (const ModuleInfo& m : course.modules()) {
@@ -255,8 +256,8 @@ const char* status_text(TestStatus s) {
 
 // One module of a submission before it is built.
 struct ModuleInput {
-  std::string submitted;                 // the student's path
-  std::optional<std::string> dev_text;   // the spliced file; nullopt: not gradable, built from stubs
+  std::string submitted;                // the student's path
+  std::optional<std::string> dev_text;  // the spliced file; nullopt: not gradable, built from stubs
   std::vector<std::string> reasons;
   std::vector<Diagnostic> tampering;
 };
@@ -280,6 +281,18 @@ class Grader {
     std::string data = env_string("TITO_DATA_DIR");
     env_["TITO_DATA_DIR"] = data.empty() ? (course_.root() / "data" / "cache").string() : data;
     reference_ = reference_tests(course_, files_, hash_, options_, env_, observer_);
+    for (const ModuleInfo& m : course_.modules()) {
+      for (const TestRule& rule : specs_[m.folder].tests) {
+        const std::vector<ReferenceTest>& tests = reference_[m.folder];
+        bool used = std::any_of(tests.begin(), tests.end(), [&](const ReferenceTest& t) {
+          return glob_match(rule.pattern, base_test_name(t.name));
+        });
+        if (!used) {
+          observer_.warning(course_.rel(m.manifest()) + ":" + std::to_string(rule.line) + ": the test pattern \"" +
+                            printable(rule.pattern, 60) + "\" matches no test of " + m.folder + " (a typo?)");
+        }
+      }
+    }
   }
 
   // Grades one submission; `reused` says the stored result was taken.
@@ -302,7 +315,14 @@ class Grader {
       for (GradedModule& m : g.modules) m.reasons.push_back("the submission could not be opened");
       return g;
     }
-    std::map<std::string, SubmittedFile> found = find_dev_files(course_, opened->folder());
+    std::map<std::string, SubmittedFile> found;
+    try {
+      found = find_dev_files(course_, opened->folder());
+    } catch (const Error& e) {
+      StudentGrade g = empty_grade(student, "");
+      g.reasons.push_back(e.what());
+      return g;
+    }
     const std::string hash = submission_hash(found);
     if (std::optional<StudentGrade> stored = stored_grade(student); stored && stored->hash == hash) {
       reused = true;
@@ -343,22 +363,20 @@ class Grader {
       StudentProgress progress(observer_, student);
       progress.step("building " + display_path(work, fs::current_path()));
       mirror_course(course_.root(), files_, dev_files, work);
-      runs = build_and_test(work, limits(), env_, progress,
-                            [&](const std::string& folder, const std::vector<Diagnostic>& diagnostics) {
-                              const ModuleInfo& m = course_.module(folder);
-                              ModuleInput& in = inputs[folder];
-                              if (!in.dev_text) {
-                                throw DiagnosticError(diagnostics, "the instructor's stubs of " + folder +
-                                                                       " do not sync");
-                              }
-                              in.dev_text.reset();
-                              for (const Diagnostic& d : diagnostics) {
-                                in.reasons.push_back("with your code spliced in, the dev file does not sync: " +
-                                                     d.format());
-                              }
-                              const std::string path = course_.rel(m.dev_file());
-                              write_file_atomic(work / path, stubbed(dev_[folder], path));
-                            });
+      runs = build_and_test(
+          work, limits(), env_, progress, [&](const std::string& folder, const std::vector<Diagnostic>& diagnostics) {
+            const ModuleInfo& m = course_.module(folder);
+            ModuleInput& in = inputs[folder];
+            if (!in.dev_text) {
+              throw DiagnosticError(diagnostics, "the instructor's stubs of " + folder + " do not sync");
+            }
+            in.dev_text.reset();
+            for (const Diagnostic& d : diagnostics) {
+              in.reasons.push_back("with your code spliced in, the dev file does not sync: " + d.format());
+            }
+            const std::string path = course_.rel(m.dev_file());
+            write_file_atomic(work / path, stubbed(dev_[folder], path));
+          });
     }
     StudentGrade g = assemble(student, hash, inputs, runs);
     return g;
@@ -366,6 +384,7 @@ class Grader {
 
   void save(const StudentGrade& g) const {
     write_file_atomic(options_.out / "students" / (g.student + ".json"), to_json(g));
+    write_file_atomic(options_.out / "gradescope" / (g.student + ".json"), gradescope_results(g));
   }
 
   // grades.json and grades.csv of every student graded in the results folder.
@@ -385,13 +404,11 @@ class Grader {
   }
 
  private:
-  TestLimits limits() const {
-    return {options_.timeout_seconds, options_.output_bytes, options_.jobs > 1 ? 1 : 2};
-  }
+  TestLimits limits() const { return {options_.timeout_seconds, options_.output_bytes, options_.jobs > 1 ? 1 : 2}; }
 
   std::string submission_hash(const std::map<std::string, SubmittedFile>& found) const {
-    std::string all = std::string(kGradeFormat) + "\n" + hash_ + "\n" + std::to_string(options_.timeout_seconds) +
-                      " " + std::to_string(options_.output_bytes);
+    std::string all = std::string(kGradeFormat) + "\n" + hash_ + "\n" + std::to_string(options_.timeout_seconds) + " " +
+                      std::to_string(options_.output_bytes);
     for (const ModuleInfo& m : course_.modules()) {
       auto f = found.find(m.folder);
       all += "\n" + m.folder + " ";
@@ -435,8 +452,8 @@ class Grader {
     return g;
   }
 
-  StudentGrade assemble(const std::string& student, const std::string& hash,
-                        std::map<std::string, ModuleInput>& inputs, std::map<std::string, ModuleRun>& runs) const {
+  StudentGrade assemble(const std::string& student, const std::string& hash, std::map<std::string, ModuleInput>& inputs,
+                        std::map<std::string, ModuleRun>& runs) const {
     StudentGrade g = empty_grade(student, hash);
     for (GradedModule& gm : g.modules) {
       ModuleInput& in = inputs[gm.folder];
@@ -446,9 +463,10 @@ class Grader {
       if (!in.dev_text) continue;
       const ModuleRun& run = runs[gm.folder];
       if (run.outcome == BuildOutcome::Failed) {
-        gm.reasons.push_back("does not compile (line numbers are of the instructor's dev file with your code in "
-                             "it):\n" +
-                             capped(compiler_messages(run.build_output, false), 4 * options_.output_bytes));
+        gm.reasons.push_back(
+            "does not compile (line numbers are of the instructor's dev file with your code in "
+            "it):\n" +
+            capped(compiler_messages(run.build_output, false), 4 * options_.output_bytes));
         continue;
       }
       if (run.outcome == BuildOutcome::Blocked) {
@@ -535,9 +553,9 @@ std::vector<TestCase> run_test_program(const Builder& builder, const TestProgram
     TestCase c;
     c.name = "(listing the tests)";
     c.status = TestStatus::Crashed;
-    c.message = capped("the test program died while listing its tests, before any test ran:\n" +
-                           builder.relative_paths(r.output),
-                       limits.output_bytes);
+    c.message = capped(
+        "the test program died while listing its tests, before any test ran:\n" + builder.relative_paths(r.output),
+        limits.output_bytes);
     cases.push_back(std::move(c));
     return cases;
   }
@@ -608,7 +626,8 @@ GradeSummary grade_submissions(const Course& course, const std::vector<fs::path>
   };
   {
     std::vector<std::jthread> workers;
-    for (int j = 0; j < std::min<int>(options.jobs, static_cast<int>(submissions.size())); ++j) workers.emplace_back(work);
+    for (int j = 0; j < std::min<int>(options.jobs, static_cast<int>(submissions.size())); ++j)
+      workers.emplace_back(work);
   }
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (!results[i]) continue;

@@ -38,9 +38,9 @@ namespace fs = std::filesystem;
 
 struct GradeOptions {
   fs::path out = "grades";
-  int jobs = 1;                      // submissions graded at once
-  int timeout_seconds = 60;          // per test
-  std::size_t output_bytes = 2000;   // of a test's output kept in the results
+  int jobs = 1;                     // submissions graded at once
+  int timeout_seconds = 60;         // per test
+  std::size_t output_bytes = 2000;  // of a test's output kept in the results
 };
 
 // How grading goes, as it happens. Called from as many threads as

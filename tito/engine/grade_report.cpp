@@ -30,15 +30,19 @@ json module_json(const GradedModule& m) {
   }
   json tampering = json::array();
   for (const Diagnostic& d : m.tampering) tampering.push_back(diagnostic_json(d));
-  return json{{"module", m.folder},       {"submitted", m.submitted}, {"points", rounded(m.points)},
-              {"max", rounded(m.max_points)}, {"reasons", m.reasons},     {"tampering", tampering},
+  return json{{"module", m.folder},
+              {"submitted", m.submitted},
+              {"points", rounded(m.points)},
+              {"max", rounded(m.max_points)},
+              {"reasons", m.reasons},
+              {"tampering", tampering},
               {"tests", tests}};
 }
 
 json student_json(const StudentGrade& g) {
   json modules = json::array();
   for (const GradedModule& m : g.modules) modules.push_back(module_json(m));
-  return json{{"student", g.student}, {"hash", g.hash},       {"points", rounded(g.points)},
+  return json{{"student", g.student},         {"hash", g.hash},       {"points", rounded(g.points)},
               {"max", rounded(g.max_points)}, {"reasons", g.reasons}, {"modules", modules}};
 }
 
@@ -104,8 +108,9 @@ StudentGrade student_grade_from_json(const std::string& text, const std::string&
     }
     return g;
   } catch (const DiagnosticError& e) {
-    throw Error(e.diagnostics().empty() ? path : e.diagnostics().front().format() +
-                                                     " (tito grade wrote this file; grade the student again)");
+    throw Error(e.diagnostics().empty()
+                    ? path
+                    : e.diagnostics().front().format() + " (tito grade wrote this file; grade the student again)");
   } catch (const std::exception& e) {
     throw Error(path + ": not a result tito grade wrote (" + std::string(e.what()) + "); grade the student again");
   }
@@ -132,6 +137,33 @@ std::string grades_csv(const std::vector<StudentGrade>& grades, const std::vecto
     out += "\n";
   }
   return out;
+}
+
+std::string gradescope_results(const StudentGrade& grade) {
+  json tests = json::array();
+  std::string output;
+  for (const std::string& r : grade.reasons) output += r + "\n";
+  for (const GradedModule& m : grade.modules) {
+    for (const std::string& r : m.reasons) output += m.folder + ": " + r + "\n";
+    if (!m.tampering.empty()) {
+      output += m.folder + ": code outside the exercises differs from the course's (ignored):\n";
+      for (const Diagnostic& d : m.tampering) output += "  " + d.format() + "\n";
+    }
+    for (const GradedTest& t : m.tests) {
+      json test = {{"name", m.folder + " " + t.name},
+                   {"score", rounded(t.points)},
+                   {"max_score", rounded(t.max_points)},
+                   {"status", t.status == kPassed ? "passed" : "failed"},
+                   {"visibility", to_string(t.visibility)}};
+      if (!t.output.empty() || t.status != kPassed) {
+        test["output"] = t.status == kPassed ? t.output : t.status + (t.output.empty() ? "" : ": " + t.output);
+      }
+      tests.push_back(std::move(test));
+    }
+  }
+  json results = {{"score", rounded(grade.points)}, {"tests", tests}};
+  if (!output.empty()) results["output"] = output;
+  return dump_json(results, 2) + "\n";
 }
 
 std::string points_text(double points) {

@@ -21,32 +21,32 @@ inline constexpr const char* kNotRun = "not_run";  // the module was not built o
 inline constexpr const char* kSkipped = "skipped";
 
 struct GradedTest {
-  std::string name;        // "Tiny.TwiceDoubles"
-  double points = 0;       // earned
+  std::string name;   // "Tiny.TwiceDoubles"
+  double points = 0;  // earned
   double max_points = 0;
   std::string status = kNotRun;
   Visibility visibility = Visibility::Visible;
-  bool hidden = false;     // one of the instructor's hidden tests
-  std::string output;      // why it did not pass (capped)
+  bool hidden = false;  // one of the instructor's hidden tests
+  std::string output;   // why it did not pass (capped)
 };
 
 struct GradedModule {
-  std::string folder;                  // "01_tiny"
-  std::string submitted;               // the dev file graded, relative to the submission; "" when none
+  std::string folder;     // "01_tiny"
+  std::string submitted;  // the dev file graded, relative to the submission; "" when none
   double points = 0;
   double max_points = 0;
   std::vector<GradedTest> tests;
-  std::vector<std::string> reasons;    // why tests did not run: "no dev file submitted", a diagnostic
-  std::vector<Diagnostic> tampering;   // code outside the regions that differs (no effect on the score)
+  std::vector<std::string> reasons;   // why tests did not run: "no dev file submitted", a diagnostic
+  std::vector<Diagnostic> tampering;  // code outside the regions that differs (no effect on the score)
 };
 
 struct StudentGrade {
   std::string student;
-  std::string hash;                    // of the submitted dev files and the instructor's course
+  std::string hash;  // of the submitted dev files and the instructor's course
   double points = 0;
   double max_points = 0;
   std::vector<GradedModule> modules;
-  std::vector<std::string> reasons;    // about the whole submission: an archive refused
+  std::vector<std::string> reasons;  // about the whole submission: an archive refused
 
   // Sums the tests' points into the modules' and the student's.
   void total();
@@ -63,6 +63,11 @@ std::string grades_json(const std::vector<StudentGrade>& grades);
 // grades.csv: student,total,max,<module folder>... (modules in `modules`
 // order), one row per student, numbers without trailing zeros.
 std::string grades_csv(const std::vector<StudentGrade>& grades, const std::vector<std::string>& modules);
+
+// Gradescope's results.json for one student: a test per graded test ("01_tiny
+// Tiny.TwiceDoubles") with score, max_score, status, visibility and output;
+// the modules' reasons and tampering in the top-level output.
+std::string gradescope_results(const StudentGrade& grade);
 
 // "2", "1.5", "0.33".
 std::string points_text(double points);

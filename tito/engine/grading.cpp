@@ -25,14 +25,16 @@ class GradingReader {
     grading_at_ = find_json_key(text_, "grading");
     const json& g = j["grading"];
     if (!g.is_object()) {
-      fail(line_of("grading"), "\"grading\" must be an object, like {\"weight\": 1, \"tests\": {\"Suite.*\": "
-                               "{\"points\": 2}}}");
+      fail(line_of("grading"),
+           "\"grading\" must be an object, like {\"weight\": 1, \"tests\": {\"Suite.*\": "
+           "{\"points\": 2}}}");
     }
     static const std::vector<std::string> keys = {"weight", "default_visibility", "hidden_visibility", "tests"};
     for (const auto& [key, value] : g.items()) unknown_key(key, keys, "\"grading\"");
     if (g.contains("weight")) spec.weight = number(g["weight"], "weight", "\"weight\"", line_of("weight"));
     if (g.contains("default_visibility")) {
-      spec.default_visibility = visibility(g["default_visibility"], "default_visibility", line_of("default_visibility"));
+      spec.default_visibility =
+          visibility(g["default_visibility"], "default_visibility", line_of("default_visibility"));
     }
     if (g.contains("hidden_visibility")) {
       spec.hidden_visibility = visibility(g["hidden_visibility"], "hidden_visibility", line_of("hidden_visibility"));
@@ -46,8 +48,9 @@ class GradingReader {
   void read_tests(const json& tests, GradingSpec& spec) {
     const int tests_line = line_of("tests");
     if (!tests.is_object()) {
-      problems_.add(tests_line, "\"tests\" must map test names to their points and visibility, like "
-                                "{\"TensorTest.Matmul*\": {\"points\": 2, \"visibility\": \"after_due_date\"}}");
+      problems_.add(tests_line,
+                    "\"tests\" must map test names to their points and visibility, like "
+                    "{\"TensorTest.Matmul*\": {\"points\": 2, \"visibility\": \"after_due_date\"}}");
       return;
     }
     std::size_t from = find_json_key(text_, "tests", grading_at_);
@@ -58,8 +61,9 @@ class GradingReader {
       TestRule r{pattern, std::nullopt, std::nullopt, line};
       const std::string where = "test \"" + printable(pattern, 60) + "\"";
       if (trim(pattern).empty() || pattern.find_first_of(" \t") != std::string::npos) {
-        problems_.add(line, "the " + where + " is not a test name: use Suite.Name as GoogleTest prints it, with * "
-                                             "for any run of characters");
+        problems_.add(line, "the " + where +
+                                " is not a test name: use Suite.Name as GoogleTest prints it, with * "
+                                "for any run of characters");
       }
       if (!rule.is_object()) {
         problems_.add(line, "the " + where + " must be an object, like {\"points\": 2, \"visibility\": \"visible\"}");
@@ -77,13 +81,12 @@ class GradingReader {
     return at == std::string_view::npos ? 1 : line_at(text_, at);
   }
 
-  void unknown_key(const std::string& key, const std::vector<std::string>& known, const std::string& in,
-                   int line = 0) {
+  void unknown_key(const std::string& key, const std::vector<std::string>& known, const std::string& in, int line = 0) {
     if (std::find(known.begin(), known.end(), key) != known.end()) return;
     std::string guess = nearest(key, known);
-    problems_.add(line > 0 ? line : line_of(key),
-                  "unknown key \"" + printable(key, 60) + "\" in " + in +
-                      (guess.empty() ? "" : " (did you mean \"" + guess + "\"?)") + "; " + in + " knows " + join(known));
+    problems_.add(line > 0 ? line : line_of(key), "unknown key \"" + printable(key, 60) + "\" in " + in +
+                                                      (guess.empty() ? "" : " (did you mean \"" + guess + "\"?)") +
+                                                      "; " + in + " knows " + join(known));
   }
 
   double number(const json& value, const std::string& key, const std::string& what, int line) {

@@ -37,7 +37,7 @@ struct TestRule {
   std::string pattern;  // "Suite.Name", '*' any run of characters, '?' one
   std::optional<double> points;
   std::optional<Visibility> visibility;
-  int line = 0;         // in module.json
+  int line = 0;  // in module.json
 };
 
 // What one test is worth and who sees its result.

@@ -24,8 +24,8 @@ std::string student_id(const fs::path& submission);
 
 // One module's dev file in a submission.
 struct SubmittedFile {
-  std::string path;                     // relative to the submission: "modules/01_tiny/tiny_dev.cpp"
-  std::optional<std::string> content;   // nullopt: it could not be taken, `problem` says why
+  std::string path;                    // relative to the submission: "modules/01_tiny/tiny_dev.cpp"
+  std::optional<std::string> content;  // nullopt: it could not be taken, `problem` says why
   std::string problem;
 };
 

@@ -43,9 +43,11 @@ class GradePrinter : public GradeObserver {
     std::lock_guard lock(mutex_);
     if (student.empty()) {
       ctx_.progress().step(what);
-    } else {
+    } else if (ctx_.terminal.interactive()) {
       ctx_.progress().status(student + ": " + what);
-      ctx_.progress().detail(student + ": " + what);
+    } else if (!ctx_.quiet()) {
+      // A log gets each step as a line of its own: a build can take minutes.
+      std::cerr << "             " << student << ": " << what << "\n";
     }
   }
   void detail(const std::string& student, const std::string& line) override {

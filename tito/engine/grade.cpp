@@ -361,7 +361,7 @@ class Grader {
     if (any) {
       const fs::path work = options_.out / "work" / "students" / student;
       StudentProgress progress(observer_, student);
-      progress.step("building " + display_path(work, fs::current_path()));
+      progress.step("grading in " + display_path(work, fs::current_path()));
       mirror_course(course_.root(), files_, dev_files, work);
       runs = build_and_test(
           work, limits(), env_, progress, [&](const std::string& folder, const std::vector<Diagnostic>& diagnostics) {

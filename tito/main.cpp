@@ -24,6 +24,7 @@ using namespace tito;
 constexpr cli::AddVerb kVerbs[] = {
     cli::add_sync_command,    cli::add_test_command,   cli::add_module_command,   cli::add_data_command,
     cli::add_release_command, cli::add_status_command, cli::add_notebook_command, cli::add_milestone_command,
+    cli::add_grade_command,
 };
 
 void add_global_options(CLI::App& app, cli::Context& ctx) {

@@ -70,7 +70,7 @@ TEST(Cli, HelpWorksForEveryVerb) {
   EXPECT_GE(checked, 6);  // sync, test, module, module new, module list, module run at least
 }
 
-const std::string kVerbs = "sync, test, module, data, release, status, notebook, milestone";
+const std::string kVerbs = "sync, test, module, data, release, status, notebook, milestone, grade";
 
 TEST(Cli, AnUnknownVerbIsAUsageErrorNamingItTheNearestVerbAndEveryVerb) {
   TempDir nowhere("tito-e2e");

@@ -109,5 +109,6 @@ void add_release_command(CLI::App& app, Context& ctx);
 void add_status_command(CLI::App& app, Context& ctx);
 void add_notebook_command(CLI::App& app, Context& ctx);
 void add_milestone_command(CLI::App& app, Context& ctx);
+void add_grade_command(CLI::App& app, Context& ctx);
 
 }  // namespace tito::cli

@@ -19,10 +19,12 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-// The keys a module.json may hold; "exercises" is what a release adds.
+// The keys a module.json may hold; "exercises" is what a release adds;
+// "grading" is tito grade's (engine/grading.hpp checks it).
 const std::vector<std::string> kManifestKeys = {"name",           "number",        "title",    "difficulty",
                                                 "pattern",        "pattern_reason", "time_estimate",
-                                                "description",    "requires",      "exercises"};
+                                                "description",    "requires",      "exercises",
+                                                "grading"};
 
 bool is_module_folder(const std::string& name) {
   return name.size() > 3 && std::isdigit(static_cast<unsigned char>(name[0])) &&

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -364,6 +365,7 @@ class ChildGuard {
   }
   ChildGuard(const ChildGuard&) = delete;
   ChildGuard& operator=(const ChildGuard&) = delete;
+  pid_t pid() const { return pid_; }
   void reaped() { reaped_ = true; }
 
  private:
@@ -419,6 +421,77 @@ std::string describe(const SandboxResult& r, const SandboxLimits& limits) {
   }
   if (r.memory_exceeded_hint) why += ", probably out of memory (limit " + format_bytes(limits.memory_bytes) + ")";
   return why;
+}
+
+// How the child ended.
+struct Ending {
+  int status = 0;  // of waitpid
+  bool timed_out = false;
+  Clock::time_point at{};
+};
+
+// Reads the child's output into `capture` until it ends (killing its group
+// at `deadline`), then kills what it left in its group and reads what is
+// still in the pipe. Returns once the child is reaped and the pipe is closed
+// or the grace period is over.
+Ending watch(ChildGuard& child, Fd& output, std::optional<Clock::time_point> deadline, OutputCapture& capture,
+             const std::string& program) {
+  pid_t pid = child.pid();
+  // Readable when the child ends; without it (Linux before 5.3) the loop
+  // looks every kWakeMs.
+  Fd exited(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  Ending ending;
+  bool reaped = false;
+  Clock::time_point drain_until{};
+  char buffer[65536];
+  while (true) {
+    if (!reaped) {
+      pid_t waited = ::waitpid(pid, &ending.status, WNOHANG);
+      if (waited < 0 && errno != EINTR)
+        throw Error("waiting for " + program + " in the sandbox: " + std::strerror(errno));
+      if (waited == pid) {
+        reaped = true;
+        child.reaped();
+        ending.at = Clock::now();
+        // What it left running in its group goes with it.
+        ::kill(-pid, SIGKILL);
+        drain_until = ending.at + kDrainGrace;
+      }
+    }
+    Clock::time_point now = Clock::now();
+    if (!reaped && deadline && !ending.timed_out && now >= *deadline) {
+      ::kill(-pid, SIGKILL);
+      ending.timed_out = true;
+    }
+    if (reaped && (!output.valid() || now >= drain_until)) return ending;
+
+    auto ms_until = [&](Clock::time_point t) {
+      return static_cast<int>(std::clamp<long long>(std::chrono::ceil<milliseconds>(t - now).count(), 0, 1 << 30));
+    };
+    int wait_ms = -1;
+    if (reaped) {
+      wait_ms = ms_until(drain_until);
+    } else if (deadline && !ending.timed_out) {
+      wait_ms = ms_until(*deadline);
+    }
+    if (!reaped && !exited.valid()) wait_ms = wait_ms < 0 ? kWakeMs : std::min(wait_ms, kWakeMs);
+
+    pollfd fds[2];
+    nfds_t n = 0;
+    if (output.valid()) fds[n++] = {output.get(), POLLIN, 0};
+    if (!reaped && exited.valid()) fds[n++] = {exited.get(), POLLIN, 0};
+    int ready = ::poll(fds, n, wait_ms);
+    if (ready < 0 && errno != EINTR)
+      throw Error(std::string("cannot read a sandboxed program's output: ") + std::strerror(errno));
+    if (ready <= 0 || !output.valid() || fds[0].revents == 0) continue;
+    ssize_t got = ::read(output.get(), buffer, sizeof buffer);
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (got <= 0) {
+      output.close();
+      continue;
+    }
+    capture.add(std::string_view(buffer, static_cast<std::size_t>(got)));
+  }
 }
 
 }  // namespace
@@ -527,59 +600,13 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::fil
   OutputCapture capture(limits.output_bytes);
   std::optional<Clock::time_point> deadline;
   if (limits.timeout.count() > 0) deadline = start + limits.timeout;
-  bool reaped = false;
-  int status = 0;
-  Clock::time_point ended{}, drain_until{};
-  char buffer[65536];
-  while (true) {
-    if (!reaped) {
-      pid_t waited = ::waitpid(pid, &status, WNOHANG);
-      if (waited < 0 && errno != EINTR)
-        throw Error("waiting for " + argv[0] + " in the sandbox: " + std::strerror(errno));
-      if (waited == pid) {
-        reaped = true;
-        guard.reaped();
-        ended = Clock::now();
-        // What it left running in its group goes with it.
-        ::kill(-pid, SIGKILL);
-        drain_until = ended + kDrainGrace;
-      }
-    }
-    Clock::time_point now = Clock::now();
-    if (!reaped && deadline && !result.timed_out && now >= *deadline) {
-      ::kill(-pid, SIGKILL);
-      result.timed_out = true;
-    }
-    if (reaped && (!output_read.valid() || now >= drain_until)) break;
-
-    auto ms_until = [&](Clock::time_point t) {
-      return static_cast<int>(std::max<long long>(0, std::chrono::ceil<milliseconds>(t - now).count()));
-    };
-    int wait_ms = kWakeMs;
-    if (!reaped && deadline && !result.timed_out) wait_ms = std::min(wait_ms, ms_until(*deadline));
-    if (reaped) wait_ms = std::min(wait_ms, ms_until(drain_until));
-    if (!output_read.valid()) {
-      ::poll(nullptr, 0, wait_ms);
-      continue;
-    }
-    pollfd fd{output_read.get(), POLLIN, 0};
-    int ready = ::poll(&fd, 1, wait_ms);
-    if (ready < 0 && errno != EINTR) throw Error(std::string("cannot read a sandboxed program's output: ") + std::strerror(errno));
-    if (ready <= 0) continue;
-    ssize_t got = ::read(output_read.get(), buffer, sizeof buffer);
-    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (got <= 0) {
-      output_read.close();
-      continue;
-    }
-    capture.add(std::string_view(buffer, static_cast<std::size_t>(got)));
-  }
-
-  result.elapsed = std::chrono::duration_cast<milliseconds>(ended - start);
-  if (WIFEXITED(status)) {
-    result.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    result.signal = WTERMSIG(status);
+  Ending ending = watch(guard, output_read, deadline, capture, argv[0]);
+  result.timed_out = ending.timed_out;
+  result.elapsed = std::chrono::duration_cast<milliseconds>(ending.at - start);
+  if (WIFEXITED(ending.status)) {
+    result.exit_code = WEXITSTATUS(ending.status);
+  } else if (WIFSIGNALED(ending.status)) {
+    result.signal = WTERMSIG(ending.status);
   }
   result.output_total_bytes = capture.total();
   result.output_truncated = capture.truncated();

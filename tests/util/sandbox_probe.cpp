@@ -130,6 +130,8 @@ int main(int argc, char** argv) {
     while (true) n = n + 1;
   }
   if (command == "write-file" && argc > 3) return write_file(argv[2], std::strtoull(argv[3], nullptr, 10));
-  std::fprintf(stderr, "usage: sandbox_probe alloc N | connect PORT | spam N | segv | fork-sleep | ids | touch PATH | env | write-file PATH N | spin\n");
+  std::fprintf(stderr,
+               "usage: sandbox_probe alloc N | connect PORT | spam N | segv | fork-sleep | ids | touch PATH | env | "
+               "write-file PATH N | spin\n");
   return 2;
 }

@@ -95,8 +95,8 @@ class OutputCapture {
     std::uint64_t dropped = total_ - head_.size() - tail_.size();
     std::string out = std::move(head_);
     if (!out.empty() && out.back() != '\n') out += '\n';
-    out += "[tito: " + format_bytes(dropped) + " of output dropped here, " + format_bytes(total_) +
-           " written in all]\n";
+    out +=
+        "[tito: " + format_bytes(dropped) + " of output dropped here, " + format_bytes(total_) + " written in all]\n";
     return out + tail_;
   }
 
@@ -162,7 +162,7 @@ struct ChildPlan {
   char* const* envp = nullptr;
   const char* cwd = nullptr;
   std::vector<ResourceLimit> limits;
-  bool try_net_as_root = false;   // unshare(CLONE_NEWNET) before dropping privileges
+  bool try_net_as_root = false;    // unshare(CLONE_NEWNET) before dropping privileges
   bool try_net_in_userns = false;  // else a user namespace with the network one, after
   std::optional<SandboxUser> drop_to;
   std::string uid_map;  // "uid uid 1\n": the child's own ids, mapped to themselves
@@ -310,9 +310,8 @@ std::string start_failure(const Report& r, const std::string& program, const std
       return prefix + "cannot enter " + cwd.string() + as + ": " + why +
              (r.error == EACCES ? " (make_writable_for_sandbox hands a folder to the sandbox user)" : "");
     case Step::kExec:
-      return prefix + why + (r.error == EACCES && user ? " (it must be executable by uid " +
-                                                            std::to_string(user->uid) + ")"
-                                                      : "");
+      return prefix + why +
+             (r.error == EACCES && user ? " (it must be executable by uid " + std::to_string(user->uid) + ")" : "");
     case Step::kNetwork:
       break;
   }
@@ -415,7 +414,8 @@ std::string describe(const SandboxResult& r, const SandboxLimits& limits) {
     why = "killed by " + signal_name(r.signal);
     if (r.signal == SIGXCPU && limits.cpu_time.count() > 0)
       why += " (CPU time limit " + format_duration(limits.cpu_time) + ")";
-    if (r.signal == SIGXFSZ && limits.file_bytes != 0) why += " (file size limit " + format_bytes(limits.file_bytes) + ")";
+    if (r.signal == SIGXFSZ && limits.file_bytes != 0)
+      why += " (file size limit " + format_bytes(limits.file_bytes) + ")";
   } else {
     why = "exited " + std::to_string(r.exit_code);
   }
@@ -595,6 +595,9 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::fil
 
   SandboxResult result;
   result.network_isolated = reports.network_error && *reports.network_error == 0;
+  if (limits.no_network && !result.network_isolated)
+    result.network_note = std::string("no network namespace: unshare: ") +
+                          std::strerror(reports.network_error ? *reports.network_error : ENOSYS);
   result.privileges_dropped = user.has_value();
 
   OutputCapture capture(limits.output_bytes);
@@ -611,8 +614,8 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::fil
   result.output_total_bytes = capture.total();
   result.output_truncated = capture.truncated();
   result.output = capture.take();
-  result.memory_exceeded_hint = limits.memory_bytes != 0 && !result.ok() && !result.timed_out &&
-                                mentions_failed_allocation(result.output);
+  result.memory_exceeded_hint =
+      limits.memory_bytes != 0 && !result.ok() && !result.timed_out && mentions_failed_allocation(result.output);
   result.reason = describe(result, limits);
   return result;
 }

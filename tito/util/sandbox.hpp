@@ -6,7 +6,8 @@
 // What it does not do: a program that calls setsid() leaves the process
 // group and survives the kill (RLIMIT_NPROC bounds how many it can start);
 // the file system is not hidden, only permissions guard it (the child reads
-// what `nobody` may read); sandboxes that run at once as the same user can
+// what `nobody` may read, and can connect to a UNIX socket on disk that
+// lets it: those are not in the network namespace); sandboxes that run at once as the same user can
 // signal each other (give each its own `run_as` to prevent it).
 #pragma once
 
@@ -59,14 +60,15 @@ struct SandboxLimits {
 };
 
 struct SandboxResult {
-  int exit_code = -1;            // the exit status when it exited, else -1
-  int signal = 0;                // the signal that ended it, 0 when it exited
-  bool timed_out = false;        // killed by tito after `timeout`
+  int exit_code = -1;                 // the exit status when it exited, else -1
+  int signal = 0;                     // the signal that ended it, 0 when it exited
+  bool timed_out = false;             // killed by tito after `timeout`
   bool memory_exceeded_hint = false;  // failed under a memory limit, and its output says an allocation failed
   bool output_truncated = false;
   std::uint64_t output_total_bytes = 0;  // all it wrote, kept or not
-  std::string output;            // stdout and stderr interleaved, capped
+  std::string output;                    // stdout and stderr interleaved, capped
   bool network_isolated = false;
+  std::string network_note;         // why not, when no_network asked for it: "unshare: Operation not permitted"
   bool privileges_dropped = false;  // ran as a user other than tito's
   std::chrono::milliseconds elapsed{0};
   // One line for a person: "exited 0", "exited 1", "killed by SIGSEGV",

@@ -125,16 +125,43 @@ TEST_F(Sandbox, ANormalExitIsOk) {
   EXPECT_EQ(r.reason, "exited 0");
 }
 
+TEST_F(Sandbox, ARelativeProgramIsFoundFromTitosFolderNotTheSandboxs) {
+  fs::path relative = fs::relative(kProbe, fs::current_path());
+  std::string program = relative.has_parent_path() ? relative.string() : "./" + relative.string();
+  SandboxResult r = run({program, "spam", "4"});
+  EXPECT_TRUE(r.ok()) << r.reason;
+  EXPECT_EQ(r.output, "END\n");
+}
+
 TEST_F(Sandbox, NamesTheSignalThatKilledIt) {
   SandboxResult r = run({kProbe, "segv"});
+#ifdef TITO_TEST_ASAN
+  // The probe's AddressSanitizer catches the signal, reports it and exits 1.
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.reason, "exited 1 (AddressSanitizer: SEGV)");
+#else
   EXPECT_EQ(r.signal, SIGSEGV);
   EXPECT_EQ(r.exit_code, -1);
-  EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.reason, "killed by SIGSEGV");
+#endif
+  EXPECT_FALSE(r.timed_out);
 
   r = run({"/bin/sh", "-c", "kill -SEGV $$"});
   EXPECT_EQ(r.signal, SIGSEGV);
   EXPECT_EQ(r.reason, "killed by SIGSEGV");
+}
+
+TEST_F(Sandbox, ASanitizersReportSaysWhatHappened) {
+  SandboxResult r = run({"/bin/sh", "-c",
+                         "echo '==42==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602 at pc 0x55'; "
+                         "echo 'SUMMARY: AddressSanitizer: heap-buffer-overflow'; exit 1"});
+  EXPECT_EQ(r.reason, "exited 1 (AddressSanitizer: heap-buffer-overflow)");
+
+  r = run({"/bin/sh", "-c", "echo '==7==ERROR: LeakSanitizer: detected memory leaks'; exit 23"});
+  EXPECT_EQ(r.reason, "exited 23 (LeakSanitizer: detected memory leaks)");
+
+  r = run({"/bin/sh", "-c", "echo 'ERROR: nothing to do with sanitizers: x'; exit 1"});
+  EXPECT_EQ(r.reason, "exited 1");
 }
 
 TEST_F(Sandbox, TimeoutKillsTheProgramAndItsChildren) {

@@ -21,6 +21,7 @@
 
 #include "util/error.hpp"
 #include "util/fd.hpp"
+#include "util/text.hpp"
 
 namespace tito {
 
@@ -406,6 +407,25 @@ bool mentions_failed_allocation(const std::string& output) {
   return false;
 }
 
+// "AddressSanitizer: SEGV" from a sanitizer's "==12==ERROR: AddressSanitizer:
+// SEGV on unknown address ...": a sanitizer catches the crash and exits 1,
+// so its report is the only place that says what happened. "" when none.
+std::string sanitizer_error(const std::string& output) {
+  std::size_t at = output.find("ERROR: ");
+  while (at != std::string::npos) {
+    std::size_t start = at + 7;
+    std::size_t colon = output.find("Sanitizer: ", start);
+    std::size_t line_end = std::min(output.find('\n', start), output.size());
+    if (colon != std::string::npos && colon < line_end && output.find(' ', start) > colon) {
+      std::string text = output.substr(start, line_end - start);
+      if (std::size_t on = text.find(" on "); on != std::string::npos) text.resize(on);
+      return printable(text, 80);
+    }
+    at = output.find("ERROR: ", start);
+  }
+  return "";
+}
+
 std::string describe(const SandboxResult& r, const SandboxLimits& limits) {
   std::string why;
   if (r.timed_out) {
@@ -418,6 +438,10 @@ std::string describe(const SandboxResult& r, const SandboxLimits& limits) {
       why += " (file size limit " + format_bytes(limits.file_bytes) + ")";
   } else {
     why = "exited " + std::to_string(r.exit_code);
+    if (r.exit_code != 0) {
+      std::string sanitizer = sanitizer_error(r.output);
+      if (!sanitizer.empty()) why += " (" + sanitizer + ")";
+    }
   }
   if (r.memory_exceeded_hint) why += ", probably out of memory (limit " + format_bytes(limits.memory_bytes) + ")";
   return why;
@@ -558,7 +582,8 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::fil
   std::vector<std::string> args(argv);
   std::vector<char*> arg_pointers = pointers(args);
   std::vector<char*> env_pointers = pointers(env_strings);
-  std::string program_string = program->string();
+  // Absolute: a relative name would be looked up again from `cwd` by execve.
+  std::string program_string = std::filesystem::absolute(*program).string();
   std::string workdir_string = workdir.string();
 
   ChildPlan plan;
@@ -602,7 +627,8 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::fil
 
   OutputCapture capture(limits.output_bytes);
   std::optional<Clock::time_point> deadline;
-  if (limits.timeout.count() > 0) deadline = start + limits.timeout;
+  if (limits.timeout.count() > 0)
+    deadline = start + std::min<milliseconds>(limits.timeout, std::chrono::hours(24 * 365));
   Ending ending = watch(guard, output_read, deadline, capture, argv[0]);
   result.timed_out = ending.timed_out;
   result.elapsed = std::chrono::duration_cast<milliseconds>(ending.at - start);

@@ -30,7 +30,7 @@ struct SandboxUser {
 };
 
 struct SandboxLimits {
-  // Wall clock; the whole process group is killed (SIGKILL) after it.
+  // Wall clock; the whole process group is killed (SIGKILL) after it. 0 = none.
   std::chrono::milliseconds timeout{60000};
   // RLIMIT_AS, 0 = none. A program built with AddressSanitizer reserves
   // terabytes of address space for its shadow memory and cannot even start

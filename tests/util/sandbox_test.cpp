@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -177,6 +178,24 @@ TEST_F(Sandbox, TimeoutKillsTheProgramAndItsChildren) {
   pid_t grandchild = pid_after(r.output, "child ");
   ASSERT_GT(grandchild, 0) << r.output;
   EXPECT_TRUE(goes_away(grandchild)) << "the sleeping grandchild " << grandchild << " survived the timeout";
+}
+
+TEST_F(Sandbox, AnInterruptKillsTheProgramAndItsChildren) {
+  std::atomic<bool> interrupted{false};
+  limits_.interrupted = &interrupted;
+  std::thread ctrl_c([&] {
+    std::this_thread::sleep_for(2s);  // time for the probe to start its child and say so
+    interrupted = true;
+  });
+  SandboxResult r = run({kProbe, "fork-sleep"});
+  ctrl_c.join();
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.signal, SIGKILL);
+  EXPECT_EQ(r.reason, "killed: tito was interrupted");
+  pid_t grandchild = pid_after(r.output, "child ");
+  ASSERT_GT(grandchild, 0) << r.output;
+  EXPECT_TRUE(goes_away(grandchild)) << "the sleeping grandchild " << grandchild << " survived the interrupt";
 }
 
 TEST_F(Sandbox, WhatTheProgramLeavesRunningIsKilledWhenItEnds) {

@@ -430,6 +430,8 @@ std::string describe(const SandboxResult& r, const SandboxLimits& limits) {
   std::string why;
   if (r.timed_out) {
     why = "killed after " + format_duration(limits.timeout) + " (timeout)";
+  } else if (r.interrupted) {
+    why = "killed: tito was interrupted";
   } else if (r.signal != 0) {
     why = "killed by " + signal_name(r.signal);
     if (r.signal == SIGXCPU && limits.cpu_time.count() > 0)
@@ -451,6 +453,7 @@ std::string describe(const SandboxResult& r, const SandboxLimits& limits) {
 struct Ending {
   int status = 0;  // of waitpid
   bool timed_out = false;
+  bool interrupted = false;
   Clock::time_point at{};
 };
 
@@ -458,8 +461,8 @@ struct Ending {
 // at `deadline`), then kills what it left in its group and reads what is
 // still in the pipe. Returns once the child is reaped and the pipe is closed
 // or the grace period is over.
-Ending watch(ChildGuard& child, Fd& output, std::optional<Clock::time_point> deadline, OutputCapture& capture,
-             const std::string& program) {
+Ending watch(ChildGuard& child, Fd& output, std::optional<Clock::time_point> deadline,
+             const std::atomic<bool>* interrupted, OutputCapture& capture, const std::string& program) {
   pid_t pid = child.pid();
   // Readable when the child ends; without it (Linux before 5.3) the loop
   // looks every kWakeMs.
@@ -483,9 +486,13 @@ Ending watch(ChildGuard& child, Fd& output, std::optional<Clock::time_point> dea
       }
     }
     Clock::time_point now = Clock::now();
-    if (!reaped && deadline && !ending.timed_out && now >= *deadline) {
+    if (!reaped && deadline && !ending.timed_out && !ending.interrupted && now >= *deadline) {
       ::kill(-pid, SIGKILL);
       ending.timed_out = true;
+    }
+    if (!reaped && interrupted && interrupted->load() && !ending.timed_out && !ending.interrupted) {
+      ::kill(-pid, SIGKILL);
+      ending.interrupted = true;
     }
     if (reaped && (!output.valid() || now >= drain_until)) return ending;
 
@@ -498,7 +505,8 @@ Ending watch(ChildGuard& child, Fd& output, std::optional<Clock::time_point> dea
     } else if (deadline && !ending.timed_out) {
       wait_ms = ms_until(*deadline);
     }
-    if (!reaped && !exited.valid()) wait_ms = wait_ms < 0 ? kWakeMs : std::min(wait_ms, kWakeMs);
+    // The flag is set by a signal handler that may run on another thread.
+    if (!reaped && (!exited.valid() || interrupted)) wait_ms = wait_ms < 0 ? kWakeMs : std::min(wait_ms, kWakeMs);
 
     pollfd fds[2];
     nfds_t n = 0;
@@ -629,8 +637,9 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::fil
   std::optional<Clock::time_point> deadline;
   if (limits.timeout.count() > 0)
     deadline = start + std::min<milliseconds>(limits.timeout, std::chrono::hours(24 * 365));
-  Ending ending = watch(guard, output_read, deadline, capture, argv[0]);
+  Ending ending = watch(guard, output_read, deadline, limits.interrupted, capture, argv[0]);
   result.timed_out = ending.timed_out;
+  result.interrupted = ending.interrupted;
   result.elapsed = std::chrono::duration_cast<milliseconds>(ending.at - start);
   if (WIFEXITED(ending.status)) {
     result.exit_code = WEXITSTATUS(ending.status);
@@ -640,8 +649,8 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::fil
   result.output_total_bytes = capture.total();
   result.output_truncated = capture.truncated();
   result.output = capture.take();
-  result.memory_exceeded_hint =
-      limits.memory_bytes != 0 && !result.ok() && !result.timed_out && mentions_failed_allocation(result.output);
+  result.memory_exceeded_hint = limits.memory_bytes != 0 && !result.ok() && !result.timed_out && !result.interrupted &&
+                                mentions_failed_allocation(result.output);
   result.reason = describe(result, limits);
   return result;
 }

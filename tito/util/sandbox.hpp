@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -57,12 +58,16 @@ struct SandboxLimits {
   // nullopt: `nobody` when tito runs as root, and tito's own user otherwise.
   // Another user needs tito to be root.
   std::optional<SandboxUser> run_as;
+  // Set on Ctrl-C (the child is in a group of its own, so the terminal's
+  // SIGINT never reaches it): the group is killed and the result says so.
+  const std::atomic<bool>* interrupted = nullptr;
 };
 
 struct SandboxResult {
   int exit_code = -1;                 // the exit status when it exited, else -1
   int signal = 0;                     // the signal that ended it, 0 when it exited
   bool timed_out = false;             // killed by tito after `timeout`
+  bool interrupted = false;           // killed by tito because `interrupted` was set
   bool memory_exceeded_hint = false;  // failed under a memory limit, and its output says an allocation failed
   bool output_truncated = false;
   std::uint64_t output_total_bytes = 0;  // all it wrote, kept or not
@@ -73,7 +78,8 @@ struct SandboxResult {
   std::chrono::milliseconds elapsed{0};
   // One line for a person: "exited 0", "exited 1", "killed by SIGSEGV",
   // "killed after 10 s (timeout)", "killed by SIGABRT, probably out of
-  // memory (limit 256 MiB)", "killed by SIGXCPU (CPU time limit 5 s)".
+  // memory (limit 256 MiB)", "killed by SIGXCPU (CPU time limit 5 s)",
+  // "exited 1 (AddressSanitizer: SEGV)", "killed: tito was interrupted".
   std::string reason;
 
   bool ok() const { return exit_code == 0; }

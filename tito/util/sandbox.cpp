@@ -561,83 +561,74 @@ void make_writable_for_sandbox(const std::filesystem::path& path, const SandboxL
   if (ec) throw Error("cannot hand " + path.string() + " to the sandbox user: " + ec.message());
 }
 
-SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
-                            const std::map<std::string, std::string>& env, const SandboxLimits& limits) {
-  if (argv.empty()) throw Error("internal: run_sandboxed without a program");
-  std::filesystem::path workdir = std::filesystem::absolute(cwd.empty() ? std::filesystem::current_path() : cwd);
-  std::vector<std::string> env_strings = sandbox_environment(workdir, env);
-  std::string path_value = kSandboxPath;
-  if (auto it = env.find("PATH"); it != env.end()) path_value = it->second;
-  std::optional<std::filesystem::path> program = find_on_path(argv[0], path_value);
-  if (!program) throw Error("cannot run " + argv[0] + ": not found on the sandbox's PATH (" + path_value + ")");
+namespace {
 
-  bool root = ::geteuid() == 0;
-  std::optional<SandboxUser> user = sandbox_user(limits);
-  if (user && !root)
-    throw Error("cannot run " + argv[0] + " as uid " + std::to_string(user->uid) +
-                ": only root can switch users, and tito runs as uid " + std::to_string(::geteuid()));
+// The child's plan and the strings it points into, built before fork.
+class PreparedChild {
+ public:
+  PreparedChild(const std::vector<std::string>& argv, const std::filesystem::path& workdir,
+                const std::map<std::string, std::string>& env, const SandboxLimits& limits,
+                const std::optional<SandboxUser>& user, Fd& output_write, Fd& report_write)
+      : args_(argv), env_(sandbox_environment(workdir, env)), workdir_(workdir.string()) {
+    std::string path_value = kSandboxPath;
+    if (auto it = env.find("PATH"); it != env.end()) path_value = it->second;
+    std::optional<std::filesystem::path> program = find_on_path(argv[0], path_value);
+    if (!program) throw Error("cannot run " + argv[0] + ": not found on the sandbox's PATH (" + path_value + ")");
+    // Absolute: a relative name would be looked up again from `cwd` by execve.
+    program_ = std::filesystem::absolute(*program).string();
+    arg_pointers_ = pointers(args_);
+    env_pointers_ = pointers(env_);
 
-  auto make_pipe = [](Fd& read_end, Fd& write_end) {
-    int fds[2] = {-1, -1};
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(std::string("cannot create a pipe: ") + std::strerror(errno));
-    read_end = Fd(fds[0]);
-    write_end = Fd(fds[1]);
-  };
-  Fd output_read, output_write, report_read, report_write;
-  make_pipe(output_read, output_write);
-  make_pipe(report_read, report_write);
-
-  std::vector<std::string> args(argv);
-  std::vector<char*> arg_pointers = pointers(args);
-  std::vector<char*> env_pointers = pointers(env_strings);
-  // Absolute: a relative name would be looked up again from `cwd` by execve.
-  std::string program_string = std::filesystem::absolute(*program).string();
-  std::string workdir_string = workdir.string();
+    bool root = ::geteuid() == 0;
+    plan.output_fd = output_write.get();
+    plan.report_fd = report_write.get();
+    plan.program = program_.c_str();
+    plan.argv = arg_pointers_.data();
+    plan.envp = env_pointers_.data();
+    plan.cwd = workdir_.c_str();
+    plan.limits = resource_limits(limits, user.has_value());
+    plan.try_net_as_root = limits.no_network && root;
+    plan.try_net_in_userns = limits.no_network;
+    plan.drop_to = user;
+    uid_t uid = user ? user->uid : ::geteuid();
+    gid_t gid = user ? user->gid : ::getegid();
+    plan.uid_map = std::to_string(uid) + " " + std::to_string(uid) + " 1\n";
+    plan.gid_map = std::to_string(gid) + " " + std::to_string(gid) + " 1\n";
+    plan.parent = ::getpid();
+    long open_max = ::sysconf(_SC_OPEN_MAX);
+    plan.max_fd = open_max > 0 ? static_cast<int>(std::min(open_max, 65536L)) : 1024;
+  }
+  PreparedChild(const PreparedChild&) = delete;
+  PreparedChild& operator=(const PreparedChild&) = delete;
 
   ChildPlan plan;
-  plan.output_fd = output_write.get();
-  plan.report_fd = report_write.get();
-  plan.program = program_string.c_str();
-  plan.argv = arg_pointers.data();
-  plan.envp = env_pointers.data();
-  plan.cwd = workdir_string.c_str();
-  plan.limits = resource_limits(limits, user.has_value());
-  plan.try_net_as_root = limits.no_network && root;
-  plan.try_net_in_userns = limits.no_network;
-  plan.drop_to = user;
-  uid_t uid = user ? user->uid : ::geteuid();
-  gid_t gid = user ? user->gid : ::getegid();
-  plan.uid_map = std::to_string(uid) + " " + std::to_string(uid) + " 1\n";
-  plan.gid_map = std::to_string(gid) + " " + std::to_string(gid) + " 1\n";
-  plan.parent = ::getpid();
-  long open_max = ::sysconf(_SC_OPEN_MAX);
-  plan.max_fd = open_max > 0 ? static_cast<int>(std::min(open_max, 65536L)) : 1024;
 
-  Clock::time_point start = Clock::now();
-  pid_t pid = ::fork();
-  if (pid < 0) throw Error("cannot run " + argv[0] + ": fork failed: " + std::strerror(errno));
-  if (pid == 0) child_main(plan);
-  ChildGuard guard(pid);
-  // Both sides set the group, so it is in place before either goes on.
-  ::setpgid(pid, pid);
-  output_write.close();
-  report_write.close();
+ private:
+  std::vector<std::string> args_;
+  std::vector<std::string> env_;
+  std::string workdir_;
+  std::string program_;
+  std::vector<char*> arg_pointers_;
+  std::vector<char*> env_pointers_;
+};
 
-  ChildReports reports = read_reports(report_read);
-  if (reports.failure) throw Error(start_failure(*reports.failure, argv[0], workdir, user));
+void make_pipe(Fd& read_end, Fd& write_end) {
+  int fds[2] = {-1, -1};
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(std::string("cannot create a pipe: ") + std::strerror(errno));
+  read_end = Fd(fds[0]);
+  write_end = Fd(fds[1]);
+}
 
+// The result of a child that started, from what it reported, how it ended
+// and what it wrote.
+SandboxResult outcome(const ChildReports& reports, const Ending& ending, Clock::time_point start,
+                      OutputCapture& capture, const std::optional<SandboxUser>& user, const SandboxLimits& limits) {
   SandboxResult result;
   result.network_isolated = reports.network_error && *reports.network_error == 0;
   if (limits.no_network && !result.network_isolated)
     result.network_note = std::string("no network namespace: unshare: ") +
                           std::strerror(reports.network_error ? *reports.network_error : ENOSYS);
   result.privileges_dropped = user.has_value();
-
-  OutputCapture capture(limits.output_bytes);
-  std::optional<Clock::time_point> deadline;
-  if (limits.timeout.count() > 0)
-    deadline = start + std::min<milliseconds>(limits.timeout, std::chrono::hours(24 * 365));
-  Ending ending = watch(guard, output_read, deadline, limits.interrupted, capture, argv[0]);
   result.timed_out = ending.timed_out;
   result.interrupted = ending.interrupted;
   result.elapsed = std::chrono::duration_cast<milliseconds>(ending.at - start);
@@ -653,6 +644,43 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::fil
                                 mentions_failed_allocation(result.output);
   result.reason = describe(result, limits);
   return result;
+}
+
+}  // namespace
+
+SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
+                            const std::map<std::string, std::string>& env, const SandboxLimits& limits) {
+  if (argv.empty()) throw Error("internal: run_sandboxed without a program");
+  std::filesystem::path workdir = std::filesystem::absolute(cwd.empty() ? std::filesystem::current_path() : cwd);
+  std::optional<SandboxUser> user = sandbox_user(limits);
+  if (user && ::geteuid() != 0)
+    throw Error("cannot run " + argv[0] + " as uid " + std::to_string(user->uid) +
+                ": only root can switch users, and tito runs as uid " + std::to_string(::geteuid()));
+
+  Fd output_read, output_write, report_read, report_write;
+  make_pipe(output_read, output_write);
+  make_pipe(report_read, report_write);
+  PreparedChild child(argv, workdir, env, limits, user, output_write, report_write);
+
+  Clock::time_point start = Clock::now();
+  pid_t pid = ::fork();
+  if (pid < 0) throw Error("cannot run " + argv[0] + ": fork failed: " + std::strerror(errno));
+  if (pid == 0) child_main(child.plan);
+  ChildGuard guard(pid);
+  // Both sides set the group, so it is in place before either goes on.
+  ::setpgid(pid, pid);
+  output_write.close();
+  report_write.close();
+
+  ChildReports reports = read_reports(report_read);
+  if (reports.failure) throw Error(start_failure(*reports.failure, argv[0], workdir, user));
+
+  OutputCapture capture(limits.output_bytes);
+  std::optional<Clock::time_point> deadline;
+  if (limits.timeout.count() > 0)
+    deadline = start + std::min<milliseconds>(limits.timeout, std::chrono::hours(24 * 365));
+  Ending ending = watch(guard, output_read, deadline, limits.interrupted, capture, argv[0]);
+  return outcome(reports, ending, start, capture, user, limits);
 }
 
 }  // namespace tito

@@ -1,0 +1,406 @@
+#include "util/sandbox.hpp"
+
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <thread>
+
+#include "common/scoped_env.hpp"
+#include "engine/temp_course.hpp"
+#include "util/fd.hpp"
+#include "util/fs.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TITO_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TITO_TEST_ASAN 1
+#endif
+#endif
+
+namespace tito {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::diagnostics_of;
+
+constexpr const char* kProbe = TITO_SANDBOX_PROBE;
+constexpr const char* kAsanReason =
+    "built with AddressSanitizer: its shadow memory needs terabytes of address space, so no program of this "
+    "build can start under RLIMIT_AS";
+
+bool running_as_root() { return ::geteuid() == 0; }
+
+// Gone, or a zombie waiting for a parent that is not us.
+bool process_gone(pid_t pid) {
+  std::optional<std::string> stat = read_file_if_exists("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return true;
+  std::size_t close = stat->rfind(')');
+  return close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'Z';
+}
+
+// Waits (generously: a correctness check, not a speed test) for it to go.
+bool goes_away(pid_t pid) {
+  for (int i = 0; i < 100; ++i) {
+    if (process_gone(pid)) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
+pid_t pid_after(const std::string& output, const std::string& label) {
+  std::size_t at = output.find(label);
+  if (at == std::string::npos) return 0;
+  return static_cast<pid_t>(std::stol(output.substr(at + label.size())));
+}
+
+std::size_t open_descriptors() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+// A socket listening on 127.0.0.1 at a port the kernel picks.
+class LoopbackListener {
+ public:
+  LoopbackListener() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    if (!fd_.valid() || ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+        ::listen(fd_.get(), 8) != 0 || ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&address), &size) != 0)
+      throw std::runtime_error("cannot listen on 127.0.0.1");
+    port_ = ntohs(address.sin_port);
+  }
+  std::string port() const { return std::to_string(port_); }
+
+ private:
+  Fd fd_;
+  int port_ = 0;
+};
+
+class Sandbox : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    make_writable_for_sandbox(dir_.path());
+#ifdef TITO_TEST_ASAN
+    limits_.memory_bytes = 0;  // the probe is built with AddressSanitizer too
+#endif
+  }
+
+  SandboxResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {}) {
+    return run_sandboxed(argv, dir_.path(), env, limits_);
+  }
+
+  TempDir dir_{"tito-sandbox-test"};
+  SandboxLimits limits_;
+};
+
+TEST_F(Sandbox, CapturesOutputAndExitStatus) {
+  SandboxResult r = run({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.signal, 0);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.output, "out\nerr\n");
+  EXPECT_EQ(r.output_total_bytes, 8u);
+  EXPECT_FALSE(r.output_truncated);
+  EXPECT_FALSE(r.memory_exceeded_hint);
+  EXPECT_EQ(r.reason, "exited 3");
+}
+
+TEST_F(Sandbox, ANormalExitIsOk) {
+  SandboxResult r = run({"sh", "-c", "echo fine"});
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.output, "fine\n");
+  EXPECT_EQ(r.reason, "exited 0");
+}
+
+TEST_F(Sandbox, ARelativeProgramIsFoundFromTitosFolderNotTheSandboxs) {
+  fs::path relative = fs::relative(kProbe, fs::current_path());
+  std::string program = relative.has_parent_path() ? relative.string() : "./" + relative.string();
+  SandboxResult r = run({program, "spam", "4"});
+  EXPECT_TRUE(r.ok()) << r.reason;
+  EXPECT_EQ(r.output, "END\n");
+}
+
+TEST_F(Sandbox, NamesTheSignalThatKilledIt) {
+  SandboxResult r = run({kProbe, "segv"});
+#ifdef TITO_TEST_ASAN
+  // The probe's AddressSanitizer catches the signal, reports it and exits 1.
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.reason, "exited 1 (AddressSanitizer: SEGV)");
+#else
+  EXPECT_EQ(r.signal, SIGSEGV);
+  EXPECT_EQ(r.exit_code, -1);
+  EXPECT_EQ(r.reason, "killed by SIGSEGV");
+#endif
+  EXPECT_FALSE(r.timed_out);
+
+  r = run({"/bin/sh", "-c", "kill -SEGV $$"});
+  EXPECT_EQ(r.signal, SIGSEGV);
+  EXPECT_EQ(r.reason, "killed by SIGSEGV");
+}
+
+TEST_F(Sandbox, ASanitizersReportSaysWhatHappened) {
+  SandboxResult r = run({"/bin/sh", "-c",
+                         "echo '==42==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602 at pc 0x55'; "
+                         "echo 'SUMMARY: AddressSanitizer: heap-buffer-overflow'; exit 1"});
+  EXPECT_EQ(r.reason, "exited 1 (AddressSanitizer: heap-buffer-overflow)");
+
+  r = run({"/bin/sh", "-c", "echo '==7==ERROR: LeakSanitizer: detected memory leaks'; exit 23"});
+  EXPECT_EQ(r.reason, "exited 23 (LeakSanitizer: detected memory leaks)");
+
+  r = run({"/bin/sh", "-c", "echo 'ERROR: nothing to do with sanitizers: x'; exit 1"});
+  EXPECT_EQ(r.reason, "exited 1");
+}
+
+TEST_F(Sandbox, TimeoutKillsTheProgramAndItsChildren) {
+  limits_.timeout = 1s;
+  auto start = std::chrono::steady_clock::now();
+  SandboxResult r = run({kProbe, "fork-sleep"});
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_EQ(r.signal, SIGKILL);
+  EXPECT_EQ(r.reason, "killed after 1 s (timeout)");
+  EXPECT_LT(took, limits_.timeout + 5s);
+  EXPECT_GE(r.elapsed, 1s);
+  pid_t grandchild = pid_after(r.output, "child ");
+  ASSERT_GT(grandchild, 0) << r.output;
+  EXPECT_TRUE(goes_away(grandchild)) << "the sleeping grandchild " << grandchild << " survived the timeout";
+}
+
+TEST_F(Sandbox, AnInterruptKillsTheProgramAndItsChildren) {
+  std::atomic<bool> interrupted{false};
+  limits_.interrupted = &interrupted;
+  std::thread ctrl_c([&] {
+    std::this_thread::sleep_for(2s);  // time for the probe to start its child and say so
+    interrupted = true;
+  });
+  SandboxResult r = run({kProbe, "fork-sleep"});
+  ctrl_c.join();
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.signal, SIGKILL);
+  EXPECT_EQ(r.reason, "killed: tito was interrupted");
+  pid_t grandchild = pid_after(r.output, "child ");
+  ASSERT_GT(grandchild, 0) << r.output;
+  EXPECT_TRUE(goes_away(grandchild)) << "the sleeping grandchild " << grandchild << " survived the interrupt";
+}
+
+TEST_F(Sandbox, WhatTheProgramLeavesRunningIsKilledWhenItEnds) {
+  auto start = std::chrono::steady_clock::now();
+  // Without the kill, the background sleep would hold the output pipe for 100 s.
+  SandboxResult r = run({"/bin/sh", "-c", "sleep 100 & echo background $!"});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
+  EXPECT_TRUE(r.ok()) << r.reason;
+  EXPECT_FALSE(r.timed_out);
+  pid_t background = pid_after(r.output, "background ");
+  ASSERT_GT(background, 0) << r.output;
+  EXPECT_TRUE(goes_away(background)) << "the background sleep " << background << " survived";
+}
+
+TEST_F(Sandbox, KeepsTheStartAndEndOfHugeOutputAndCountsAll) {
+  limits_.output_bytes = 1 << 20;
+  SandboxResult r = run({kProbe, "spam", "50000000"});
+  EXPECT_TRUE(r.ok()) << r.reason;
+  EXPECT_TRUE(r.output_truncated);
+  EXPECT_EQ(r.output_total_bytes, 50000000u);
+  std::string marker = "[tito: 46.7 MiB of output dropped here, 47.7 MiB written in all]\n";
+  EXPECT_EQ(r.output.size(), limits_.output_bytes + marker.size());
+  EXPECT_EQ(r.output.substr(0, 64), std::string(63, 'x') + "\n");
+  EXPECT_EQ(r.output.substr(r.output.size() - 4), "END\n");
+  // The first half ends on a whole line (524288 = 8192 lines of 64 bytes).
+  EXPECT_EQ(r.output.substr(limits_.output_bytes / 2, marker.size()), marker);
+}
+
+TEST_F(Sandbox, OutputUpToTheCapIsKeptWhole) {
+  limits_.output_bytes = 1000;
+  SandboxResult r = run({kProbe, "spam", "1000"});
+  EXPECT_FALSE(r.output_truncated);
+  EXPECT_EQ(r.output.size(), 1000u);
+  EXPECT_EQ(r.output_total_bytes, 1000u);
+
+  r = run({kProbe, "spam", "1001"});
+  EXPECT_TRUE(r.output_truncated);
+  EXPECT_EQ(r.output_total_bytes, 1001u);
+  EXPECT_NE(r.output.find("[tito: 1 byte of output dropped here, 1001 bytes written in all]\n"), std::string::npos);
+}
+
+TEST_F(Sandbox, AMemoryLimitMakesABigAllocationFail) {
+#ifdef TITO_TEST_ASAN
+  GTEST_SKIP() << kAsanReason;
+#endif
+  limits_.memory_bytes = 256u << 20;
+  SandboxResult r = run({kProbe, "alloc", std::to_string(1u << 30)});
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.signal, SIGABRT) << r.output;
+  EXPECT_TRUE(r.memory_exceeded_hint) << r.output;
+  EXPECT_EQ(r.reason, "killed by SIGABRT, probably out of memory (limit 256 MiB)");
+  EXPECT_NE(r.output.find("std::bad_alloc"), std::string::npos) << r.output;
+
+  r = run({kProbe, "alloc", std::to_string(16u << 20)});
+  EXPECT_TRUE(r.ok()) << r.reason << "\n" << r.output;
+  EXPECT_EQ(r.output, "allocated 16777216\n");
+  EXPECT_FALSE(r.memory_exceeded_hint);
+}
+
+TEST_F(Sandbox, NotEvenLoopbackIsReachableWithoutNetwork) {
+  LoopbackListener listener;
+  SandboxResult r = run({kProbe, "connect", listener.port()});
+  if (!r.network_isolated) GTEST_SKIP() << "this platform allows tito " << r.network_note;
+  EXPECT_EQ(r.network_note, "");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.output, "connect failed: Network is unreachable\n");
+
+  limits_.no_network = false;
+  r = run({kProbe, "connect", listener.port()});
+  EXPECT_FALSE(r.network_isolated);
+  EXPECT_EQ(r.network_note, "");
+  EXPECT_TRUE(r.ok()) << r.output;
+  EXPECT_EQ(r.output, "connected\n");
+}
+
+// What a user other than root gets: a user namespace that owns the network
+// one. Tried as `nobody` in a forked copy of this test when root.
+TEST_F(Sandbox, AnUnprivilegedUserIsIsolatedByAUserNamespace) {
+  if (!running_as_root()) GTEST_SKIP() << "not root: NotEvenLoopbackIsReachableWithoutNetwork tries this path";
+  LoopbackListener listener;
+  fs::path cwd = dir_.path();
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0)
+      ::_exit(3);
+    int code = 1;
+    try {
+      SandboxLimits limits;
+      limits.memory_bytes = 0;
+      SandboxResult r = run_sandboxed({kProbe, "connect", listener.port()}, cwd, {}, limits);
+      if (r.network_isolated && !r.privileges_dropped && r.output == "connect failed: Network is unreachable\n")
+        code = 0;
+      else if (!r.network_isolated && r.output == "connected\n")
+        code = 2;
+      else
+        std::fprintf(stderr, "isolated %d, output: %s\n", r.network_isolated, r.output.c_str());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 2) GTEST_SKIP() << "this platform forbids unprivileged user namespaces";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST_F(Sandbox, RootDropsToNobodyWhoCannotWriteRootsFolders) {
+  if (!running_as_root()) GTEST_SKIP() << "not root: the child keeps tito's own user";
+  SandboxResult r = run({kProbe, "ids"});
+  EXPECT_TRUE(r.privileges_dropped);
+  EXPECT_EQ(r.output, "uid 65534 gid 65534 groups 0\n");
+
+  TempDir private_dir("tito-sandbox-private");
+  ASSERT_EQ(::chmod(private_dir.path().c_str(), 0700), 0);
+  std::string inside = (private_dir.path() / "forged-results.json").string();
+  r = run({kProbe, "touch", inside});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.output, "cannot create " + inside + ": Permission denied\n");
+  EXPECT_FALSE(fs::exists(inside));
+
+  std::string scratch = (dir_.path() / "scratch-file").string();
+  r = run({kProbe, "touch", scratch});
+  EXPECT_EQ(r.output, "created\n");
+  struct stat st {};
+  ASSERT_EQ(::stat(scratch.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+}
+
+TEST_F(Sandbox, AnOrdinaryUserKeepsItsOwnIds) {
+  if (running_as_root()) GTEST_SKIP() << "root: RootDropsToNobodyWhoCannotWriteRootsFolders covers it";
+  SandboxResult r = run({kProbe, "ids"});
+  EXPECT_FALSE(r.privileges_dropped);
+  EXPECT_EQ(r.output.substr(0, 4 + std::to_string(::getuid()).size()), "uid " + std::to_string(::getuid()));
+  limits_.run_as = SandboxUser{::getuid() + 1, ::getgid()};
+  EXPECT_EQ(diagnostics_of([&] {
+              run({kProbe, "ids"});
+            }),
+            "cannot run " + std::string(kProbe) + " as uid " + std::to_string(::getuid() + 1) +
+                ": only root can switch users, and tito runs as uid " + std::to_string(::getuid()));
+}
+
+TEST_F(Sandbox, TheEnvironmentIsClearedToAMinimum) {
+  testing::ScopedEnv secret("TITO_SANDBOX_SECRET", "hunter2");
+  SandboxResult r = run({kProbe, "env"}, {{"GTEST_COLOR", "no"}});
+  EXPECT_EQ(r.output, "GTEST_COLOR=no\nHOME=" + dir_.path().string() + "\nLANG=C\nPATH=/usr/local/bin:/usr/bin:/bin\n");
+
+  r = run({kProbe, "env"}, {{"LANG", "C.UTF-8"}});
+  EXPECT_NE(r.output.find("\nLANG=C.UTF-8\n"), std::string::npos) << r.output;
+}
+
+TEST_F(Sandbox, AFileSizeLimitStopsABigWrite) {
+  limits_.file_bytes = 1 << 20;
+  SandboxResult r = run({kProbe, "write-file", "big", std::to_string(4 << 20)});
+  EXPECT_EQ(r.signal, SIGXFSZ);
+  EXPECT_EQ(r.reason, "killed by SIGXFSZ (file size limit 1 MiB)");
+  EXPECT_EQ(fs::file_size(dir_.path() / "big"), 1u << 20);
+}
+
+TEST_F(Sandbox, ACpuTimeLimitStopsABusyLoop) {
+  limits_.cpu_time = 1s;
+  SandboxResult r = run({kProbe, "spin"});
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.signal, SIGXCPU);
+  EXPECT_EQ(r.reason, "killed by SIGXCPU (CPU time limit 1 s)");
+}
+
+TEST_F(Sandbox, AProgramThatCannotStartIsAnErrorNamingWhy) {
+  EXPECT_EQ(diagnostics_of([&] { run({"tito-no-such-program"}); }),
+            "cannot run tito-no-such-program: not found on the sandbox's PATH (/usr/local/bin:/usr/bin:/bin)");
+
+  fs::path missing = dir_.path() / "missing";
+  std::string as = running_as_root() ? " as uid 65534" : "";
+  EXPECT_EQ(diagnostics_of([&] {
+              run_sandboxed({kProbe, "ids"}, missing, {}, limits_);
+            }),
+            "cannot run " + std::string(kProbe) + " in the sandbox: cannot enter " + missing.string() + as +
+                ": No such file or directory");
+
+  if (running_as_root()) {
+    TempDir private_dir("tito-sandbox-private");
+    ASSERT_EQ(::chmod(private_dir.path().c_str(), 0700), 0);
+    EXPECT_EQ(diagnostics_of([&] {
+                run_sandboxed({kProbe, "ids"}, private_dir.path(), {}, limits_);
+              }),
+              "cannot run " + std::string(kProbe) + " in the sandbox: cannot enter " + private_dir.path().string() +
+                  " as uid 65534: Permission denied (make_writable_for_sandbox hands a folder to the sandbox user)");
+  }
+}
+
+TEST_F(Sandbox, LeavesNoDescriptorOrChildBehind) {
+  int status = 0;
+  // Zombies of earlier tests in this process (not the sandbox's) are not ours to count.
+  while (::waitpid(-1, &status, WNOHANG) > 0) {
+  }
+  std::size_t before = open_descriptors();
+  run({"/bin/sh", "-c", "echo hi"});
+  EXPECT_THROW(run({"tito-no-such-program"}), Error);
+  EXPECT_THROW(run_sandboxed({kProbe, "ids"}, dir_.path() / "missing", {}, limits_), Error);
+  EXPECT_EQ(open_descriptors(), before);
+  EXPECT_EQ(::waitpid(-1, &status, WNOHANG), -1) << "a child was left unreaped";
+  EXPECT_EQ(errno, ECHILD);
+}
+
+}  // namespace
+}  // namespace tito

@@ -177,6 +177,17 @@ class GradeCommand : public ::testing::Test {
     ADD_FAILURE() << "no " << folder << " for " << student;
     return json();
   }
+  // test name -> status, for one module of one student graded into `out`.
+  static std::map<std::string, std::string> statuses_in(const fs::path& out, const std::string& student,
+                                                        const std::string& folder) {
+    std::map<std::string, std::string> result;
+    const json all = json::parse(read(out / "students" / (student + ".json")));
+    for (const json& m : all["modules"]) {
+      if (m["module"] != folder) continue;
+      for (const json& t : m["tests"]) result[t["name"]] = t["status"];
+    }
+    return result;
+  }
   // test name -> status, for one module of one student.
   std::map<std::string, std::string> statuses(const std::string& student, const std::string& folder) const {
     std::map<std::string, std::string> out;
@@ -265,6 +276,29 @@ TEST_F(GradeCommand, ACrashAndAHangAreEachOneFailedTest) {
                                                       {"Tiny.TwiceOfZero", "timeout"},
                                                       {"TinyCells.AddOneOfOne", "crashed"}}));
   EXPECT_EQ(statuses("crashhang", "02_more"), (Status{{"MoreCells.AddTwoOfOne", "crashed"}}));
+}
+
+TEST_F(GradeCommand, StudentCodeRunsAsNobodyWithoutTitosEnvironmentOrItsResults) {
+  if (::geteuid() != 0) GTEST_SKIP() << "tito drops privileges only when it runs as root";
+  // A submission whose add_one is right only if it can neither forge a result file in tito's
+  // output folder nor see a variable of tito's environment.
+  const fs::path out = cls().base / "sandboxed-grades";
+  const fs::path forged = out / "students" / "forged.json";
+  fs::remove_all(out);
+  fs::create_directories(out / "students");
+  const std::string tiny = read(cls().release / "modules" / "01_tiny" / "tiny_dev.cpp");
+  const std::string snooping = "if (std::FILE* f = std::fopen(\"" + forged.string() +
+                               "\", \"w\")) {\n    std::fclose(f);\n    return -1;\n  }\n"
+                               "  return std::getenv(\"TITO_GRADE_SECRET\") != nullptr ? -2 : x + 1;";
+  const fs::path submission = cls().base / "sandboxed" / "modules" / "01_tiny" / "tiny_dev.cpp";
+  fs::remove_all(cls().base / "sandboxed");
+  write(submission, answered(tiny, {snooping, "return 2 * x;"}));
+  TitoRun r = tito({"grade", "run", (cls().base / "sandboxed").string(), "--out", out.string(), "--timeout", "10"},
+                   cls().course, {{"TITO_GRADE_SECRET", "hunter2"}});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_FALSE(fs::exists(forged)) << "the student's code wrote into tito's results";
+  EXPECT_EQ(statuses_in(out, "sandboxed", "01_tiny")["TinyCells.AddOneOfOne"], "passed")
+      << read(out / "students" / "sandboxed.json");
 }
 
 TEST_F(GradeCommand, TamperingIsReportedAndHasNoEffect) {

@@ -39,7 +39,7 @@ std::string failure_lines(const std::string& output) {
   return out;
 }
 
-void classify(TestCase& test, const std::string& ctest_message, const std::string& output) {
+void classify_impl(TestCase& test, const std::string& ctest_message, const std::string& output) {
   static const std::regex not_implemented(R"(not implemented yet: ([^\n"]+?) \(([^()\n"]+:[0-9]+)\))");
   std::smatch match;
   if (std::regex_search(output, match, not_implemented)) {
@@ -55,7 +55,8 @@ void classify(TestCase& test, const std::string& ctest_message, const std::strin
   } else if (ctest_message.find("SEGFAULT") != std::string::npos ||
              ctest_message.find("Exception") != std::string::npos ||
              ctest_message.starts_with("Child ") || ctest_message.starts_with("Subprocess ") ||
-             ctest_message.starts_with("Signal ") || ctest_message.find("ILLEGAL") != std::string::npos ||
+             ctest_message.starts_with("Signal ") || ctest_message.starts_with("killed ") ||
+             ctest_message.find("ILLEGAL") != std::string::npos ||
              ctest_message.find("INTERRUPT") != std::string::npos ||
              ctest_message.find("NUMERICAL") != std::string::npos ||
              ctest_message.find("Numerical") != std::string::npos ||
@@ -94,6 +95,10 @@ std::map<std::string, std::string> ctest_failure_reasons(const std::string& ctes
 
 }  // namespace
 
+void classify_test(TestCase& test, const std::string& reason, const std::string& output) {
+  classify_impl(test, reason, output);
+}
+
 std::vector<std::pair<std::string, TestCase>> read_ctest_junit(const std::string& xml,
                                                                const std::string& ctest_output) {
   std::map<std::string, std::string> reasons = ctest_failure_reasons(ctest_output);
@@ -118,11 +123,11 @@ std::vector<std::pair<std::string, TestCase>> read_ctest_junit(const std::string
     if (const tinyxml2::XMLElement* failure = tc->FirstChildElement("failure")) {
       std::string message = failure->Attribute("message") ? failure->Attribute("message") : "";
       if (message.empty()) message = reasons.contains(full) ? reasons[full] : "Failed";
-      classify(test, message, output);
+      classify_impl(test, message, output);
     } else if (tc->FirstChildElement("skipped") != nullptr || status == "notrun" || status == "disabled") {
       test.status = TestStatus::Skipped;
     } else if (status == "fail") {
-      classify(test, reasons.contains(full) ? reasons[full] : "Failed", output);
+      classify_impl(test, reasons.contains(full) ? reasons[full] : "Failed", output);
     }
     out.emplace_back(module, std::move(test));
   }

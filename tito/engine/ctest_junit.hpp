@@ -18,4 +18,10 @@ namespace tito {
 std::vector<std::pair<std::string, TestCase>> read_ctest_junit(const std::string& xml,
                                                                const std::string& ctest_output = "");
 
+// Sets the status and message of a test that did not pass from its GoogleTest
+// `output` and the runner's one-line reason ("Timeout", "SEGFAULT", or the
+// sandbox's "killed by SIGSEGV"): not implemented yet (with the function and
+// its dev-file line), timed out, crashed, or failed with gtest's failure lines.
+void classify_test(TestCase& test, const std::string& reason, const std::string& output);
+
 }  // namespace tito

@@ -1,9 +1,8 @@
 #include "engine/grade.hpp"
 
-#include <tinyxml2.h>
-
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -25,6 +24,7 @@
 #include "util/hash.hpp"
 #include "util/json_document.hpp"
 #include "util/process.hpp"
+#include "util/sandbox.hpp"
 #include "util/text.hpp"
 
 namespace tito {
@@ -504,71 +504,127 @@ class Grader {
   Reference reference_;
 };
 
-// Test names (with the module prefix, as CTest names them) whose output shows
-// GoogleTest finishing them: a program that exits 0 half-way through a test
-// is not a pass.
-std::set<std::string> finished_tests(const std::string& xml) {
-  std::set<std::string> out;
-  tinyxml2::XMLDocument doc;
-  if (doc.Parse(xml.c_str(), xml.size()) != tinyxml2::XML_SUCCESS) return out;
-  const tinyxml2::XMLElement* suite = doc.FirstChildElement("testsuite");
-  for (const tinyxml2::XMLElement* tc = suite ? suite->FirstChildElement("testcase") : nullptr; tc != nullptr;
-       tc = tc->NextSiblingElement("testcase")) {
-    std::string full = tc->Attribute("name") ? tc->Attribute("name") : "";
-    std::size_t dot = full.find('.');
-    const tinyxml2::XMLElement* so = tc->FirstChildElement("system-out");
-    std::string output = so && so->GetText() ? so->GetText() : "";
-    if (dot != std::string::npos && output.find("[       OK ] " + full.substr(dot + 1) + " (") != std::string::npos) {
-      out.insert(full);
+// The test programs of module `name` in the package's bin folder: `<name>_tests`,
+// and others the build adds for it as `<name>_<what>_tests` (module 11's link test).
+std::vector<fs::path> module_test_programs(const Builder& builder, const std::string& name) {
+  std::vector<fs::path> out;
+  const fs::path main = builder.program(name + "_tests");
+  std::error_code ec;
+  if (fs::is_regular_file(main, ec)) out.push_back(main);
+  const fs::path bin = main.parent_path();
+  if (!fs::is_directory(bin, ec)) return out;
+  std::vector<fs::path> more;
+  for (const fs::directory_entry& e : fs::directory_iterator(bin, ec)) {
+    const std::string file = e.path().filename().string();
+    if (file != name + "_tests" && file.starts_with(name + "_") && file.ends_with("_tests") && e.is_regular_file(ec)) {
+      more.push_back(e.path());
     }
   }
+  std::sort(more.begin(), more.end());
+  out.insert(out.end(), more.begin(), more.end());
   return out;
+}
+
+// The test names of GoogleTest's --gtest_list_tests ("Suite." lines, then
+// indented names, a parameter after '#').
+std::vector<std::string> listed_tests(const std::string& output) {
+  std::vector<std::string> names;
+  std::string suite;
+  for (const std::string& line : split_lines(output)) {
+    if (line.empty()) continue;
+    std::string text = line.substr(0, line.find('#'));
+    if (line[0] != ' ') {
+      suite = std::string(trim(text));
+    } else if (!suite.empty() && suite.ends_with('.') && !trim(text).empty()) {
+      names.push_back(suite + std::string(trim(text)));
+    }
+  }
+  return names;
+}
+
+// The sandbox's limits for one test.
+SandboxLimits test_sandbox(const TestLimits& limits) {
+  SandboxLimits sandbox;
+  sandbox.timeout = std::chrono::seconds(limits.timeout_seconds);
+  sandbox.memory_bytes = limits.memory_bytes;
+#if defined(__SANITIZE_ADDRESS__)
+  sandbox.memory_bytes = 0;  // a program built with AddressSanitizer cannot start under RLIMIT_AS
+#endif
+  sandbox.output_bytes = std::max<std::uint64_t>(limits.output_bytes * 4, 64 * 1024);
+  return sandbox;
+}
+
+// One test of `program`, alone in the sandbox, judged by tito from its exit and
+// its output: a pass needs exit 0 and GoogleTest's own "[       OK ]" line for
+// it, so a program that exits 0 half-way through a test does not pass.
+TestCase run_one_test(const fs::path& program, const std::string& name, const fs::path& scratch,
+                      const std::map<std::string, std::string>& env, const TestLimits& limits,
+                      const Builder& builder) {
+  TestCase test;
+  test.name = name;
+  const SandboxResult r =
+      run_sandboxed({program.string(), "--gtest_filter=" + name, "--gtest_color=no", "--gtest_brief=0"}, scratch, env,
+                    test_sandbox(limits));
+  test.seconds = std::chrono::duration<double>(r.elapsed).count();
+  const std::string output = builder.relative_paths(r.output);
+  if (r.exit_code == 0 && !r.timed_out && output.find("[  SKIPPED ] " + name) != std::string::npos) {
+    test.status = TestStatus::Skipped;
+  } else if (r.exit_code == 0 && !r.timed_out && output.find("[       OK ] " + name + " (") != std::string::npos) {
+    test.status = TestStatus::Passed;
+  } else if (r.exit_code == 0 && !r.timed_out) {
+    test.status = TestStatus::Failed;
+    test.message = "the test program ended before the test finished (exit() in the code under test?)";
+  } else {
+    classify_test(test, r.timed_out ? "Timeout" : r.signal != 0 ? r.reason : "", output);
+    if (r.memory_exceeded_hint) test.message += "\n(" + r.reason + ")";
+  }
+  test.message = capped(test.message, limits.output_bytes);
+  return test;
 }
 
 }  // namespace
 
 std::vector<TestCase> run_test_program(const Builder& builder, const TestProgram& program, const TestLimits& limits) {
-  const std::string folder = program.module->folder;
-  const fs::path junit = builder.build_dir() / "tito" / ("grade-" + folder + ".xml");
-  fs::create_directories(junit.parent_path());
-  fs::remove(junit);
-  std::vector<std::string> argv = {"ctest",
-                                   "--test-dir",
-                                   builder.build_dir().string(),
-                                   "-L",
-                                   "^module:" + folder + "$",
-                                   "--output-junit",
-                                   junit.string(),
-                                   "--timeout",
-                                   std::to_string(limits.timeout_seconds),
-                                   "-j",
-                                   std::to_string(std::max(1, limits.jobs)),
-                                   "--no-tests=ignore"};
-  ProcessOptions options;
-  options.env = program.env;
-  ProcessResult r = run_process(argv, options);
-  std::optional<std::string> xml = read_file_if_exists(junit);
+  // A scratch folder the tests may write (as the sandbox's user): the build tree stays tito's.
+  const fs::path scratch = builder.build_dir() / "tito" / ("grade-scratch-" + program.module->folder);
+  std::error_code ec;
+  fs::remove_all(scratch, ec);
+  fs::create_directories(scratch);
+  make_writable_for_sandbox(scratch);
   std::vector<TestCase> cases;
-  if (!xml) {
-    TestCase c;
-    c.name = "(listing the tests)";
-    c.status = TestStatus::Crashed;
-    c.message = capped(
-        "the test program died while listing its tests, before any test ran:\n" + builder.relative_paths(r.output),
-        limits.output_bytes);
-    cases.push_back(std::move(c));
-    return cases;
-  }
-  const std::set<std::string> finished = finished_tests(*xml);
-  for (auto& [module, test] : read_ctest_junit(builder.relative_paths(*xml), builder.relative_paths(r.output))) {
-    if (module != folder) continue;
-    if (test.status == TestStatus::Passed && !finished.contains(folder + "." + test.name)) {
-      test.status = TestStatus::Failed;
-      test.message = "the test program ended before the test finished (exit() in the code under test?)";
+  for (const fs::path& exe : module_test_programs(builder, program.module->name)) {
+    SandboxLimits listing_limits = test_sandbox(limits);
+    listing_limits.output_bytes = std::uint64_t{16} << 20;
+    const SandboxResult listing =
+        run_sandboxed({exe.string(), "--gtest_list_tests"}, scratch, program.env, listing_limits);
+    const std::vector<std::string> names = listed_tests(listing.output);
+    if (listing.exit_code != 0 || listing.timed_out) {
+      TestCase c;
+      c.name = "(listing the tests of " + exe.filename().string() + ")";
+      c.status = TestStatus::Crashed;
+      c.message = capped("the test program died while listing its tests (" + listing.reason +
+                             "), before any test ran:\n" + builder.relative_paths(listing.output),
+                         limits.output_bytes);
+      cases.push_back(std::move(c));
+      continue;
     }
-    test.message = capped(test.message, limits.output_bytes);
-    cases.push_back(std::move(test));
+    // Each test in a process of its own, `jobs` at a time.
+    std::vector<TestCase> ran(names.size());
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+      for (std::size_t i = next++; i < names.size(); i = next++) {
+        ran[i] = run_one_test(exe, names[i], scratch, program.env, limits, builder);
+      }
+    };
+    {
+      std::vector<std::jthread> workers;
+      for (int j = 0; j < std::max(1, std::min<int>(limits.jobs, static_cast<int>(names.size()))); ++j) {
+        workers.emplace_back(work);
+      }
+    }
+    for (TestCase& c : ran) cases.push_back(std::move(c));
   }
+  fs::remove_all(scratch, ec);
   return cases;
 }
 

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -89,11 +90,16 @@ struct TestLimits {
   int timeout_seconds = 60;
   std::size_t output_bytes = 2000;
   int jobs = 1;
+  std::uint64_t memory_bytes = std::uint64_t{4} << 30;  // address space of one test's process
 };
 
-// The one place where a submission's code runs: every test of `program`, each
-// in a process of its own under the limits, read into test cases by tito.
-// Today through CTest (its --timeout); the place to switch to a sandbox.
+// The one place where a submission's code runs: every test of `program`
+// (listed by the program itself), each in a process of its own in
+// util/sandbox's run_sandboxed: its own process group killed at the timeout,
+// a memory limit, no network, as `nobody` when tito is root (so it can read
+// neither tito's results nor files only root may read, and write only a
+// scratch folder), with a minimal environment. tito judges each test from the
+// exit status and GoogleTest's own lines, and writes every result itself.
 std::vector<TestCase> run_test_program(const Builder& builder, const TestProgram& program, const TestLimits& limits);
 
 }  // namespace tito

@@ -12,6 +12,7 @@
 #include "cli/context.hpp"
 #include "engine/grade.hpp"
 #include "util/fs.hpp"
+#include "util/text.hpp"
 
 namespace tito::cli {
 
@@ -133,14 +134,6 @@ std::string status_words(std::string status) {
 
 std::string mark(const Terminal& t, const GradedTest& test) {
   return test.status == kPassed ? t.green("✓") : t.red("✗");
-}
-
-std::string indent(const std::string& text, const std::string& pad) {
-  std::string out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) out += pad + line + "\n";
-  return out;
 }
 
 int run_show(Context& ctx, const ShowArgs& args) {

@@ -14,6 +14,7 @@
 #include "engine/junit_report.hpp"
 #include "engine/workflow.hpp"
 #include "util/fs.hpp"
+#include "util/text.hpp"
 
 namespace tito::cli {
 
@@ -26,14 +27,6 @@ struct TestArgs {
   int timeout = 60;
   int jobs = 2;
 };
-
-std::string indent(const std::string& text, const std::string& pad) {
-  std::string out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) out += pad + line + "\n";
-  return out;
-}
 
 // "1 test", "3 tests"; with a verb, "1 test waits", "3 tests wait".
 std::string tests_text(int n, const char* verb = nullptr) {

@@ -315,24 +315,19 @@ Milestones Milestones::load(const Course& course) {
   bool datasets_read = false;
   for (const MilestoneInfo& m : out.milestones_) {
     std::string path = display_path(m.manifest(), root);
-    for (const std::string& r : m.required) {
-      if (std::find(module_names.begin(), module_names.end(), r) == module_names.end()) {
+    // Each module named under `key` must be one of the course's.
+    auto check_modules = [&](const std::vector<std::string>& names, const char* key, const std::string& says) {
+      for (const std::string& name : names) {
+        if (std::find(module_names.begin(), module_names.end(), name) != module_names.end()) continue;
         diagnostics.push_back(
-            Diagnostic{path, reader.line_in(m.folder, "requires", r),
-                       "requires unknown module '" + r + "'" + did_you_mean(r, module_names) +
+            Diagnostic{path, reader.line_in(m.folder, key, name),
+                       says + " unknown module '" + name + "'" + did_you_mean(name, module_names) +
                            " (modules: " + (module_names.empty() ? "none yet" : joined(module_names)) + ")",
                        ""});
       }
-    }
-    for (const std::string& f : m.faster_with) {
-      if (std::find(module_names.begin(), module_names.end(), f) == module_names.end()) {
-        diagnostics.push_back(
-            Diagnostic{path, reader.line_in(m.folder, "faster_with", f),
-                       "\"faster_with\" names unknown module '" + f + "'" + did_you_mean(f, module_names) +
-                           " (modules: " + (module_names.empty() ? "none yet" : joined(module_names)) + ")",
-                       ""});
-      }
-    }
+    };
+    check_modules(m.required, "requires", "requires");
+    check_modules(m.faster_with, "faster_with", "\"faster_with\" names");
     if (!m.data.empty() && !datasets_read) {
       datasets = dataset_names(root, diagnostics);
       datasets_read = true;

@@ -135,4 +135,14 @@ int line_at(std::string_view text, std::size_t offset) {
   return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(offset), '\n'));
 }
 
+std::string indent(std::string_view text, std::string_view pad) {
+  std::string out;
+  for (const std::string& line : split_lines(text)) {
+    out += pad;
+    out += line;
+    out += '\n';
+  }
+  return out;
+}
+
 }  // namespace tito

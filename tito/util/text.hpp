@@ -27,6 +27,9 @@ std::string double_quoted(std::string_view s);
 // Lines joined with '\n', each line followed by one.
 std::string join_lines(const std::vector<std::string>& lines);
 
+// Each line of `text` with `pad` in front of it, every line ending in '\n'.
+std::string indent(std::string_view text, std::string_view pad);
+
 // The items with `separator` between them: the "known: a, b, c" of messages.
 std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
 

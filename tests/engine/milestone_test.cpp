@@ -312,6 +312,12 @@ TEST_F(MilestoneTest, FasterWithNamesModulesBeyondTheRequiredOnesAndIsExported) 
   EXPECT_EQ(errors(),
             "milestones/01_one/milestone.json:7: \"faster_with\" names unknown module 'bb' (did you mean 'b'?) "
             "(modules: a, b, c)");
+  // A module the course does not have yet, with no name like it, is left out.
+  std::string later = milestone_json("01_one", "\"a\"");
+  later.replace(later.find("  \"target\""), 0, "  \"faster_with\": [\"acceleration\"],\n");
+  add("01_one", later);
+  Milestones without = load();
+  EXPECT_TRUE(faster_modules(opened(), without.all()[0]).empty());
   std::string twice = milestone_json("01_one", "\"a\"");
   twice.replace(twice.find("  \"target\""), 0, "  \"faster_with\": [\"a\"],\n");
   add("01_one", twice);

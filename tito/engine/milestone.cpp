@@ -316,9 +316,12 @@ Milestones Milestones::load(const Course& course) {
   for (const MilestoneInfo& m : out.milestones_) {
     std::string path = display_path(m.manifest(), root);
     // Each module named under `key` must be one of the course's.
+    // A "faster_with" module the course does not have (yet) is left out, unless the name looks
+    // like a misspelt one it has.
     auto check_modules = [&](const std::vector<std::string>& names, const char* key, const std::string& says) {
       for (const std::string& name : names) {
         if (std::find(module_names.begin(), module_names.end(), name) != module_names.end()) continue;
+        if (std::string_view(key) == "faster_with" && did_you_mean(name, module_names).empty()) continue;
         diagnostics.push_back(
             Diagnostic{path, reader.line_in(m.folder, key, name),
                        says + " unknown module '" + name + "'" + did_you_mean(name, module_names) +
@@ -388,8 +391,14 @@ std::vector<const ModuleInfo*> required_modules(const Course& course, const Mile
 std::vector<const ModuleInfo*> faster_modules(const Course& course, const MilestoneInfo& milestone) {
   if (milestone.faster_with.empty()) return {};
   const std::vector<const ModuleInfo*> required = required_modules(course, milestone);
+  std::vector<std::string> present;
+  for (const std::string& f : milestone.faster_with) {
+    const auto& all = course.modules();
+    if (std::any_of(all.begin(), all.end(), [&](const ModuleInfo& m) { return m.name == f; })) present.push_back(f);
+  }
+  if (present.empty()) return {};
   std::vector<const ModuleInfo*> out;
-  for (const ModuleInfo* m : course.select(milestone.faster_with, /*with_requires=*/true)) {
+  for (const ModuleInfo* m : course.select(present, /*with_requires=*/true)) {
     if (std::find(required.begin(), required.end(), m) == required.end()) out.push_back(m);
   }
   return out;

@@ -115,11 +115,17 @@ bench::FlatDataset flat_floats(const tt::data::datasets::ImageDataset& images) {
   return out;
 }
 
+// The milestone's network, 784-256-128-10 with ReLU, seeded from the options.
+tt::nn::Sequential mlp(const Options& o) {
+  namespace nn = tt::nn;
+  return nn::Sequential(nn::Linear(784, 256, true, o.seed), nn::ReLU(), nn::Linear(256, 128, true, o.seed + 1),
+                        nn::ReLU(), nn::Linear(128, 10, true, o.seed + 2));
+}
+
 Result train_tinytorch(const tt::data::datasets::ImageDataset& train, const tt::data::datasets::ImageDataset& test,
                        const Options& o) {
   namespace nn = tt::nn;
-  nn::Sequential model(nn::Linear(784, 256, true, o.seed), nn::ReLU(), nn::Linear(256, 128, true, o.seed + 1),
-                       nn::ReLU(), nn::Linear(128, 10, true, o.seed + 2));
+  nn::Sequential model = mlp(o);
   tt::optim::Adam optimizer(model.parameters(), tt::optim::AdamOptions(o.lr));
   tt::data::DataLoader loader(flat(train), tt::data::DataLoaderOptions(o.batch).shuffle(true).seed(o.seed));
   Result result;
@@ -148,8 +154,7 @@ Result train_tinytorch(const tt::data::datasets::ImageDataset& train, const tt::
 // The op-by-op profile of `steps` training steps (after as many warm-up steps), module 10's table.
 int profile_tinytorch(const tt::data::datasets::ImageDataset& train, const Options& o) {
   namespace nn = tt::nn;
-  nn::Sequential model(nn::Linear(784, 256, true, o.seed), nn::ReLU(), nn::Linear(256, 128, true, o.seed + 1),
-                       nn::ReLU(), nn::Linear(128, 10, true, o.seed + 2));
+  nn::Sequential model = mlp(o);
   tt::optim::Adam optimizer(model.parameters(), tt::optim::AdamOptions(o.lr));
   tt::data::DataLoader loader(flat(train), tt::data::DataLoaderOptions(o.batch).shuffle(true).seed(o.seed));
   model.train();

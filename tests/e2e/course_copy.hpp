@@ -88,6 +88,23 @@ std::map<std::string, std::string> snapshot(const fs::path& dir);
 // when `from` is not there.
 std::string replace(const std::string& text, const std::string& from, const std::string& to);
 
+// A student's version of a dev file with each `throw tinytorch::NotImplemented();`
+// stub, in order, replaced by the given code.
+std::string answer_stubs(std::string text, const std::vector<std::string>& answers);
+
+// An exclusive lock on a file (created if missing), for as long as it lives:
+// test processes that share a folder take turns.
+class FileLock {
+ public:
+  explicit FileLock(const fs::path& path);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 // The 1-based line of `text` that holds `needle`, or 0.
 int line_of(const std::string& text, const std::string& needle);
 

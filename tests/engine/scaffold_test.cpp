@@ -299,7 +299,8 @@ TEST_F(TemplateMatchesTheCourse, ModuleJsonHasEveryFieldOfTheCoursesModulesAndTh
       EXPECT_NE(std::find(rendered.begin(), rendered.end(), k), rendered.end()) << k << " of " << m;
     }
   }
-  const ModuleInfo& layers = Course::open(course.root()).module("layers");
+  const Course opened = Course::open(course.root());
+  const ModuleInfo& layers = opened.module("layers");
   EXPECT_FALSE(layers.pattern.empty());
   EXPECT_FALSE(layers.pattern_reason.empty());   // COURSE.md: the pattern "with its reason"
   EXPECT_FALSE(layers.time_estimate.empty());    // and "an honest time estimate"

@@ -1,5 +1,7 @@
 // tito grade run SUBMISSION... [-j N] [--out DIR] [--timeout S]
 // tito grade show STUDENT [--out DIR] [--all]
+// tito grade prepare [--out DIR] [--timeout S]
+// tito grade autograder [--out FILE.zip] [--timeout S] [--force]
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -10,6 +12,7 @@
 #include <sstream>
 
 #include "cli/context.hpp"
+#include "engine/autograder.hpp"
 #include "engine/grade.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
@@ -23,6 +26,17 @@ struct RunArgs {
   std::string out = "grades";
   int jobs = 1;
   int timeout = 60;
+};
+
+struct PrepareArgs {
+  std::string out = "grades";
+  int timeout = 60;
+};
+
+struct AutograderArgs {
+  std::string out = "autograder.zip";
+  int timeout = 60;
+  bool force = false;
 };
 
 struct ShowArgs {
@@ -190,6 +204,43 @@ int run_show(Context& ctx, const ShowArgs& args) {
   return kExitOk;
 }
 
+int run_prepare(Context& ctx, const PrepareArgs& args) {
+  GradeOptions options;
+  options.out = args.out;
+  options.timeout_seconds = args.timeout;
+  GradePrinter printer(ctx);
+  std::vector<PreparedModule> modules = prepare_grading(ctx.course(), options, printer);
+  int tests = 0;
+  double points = 0;
+  for (const PreparedModule& m : modules) {
+    std::cout << "  " << m.folder << "  " << m.tests << (m.tests == 1 ? " test" : " tests");
+    if (m.hidden > 0) std::cout << " (" << m.hidden << " hidden)";
+    std::cout << ", " << points_text(m.points) << (m.points == 1 ? " point" : " points") << "\n";
+    tests += m.tests;
+    points += m.points;
+  }
+  std::cout << "ready to grade: " << tests << " tests worth " << points_text(points) << " points in "
+            << modules.size() << " modules; the course is built in "
+            << display_path(fs::absolute(args.out) / "work" / "reference", fs::current_path()) << "\n";
+  return kExitOk;
+}
+
+int run_autograder(Context& ctx, const AutograderArgs& args) {
+  AutograderOptions options;
+  options.tito_source = TITO_SOURCE_DIR;
+  options.timeout_seconds = args.timeout;
+  AutograderBundle bundle = make_autograder(ctx.course(), options);
+  write_autograder(ctx.course(), bundle, args.out, args.force);
+  std::cout << "wrote " << args.out << ": the Gradescope autograder for " << bundle.modules
+            << (bundle.modules == 1 ? " module" : " modules") << " (" << bundle.course_files
+            << " course files, tito's sources, setup.sh, run_autograder; " << args.timeout << " s per test)\n";
+  if (!ctx.quiet()) {
+    std::cout << "it holds the solutions and hidden tests: upload it to Gradescope's autograder settings, never to "
+                 "students\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void add_grade_command(CLI::App& app, Context& ctx) {
@@ -232,6 +283,42 @@ void add_grade_command(CLI::App& app, Context& ctx) {
       "Tests whose visibility is not \"visible\" are only counted (\"2 hidden tests\"), as Gradescope does before\n"
       "it publishes them.");
   show->callback([&ctx, show_args] { ctx.run = [&ctx, show_args] { return run_show(ctx, *show_args); }; });
+
+  auto prepare_args = std::make_shared<PrepareArgs>();
+  CLI::App* prepare = grade->add_subcommand(
+      "prepare", "Build the course and list its tests, once, before any submission (what `run` does first)");
+  prepare->add_option("--out", prepare_args->out, "Results folder (the course is built in DIR/work/reference)")
+      ->type_name("DIR")
+      ->capture_default_str();
+  prepare->add_option("--timeout", prepare_args->timeout, "Seconds one test may run before it counts as hung")
+      ->capture_default_str();
+  prepare->footer(
+      "Runs every test of the instructor's course, hidden ones included, and warns about any that does not pass:\n"
+      "they are graded as they are. A later `tito grade run --out DIR` finds the list and builds only the\n"
+      "submissions. Exit status: 0 ready, 1 the course does not build, 2 usage error.");
+  prepare->callback(
+      [&ctx, prepare_args] { ctx.run = [&ctx, prepare_args] { return run_prepare(ctx, *prepare_args); }; });
+
+  auto autograder_args = std::make_shared<AutograderArgs>();
+  CLI::App* autograder =
+      grade->add_subcommand("autograder", "Write the course as a Gradescope autograder (autograder.zip)");
+  autograder->add_option("--out", autograder_args->out, "The zip file to write")
+      ->type_name("FILE")
+      ->capture_default_str();
+  autograder->add_option("--timeout", autograder_args->timeout, "Seconds one test may run before it counts as hung")
+      ->capture_default_str();
+  autograder->add_flag("--force", autograder_args->force, "Replace an existing --out file");
+  autograder->footer(
+      "The zip holds setup.sh (installs the Debian packages, builds tito from the sources in the zip, fetches\n"
+      "the course's data, builds the course once), run_autograder (grades /autograder/submission with `tito\n"
+      "grade run` and writes /autograder/results/results.json in Gradescope's format), the course with its\n"
+      "hidden tests, and tito's sources. Upload it in Gradescope's autograder settings, never to students\n"
+      "(setup.sh installs Debian 12's package names with apt-get). To try it without Gradescope: unzip it\n"
+      "into DIR/source, put a submission in DIR/submission, run AUTOGRADER=DIR DIR/source/setup.sh, then\n"
+      "AUTOGRADER=DIR DIR/source/run_autograder.\n"
+      "Exit status: 0 written, 1 the course's grading settings are malformed, 2 usage error.");
+  autograder->callback(
+      [&ctx, autograder_args] { ctx.run = [&ctx, autograder_args] { return run_autograder(ctx, *autograder_args); }; });
 }
 
 }  // namespace tito::cli

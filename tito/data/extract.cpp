@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,28 @@
 namespace tito::data {
 
 namespace {
+
+// The C.UTF-8 locale for this thread while it lives. libarchive converts
+// names to the current locale's character set; tito runs in the C locale,
+// where a zip's UTF-8 names ("naïve.txt") cannot be converted and come back
+// as nothing. Names on Linux are bytes, and UTF-8 ones are kept as they are.
+class Utf8Names {
+ public:
+  Utf8Names() : utf8_(::newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t{})) {
+    if (utf8_ != locale_t{}) previous_ = ::uselocale(utf8_);
+  }
+  ~Utf8Names() {
+    if (utf8_ == locale_t{}) return;
+    ::uselocale(previous_);
+    ::freelocale(utf8_);
+  }
+  Utf8Names(const Utf8Names&) = delete;
+  Utf8Names& operator=(const Utf8Names&) = delete;
+
+ private:
+  locale_t utf8_;
+  locale_t previous_ = LC_GLOBAL_LOCALE;
+};
 
 // A libarchive reader that frees itself.
 class ArchiveReader {
@@ -116,6 +139,7 @@ std::uint64_t write_entry_data(archive* a, const fs::path& archive_path, const f
 }  // namespace
 
 ExtractStats extract_archive(const fs::path& archive_path, const fs::path& dest, const std::atomic<bool>* cancel) {
+  Utf8Names utf8;
   ArchiveReader reader;
   archive* a = reader.get();
   if (archive_read_support_filter_all(a) != ARCHIVE_OK || archive_read_support_format_all(a) != ARCHIVE_OK) {

@@ -382,6 +382,24 @@ class Grader {
     return g;
   }
 
+  // What the reference run found, per module.
+  std::vector<PreparedModule> prepared() const {
+    std::vector<PreparedModule> out;
+    for (const ModuleInfo& m : course_.modules()) {
+      PreparedModule p{m.folder};
+      auto ref = reference_.find(m.folder);
+      if (ref != reference_.end()) {
+        for (const ReferenceTest& t : ref->second) {
+          ++p.tests;
+          p.hidden += t.hidden;
+          p.points += specs_.at(m.folder).worth(base_test_name(t.name), t.hidden).points;
+        }
+      }
+      out.push_back(std::move(p));
+    }
+    return out;
+  }
+
   void save(const StudentGrade& g) const {
     write_file_atomic(options_.out / "students" / (g.student + ".json"), to_json(g));
     write_file_atomic(options_.out / "gradescope" / (g.student + ".json"), gradescope_results(g));
@@ -626,6 +644,17 @@ std::vector<TestCase> run_test_program(const Builder& builder, const TestProgram
   }
   fs::remove_all(scratch, ec);
   return cases;
+}
+
+std::vector<PreparedModule> prepare_grading(const Course& course, const GradeOptions& options,
+                                            GradeObserver& observer) {
+  if (options.timeout_seconds < 1) throw Error("--timeout must be a positive number of seconds", kExitUsage);
+  GradeOptions absolute = options;
+  absolute.out = fs::absolute(options.out);
+  fs::create_directories(absolute.out / "students");
+  Grader grader(course, absolute, observer);
+  grader.prepare();
+  return grader.prepared();
 }
 
 GradeSummary grade_submissions(const Course& course, const std::vector<fs::path>& submissions,

@@ -76,6 +76,21 @@ struct GradeSummary {
 GradeSummary grade_submissions(const Course& course, const std::vector<fs::path>& submissions,
                                const GradeOptions& options, GradeObserver& observer);
 
+// A module as the reference run found it.
+struct PreparedModule {
+  std::string folder;
+  int tests = 0;
+  int hidden = 0;  // of them, the instructor's hidden tests
+  double points = 0;
+};
+
+// The reference run alone (step 0 of grade_submissions): builds the
+// instructor's course in DIR/work/reference and lists its tests, or finds
+// them listed for this version of the course. After it, grading a
+// submission builds only the submission. Throws as grade_submissions does.
+std::vector<PreparedModule> prepare_grading(const Course& course, const GradeOptions& options,
+                                            GradeObserver& observer);
+
 // DIR/students/<id>.json, read back. Throws tito::Error naming the student
 // and the students graded in `out` when there is none.
 StudentGrade load_student_grade(const fs::path& out, const std::string& student);

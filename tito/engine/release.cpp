@@ -23,9 +23,10 @@ bool is_executable(const fs::path& p) {
   return !ec && (perms & fs::perms::owner_exec) != fs::perms::none;
 }
 
-// Files under root/rel, recursively, skipping dot files and `skip` folders.
-void collect(const fs::path& root, const std::string& rel, const std::set<std::string>& skip,
-             std::vector<ReleaseFile>& out) {
+}  // namespace
+
+void collect_files(const fs::path& root, const std::string& rel, const std::set<std::string>& skip,
+                   std::vector<ReleaseFile>& out) {
   fs::path base = root / rel;
   std::error_code ec;
   if (fs::is_regular_file(base, ec)) {
@@ -44,6 +45,8 @@ void collect(const fs::path& root, const std::string& rel, const std::set<std::s
   }
 }
 
+namespace {
+
 // Punctuation-only lines ("}", "};", "})") say nothing about a solution.
 bool is_trivial(std::string_view line) {
   return line.find_first_not_of("{}()[];, \t") == std::string_view::npos;
@@ -55,13 +58,13 @@ ReleaseContent make_release(const Course& course, const ReleaseOptions& options)
   ReleaseContent release;
   const fs::path& root = course.root();
   std::vector<ReleaseFile> files;
-  for (const char* item : {"CMakeLists.txt", "CMakePresets.json", ".gitignore"}) collect(root, item, {}, files);
-  collect(root, "scripts", {}, files);
-  collect(root, "tito", {}, files);
-  collect(root, "templates", {}, files);
-  collect(root, "package", {"package/generated"}, files);
-  collect(root, "data", {"data/cache"}, files);
-  collect(root, "milestones", {}, files);  // programs and harness, as they are: nothing in them is hidden
+  for (const char* item : {"CMakeLists.txt", "CMakePresets.json", ".gitignore"}) collect_files(root, item, {}, files);
+  collect_files(root, "scripts", {}, files);
+  collect_files(root, "tito", {}, files);
+  collect_files(root, "templates", {}, files);
+  collect_files(root, "package", {"package/generated"}, files);
+  collect_files(root, "data", {"data/cache"}, files);
+  collect_files(root, "milestones", {}, files);  // programs and harness, as they are: nothing in them is hidden
   if (std::optional<std::string> readme = read_file_if_exists(root / "templates" / "student" / "README.md")) {
     files.push_back({"README.md", *readme, false});
   }
@@ -75,7 +78,7 @@ ReleaseContent make_release(const Course& course, const ReleaseOptions& options)
   std::vector<Diagnostic> problems;
   for (const ModuleInfo* m : course.select(options.modules, /*with_requires=*/true)) {
     std::vector<ReleaseFile> module_files;
-    collect(root, "modules/" + m->folder, {}, module_files);
+    collect_files(root, "modules/" + m->folder, {}, module_files);
     // module.json last: it records the exercise count of the dev file's strip.
     std::stable_partition(module_files.begin(), module_files.end(),
                           [](const ReleaseFile& f) { return !f.path.ends_with("module.json"); });

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,12 @@ struct ReleaseFile {
   std::string content;
   bool executable = false;
 };
+
+// Appends the files under root/rel (a file or a folder, recursively; nothing
+// when it is not there) to `out` with paths relative to `root`, skipping dot
+// files and the folders in `skip` (root-relative paths).
+void collect_files(const fs::path& root, const std::string& rel, const std::set<std::string>& skip,
+                   std::vector<ReleaseFile>& out);
 
 struct ReleaseSecrets {
   // Lines (trimmed) that only ever appear inside solution blocks, hidden

@@ -8,9 +8,10 @@
 //   fork-sleep       starts a child that sleeps, prints "child PID", sleeps
 //   sleep N          sleeps N seconds
 //   escape FILE hang|exit
-//                    starts a child that leaves for a session of its own
-//                    (setsid), writes its pid to FILE and sleeps 60 s; once
-//                    FILE is there prints "escaped", then hangs or exits 0
+//                    starts a daemon as daemons start (fork, setsid, fork
+//                    again, the middle one exits), which writes its pid to
+//                    FILE and sleeps 60 s; once FILE is there prints
+//                    "escaped", then hangs or exits 0
 //   ids              prints "uid U gid G groups N"
 //   touch PATH       creates the file PATH ("created", else exit 1)
 //   env              prints its environment, one variable a line
@@ -23,6 +24,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -98,6 +100,9 @@ int escape(const std::string& file, bool hang) {
   if (child < 0) return 1;
   if (child == 0) {
     ::setsid();
+    // The daemon is an orphan from the start: no parent of the program's
+    // waits for it.
+    if (::fork() != 0) ::_exit(0);
     {
       std::ofstream out(file + ".tmp");
       out << ::getpid() << "\n";
@@ -106,6 +111,7 @@ int escape(const std::string& file, bool hang) {
     ::sleep(60);
     ::_exit(0);
   }
+  ::waitpid(child, nullptr, 0);
   // The parent goes on only once the child has left, so the test knows there
   // was something to kill.
   for (int i = 0; i < 1000 && !std::filesystem::exists(file); ++i)

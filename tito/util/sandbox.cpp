@@ -316,8 +316,9 @@ void close_other_descriptors(const ChildPlan& plan, int keep_a, int keep_b) {
 // process in the namespace. SIGCHLD set to SIG_IGN makes the kernel reap its
 // children (the orphans) as they end.
 [[noreturn]] void init_main(const ChildPlan& plan) noexcept {
-  // If the supervisor dies, so does the namespace. Before this is set it can
-  // only die of tito's kill of its process group, which this init is in.
+  // If the supervisor dies, so does the namespace. Before this is set, the
+  // supervisor ends only by a kill of its process group, which this init is
+  // in too, or after killing the init itself.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   ::prctl(PR_SET_NAME, "tito-init", 0, 0, 0);
   ::close(plan.report_fd);
@@ -503,7 +504,13 @@ int supervise(const ChildPlan& plan, pid_t program, pid_t init) {
   }
   pid_t program = ::_Fork();
   if (program == 0) program_main(plan);
-  if (program < 0) fail(plan, Step::kSupervise);  // the init dies with this process
+  if (program < 0) {
+    int error = errno;
+    // Killed here: it may not have set its PR_SET_PDEATHSIG yet.
+    if (init > 0) ::kill(init, SIGKILL);
+    errno = error;
+    fail(plan, Step::kSupervise);
+  }
 
   ::close(plan.report_fd);
   ::dup2(STDIN_FILENO, STDOUT_FILENO);

@@ -267,6 +267,34 @@ TEST_P(SandboxEscape, ATimeoutKillsADaemonToo) {
   expect_mechanism(r);
 }
 
+// Killed with SIGKILL, tito can end nothing itself: the supervisor sees the
+// pipe tito held close, and ends the run. Tried on a forked copy of tito.
+TEST_P(SandboxEscape, WhenTitoDiesTheRunDiesWithIt) {
+  std::string marker = unique_marker();
+  pid_t tito = ::fork();
+  ASSERT_GE(tito, 0);
+  if (tito == 0) {
+    try {
+      run({kProbe, "escape", "daemon-pid", "hang", marker});
+    } catch (...) {
+    }
+    ::_exit(0);
+  }
+  for (int i = 0; i < 1000 && !fs::exists(dir_.path() / "daemon-pid"); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(fs::exists(dir_.path() / "daemon-pid")) << "the daemon did not start";
+  ::kill(tito, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(::waitpid(tito, &status, 0), tito);
+  // Nobody waits for the supervisor's work now: it is given time (generously:
+  // a correctness check, not a speed test).
+  std::vector<pid_t> left = processes_with(marker);
+  for (int i = 0; i < 100 && !left.empty(); ++i) {
+    std::this_thread::sleep_for(100ms);
+    left = processes_with(marker);
+  }
+  EXPECT_EQ(left, std::vector<pid_t>{}) << "the program or its daemon outlived tito";
+}
+
 // The same as an ordinary user, whose namespaces are in a user namespace of
 // its own. Tried as `nobody` in a forked copy of this test when root.
 TEST_P(SandboxEscape, AnUnprivilegedUsersDaemonIsKilledToo) {

@@ -6,16 +6,30 @@
 //   spam N           writes exactly N bytes, the last four "END\n"
 //   segv             dies of SIGSEGV
 //   fork-sleep       starts a child that sleeps, prints "child PID", sleeps
+//   sleep N          sleeps N seconds
+//   escape FILE hang|exit
+//                    starts a daemon as daemons start (fork, setsid, fork
+//                    again, the middle one exits), which writes its pid to
+//                    FILE and sleeps 60 s; once FILE is there prints
+//                    "escaped", then hangs or exits 0
 //   ids              prints "uid U gid G groups N"
 //   touch PATH       creates the file PATH ("created", else exit 1)
 //   env              prints its environment, one variable a line
 //   write-file PATH N  writes N bytes to PATH
 //   spin             burns CPU until it is stopped
+//
+// Any further argument is ignored: a test passes a marker that every process
+// of the probe then carries in its command line, to find them in /proc.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
 
 #include <cerrno>
 #include <cstdio>
@@ -81,6 +95,33 @@ int fork_sleep() {
   return 0;
 }
 
+int escape(const std::string& file, bool hang) {
+  pid_t child = ::fork();
+  if (child < 0) return 1;
+  if (child == 0) {
+    ::setsid();
+    // The daemon is an orphan from the start: no parent of the program's
+    // waits for it.
+    if (::fork() != 0) ::_exit(0);
+    {
+      std::ofstream out(file + ".tmp");
+      out << ::getpid() << "\n";
+    }
+    std::filesystem::rename(file + ".tmp", file);  // whole, or not there
+    ::sleep(60);
+    ::_exit(0);
+  }
+  ::waitpid(child, nullptr, 0);
+  // The parent goes on only once the child has left, so the test knows there
+  // was something to kill.
+  for (int i = 0; i < 1000 && !std::filesystem::exists(file); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::printf("escaped\n");
+  std::fflush(stdout);
+  if (hang) ::sleep(60);
+  return 0;
+}
+
 int ids() {
   std::printf("uid %d gid %d groups %d\n", static_cast<int>(::getuid()), static_cast<int>(::getgid()),
               ::getgroups(0, nullptr));
@@ -119,6 +160,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (command == "fork-sleep") return fork_sleep();
+  if (command == "sleep") return ::sleep(static_cast<unsigned>(number())) == 0 ? 0 : 1;
+  if (command == "escape" && argc > 3) return escape(argv[2], std::string(argv[3]) == "hang");
   if (command == "ids") return ids();
   if (command == "touch" && argc > 2) return touch(argv[2]);
   if (command == "env") {
@@ -131,7 +174,7 @@ int main(int argc, char** argv) {
   }
   if (command == "write-file" && argc > 3) return write_file(argv[2], std::strtoull(argv[3], nullptr, 10));
   std::fprintf(stderr,
-               "usage: sandbox_probe alloc N | connect PORT | spam N | segv | fork-sleep | ids | touch PATH | env | "
-               "write-file PATH N | spin\n");
+               "usage: sandbox_probe alloc N | connect PORT | spam N | segv | fork-sleep | sleep N | "
+               "escape FILE hang|exit | ids | touch PATH | env | write-file PATH N | spin\n");
   return 2;
 }

@@ -31,9 +31,13 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr const char* kSandboxPath = "/usr/local/bin:/usr/bin:/bin";
-// How long the output is still read after the child ended and its group was
-// killed: only a process that left the group (setsid) holds the pipe longer.
+// How long the output is still read after the child ended: everything the
+// program started is dead by then, unless tito had to kill the supervisor
+// itself (kStopGrace) and a program without a PID namespace left something.
 constexpr milliseconds kDrainGrace{2000};
+// How long the supervisor has to end a run tito ends (timeout, Ctrl-C) before
+// tito kills its process group itself.
+constexpr milliseconds kStopGrace{5000};
 // How often the loop looks whether the child ended while it waits for output.
 constexpr int kWakeMs = 100;
 
@@ -126,12 +130,28 @@ std::optional<std::filesystem::path> find_on_path(const std::string& program, co
   return std::nullopt;
 }
 
-// What the child tells the parent over a close-on-exec pipe before it runs
-// the program: whether the network is isolated, or the step that failed.
-// The pipe closes at a successful exec.
+// The processes of a run, all forked before the program's exec:
+//
+//   tito
+//    └─ supervisor   tito's child: sets up the namespaces, starts the program,
+//        │           waits for it (or for tito to end the run), kills all it
+//        │           left, then ends the way the program ended
+//        ├─ init     PID 1 of a new PID namespace, when there is one
+//        └─ program  the argv, in that namespace (PID 2)
+//
+// Everything the program starts is in the namespace and dies with its init:
+// not even setsid() leaves it. Where no PID namespace may be made, the
+// supervisor is a subreaper instead (PR_SET_CHILD_SUBREAPER): every orphan of
+// the program becomes its child, and it kills its children until none is left.
+
+// What the supervisor and the program tell tito over a close-on-exec pipe
+// before the program runs: which namespaces they got, or the step that
+// failed. The pipe closes at a successful exec.
 enum class Step : int {
-  kNetwork,  // not fatal: `error` is 0 when isolated, else why not
+  kNetwork,       // not fatal: `error` is 0 when isolated, else why not
+  kPidNamespace,  // not fatal either: 0, or why the subreaper stands in
   kStdio,
+  kSupervise,  // the supervisor could not start the init or the program
   kLimit,
   kGroups,
   kGid,
@@ -153,24 +173,36 @@ struct ResourceLimit {
   rlimit value;
 };
 
-// Everything the child needs, prepared before fork: after it, in a program
-// that may have threads, the child calls only async-signal-safe functions.
+// Everything the supervisor and the program need, prepared before fork:
+// after it, in a program that may have threads, they call only
+// async-signal-safe functions.
 struct ChildPlan {
   int output_fd = -1;
   int report_fd = -1;
+  int stop_fd = -1;  // read end of a pipe tito closes (or that closes when tito dies): end the run now
   const char* program = nullptr;
   char* const* argv = nullptr;
   char* const* envp = nullptr;
   const char* cwd = nullptr;
   std::vector<ResourceLimit> limits;
-  bool try_net_as_root = false;    // unshare(CLONE_NEWNET) before dropping privileges
-  bool try_net_in_userns = false;  // else a user namespace with the network one, after
+  bool root = false;  // tito is root: it may make namespaces without a user namespace
+  bool want_network_namespace = false;
+  bool want_pid_namespace = false;
   std::optional<SandboxUser> drop_to;
   std::string uid_map;  // "uid uid 1\n": the child's own ids, mapped to themselves
   std::string gid_map;
-  pid_t parent = 0;
   int max_fd = 1024;  // for closing descriptors when close_range is missing
+  // Filled in by the supervisor, for the program it forks.
+  int network_error = ENOSYS;  // 0 once in a network namespace
+  int pid_error = ENOSYS;      // 0 once the program's forks land in a PID namespace
+  pid_t supervisor = 0;
 };
+
+// How often the supervisor reaps the program's orphans when it is their
+// subreaper, and looks whether the program ended when pidfd_open is missing.
+constexpr int kSuperviseWakeMs = 100;
+// How long it gives the processes it killed to die before it looks again.
+constexpr int kSettleMs = 10;
 
 void report(const ChildPlan& plan, Step step, int error, int detail = 0) {
   Report r{step, error, detail};
@@ -190,10 +222,10 @@ bool write_proc_file(const char* path, const std::string& text) {
   return ok;
 }
 
-// A new user namespace in which the child keeps its ids, and a new network
-// namespace owned by it: what an unprivileged process may do on Linux.
-int enter_user_and_network_namespace(const ChildPlan& plan) {
-  if (::unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) return errno;
+// A new user namespace in which the process keeps its ids: inside it, an
+// unprivileged process may make the other namespaces. 0, or why not.
+int enter_user_namespace(const ChildPlan& plan) {
+  if (::unshare(CLONE_NEWUSER) != 0) return errno;
   // A process that changed its uid is not dumpable, and then its /proc/self
   // files belong to root: it could not write its own maps. Its program is
   // dumpable again after exec anyway.
@@ -210,14 +242,233 @@ int enter_user_and_network_namespace(const ChildPlan& plan) {
   return 0;
 }
 
-void close_other_descriptors(const ChildPlan& plan, int keep) {
-  if (::close_range(3, keep - 1, 0) == 0 && ::close_range(keep + 1, ~0U, 0) == 0) return;
-  for (int fd = 3; fd < plan.max_fd; ++fd)
-    if (fd != keep) ::close(fd);
+int unshare_error(int flag) { return ::unshare(flag) == 0 ? 0 : errno; }
+
+// The supervisor's namespaces, which the init and the program inherit. As
+// root, each directly: root keeps its privileges until the program drops
+// them, and a user namespace made by root would map root. Otherwise both
+// inside one user namespace.
+void enter_namespaces(ChildPlan& plan) {
+  if (plan.root) {
+    if (plan.want_network_namespace) plan.network_error = unshare_error(CLONE_NEWNET);
+    if (plan.want_pid_namespace) plan.pid_error = unshare_error(CLONE_NEWPID);
+    return;
+  }
+  if (!plan.want_network_namespace && !plan.want_pid_namespace) return;
+  if (int error = enter_user_namespace(plan); error != 0) {
+    plan.network_error = plan.pid_error = error;
+    return;
+  }
+  if (plan.want_network_namespace) plan.network_error = unshare_error(CLONE_NEWNET);
+  if (plan.want_pid_namespace) plan.pid_error = unshare_error(CLONE_NEWPID);
 }
 
-// `plan` is the parent's copy: the child changes only plain fields of it.
-[[noreturn]] void child_main(ChildPlan& plan) noexcept {
+// Closes every descriptor above stderr but `keep_a` and `keep_b`.
+void close_other_descriptors(const ChildPlan& plan, int keep_a, int keep_b) {
+  auto [low, high] = std::minmax(keep_a, keep_b);
+  auto close_between = [&](int first, int last) {
+    if (first > last || ::close_range(first, last, 0) == 0) return;
+    for (int fd = first; fd <= std::min(last, plan.max_fd); ++fd) ::close(fd);
+  };
+  close_between(3, low - 1);
+  close_between(low + 1, high - 1);
+  if (::close_range(high + 1, ~0U, 0) != 0) close_between(high + 1, plan.max_fd);
+}
+
+// The program, forked by the supervisor: its limits, its user, its network,
+// then exec. `plan` is the supervisor's copy.
+[[noreturn]] void program_main(ChildPlan& plan) noexcept {
+  for (const ResourceLimit& limit : plan.limits)
+    if (::setrlimit(limit.resource, &limit.value) != 0) fail(plan, Step::kLimit, limit.resource);
+
+  if (plan.drop_to) {
+    if (::setgroups(0, nullptr) != 0) fail(plan, Step::kGroups);
+    if (::setresgid(plan.drop_to->gid, plan.drop_to->gid, plan.drop_to->gid) != 0) fail(plan, Step::kGid);
+    if (::setresuid(plan.drop_to->uid, plan.drop_to->uid, plan.drop_to->uid) != 0) fail(plan, Step::kUid);
+  }
+
+  // Root that was refused a network namespace tries what an ordinary user
+  // may: one owned by a user namespace of the user it now is.
+  if (plan.root && plan.want_network_namespace && plan.network_error != 0) {
+    plan.network_error = enter_user_namespace(plan);
+    if (plan.network_error == 0) plan.network_error = unshare_error(CLONE_NEWNET);
+  }
+  if (plan.want_network_namespace) report(plan, Step::kNetwork, plan.network_error);
+
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(plan, Step::kNoNewPrivs);
+  // Checked as the user the program runs as.
+  if (::chdir(plan.cwd) != 0) fail(plan, Step::kCwd);
+  // Set last: a change of credentials clears it. Outside a PID namespace, a
+  // supervisor that died before it was set left an orphan that stops here;
+  // inside, getppid() is 0 (the supervisor is not in the namespace), and
+  // the init dies with the supervisor and takes the program with it.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (plan.pid_error != 0 && ::getppid() != plan.supervisor) ::_exit(127);
+
+  ::execve(plan.program, plan.argv, plan.envp);
+  fail(plan, Step::kExec);
+}
+
+// PID 1 of the run's PID namespace. The program is not PID 1 itself: PID 1
+// ignores every signal it has no handler for (its own abort() would not end
+// it), and each orphan's zombie would wait for it to reap it. This init only
+// waits to be killed by the supervisor, and with it the kernel kills every
+// process in the namespace. SIGCHLD set to SIG_IGN makes the kernel reap its
+// children (the orphans) as they end.
+[[noreturn]] void init_main(const ChildPlan& plan) noexcept {
+  // If the supervisor dies, so does the namespace. Before this is set, the
+  // supervisor ends only by a kill of its process group, which this init is
+  // in too, or after killing the init itself.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  ::prctl(PR_SET_NAME, "tito-init", 0, 0, 0);
+  ::close(plan.report_fd);
+  ::close(plan.stop_fd);
+  // Only the program's processes hold the output pipe (stdin is /dev/null).
+  ::dup2(STDIN_FILENO, STDOUT_FILENO);
+  ::dup2(STDIN_FILENO, STDERR_FILENO);
+  struct sigaction reap {};
+  reap.sa_handler = SIG_IGN;
+  ::sigaction(SIGCHLD, &reap, nullptr);
+  while (true) ::pause();
+}
+
+// "1234" from a /proc entry's name, 0 when it is not a process.
+pid_t parse_pid(const char* name) {
+  pid_t pid = 0;
+  for (const char* c = name; *c != '\0'; ++c) {
+    if (*c < '0' || *c > '9' || pid > 100000000) return 0;
+    pid = pid * 10 + (*c - '0');
+  }
+  return pid;
+}
+
+// The parent of `pid` from /proc/<pid>/stat ("1234 (name) S 1200 ..."; the
+// name may hold spaces and parentheses, so the last ')' ends it), 0 when gone.
+pid_t parent_of(pid_t pid) {
+  char path[32] = "/proc/";
+  char digits[16];
+  int n = 0;
+  for (pid_t rest = pid; rest > 0 && n < 15; rest /= 10) digits[n++] = static_cast<char>('0' + rest % 10);
+  int at = 6;
+  while (n > 0) path[at++] = digits[--n];
+  for (const char* tail = "/stat"; *tail != '\0';) path[at++] = *tail++;
+  path[at] = '\0';
+
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char stat[512];
+  ssize_t got = ::read(fd, stat, sizeof stat - 1);
+  ::close(fd);
+  if (got <= 0) return 0;
+  char* close_paren = nullptr;
+  for (ssize_t i = 0; i < got; ++i)
+    if (stat[i] == ')') close_paren = stat + i;
+  if (close_paren == nullptr || close_paren + 4 >= stat + got) return 0;
+  pid_t parent = 0;
+  for (char* c = close_paren + 4; c < stat + got && *c >= '0' && *c <= '9'; ++c) parent = parent * 10 + (*c - '0');
+  return parent;
+}
+
+// Sends SIGKILL to every process whose parent is `self`, found in /proc.
+// Safe from reuse of a pid: only `self` reaps its children, and it is busy
+// here. False when /proc cannot be read.
+bool kill_children(pid_t self) {
+  struct DirEntry {  // what getdents64 returns: struct linux_dirent64
+    ino64_t inode;
+    off64_t next;
+    unsigned short length;
+    unsigned char type;
+    char name[1];
+  };
+  int dir = ::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return false;
+  alignas(DirEntry) char entries[8192];
+  while (true) {
+    long got = ::syscall(SYS_getdents64, dir, entries, sizeof entries);
+    if (got <= 0) break;
+    for (long at = 0; at < got;) {
+      const auto* entry = reinterpret_cast<const DirEntry*>(entries + at);
+      at += entry->length;
+      pid_t pid = parse_pid(entry->name);
+      if (pid > 0 && parent_of(pid) == self) ::kill(pid, SIGKILL);
+    }
+  }
+  ::close(dir);
+  return true;
+}
+
+// Reaps every child that has ended, keeping the program's status: the
+// errno of waitpid when no child is left (ECHILD), else 0.
+int reap_ended(pid_t program, std::optional<int>& program_status) {
+  while (true) {
+    int status = 0;
+    pid_t ended = ::waitpid(-1, &status, WNOHANG);
+    if (ended == program) program_status = status;
+    if (ended > 0) continue;
+    if (ended == 0) return 0;
+    if (errno != EINTR) return errno;
+  }
+}
+
+// Kills everything the run has left and reaps it. With a PID namespace,
+// killing the init is enough: the kernel kills every process in it, and the
+// init is not reaped until they all are (the program, the supervisor's own
+// child, is reaped here, which the init waits for). Without one, every
+// process left is a descendant of the supervisor, so killing its children
+// until it has none kills them all: each one's orphans come to it in turn.
+void end_everything(pid_t program, pid_t init, std::optional<int>& program_status) {
+  pid_t self = ::getpid();
+  if (init > 0) ::kill(init, SIGKILL);
+  while (true) {
+    bool found_all = init > 0 || kill_children(self);
+    if (!found_all && !program_status) ::kill(program, SIGKILL);
+    if (reap_ended(program, program_status) != 0) return;
+    // Without /proc what is left cannot be found: not waited for forever.
+    if (!found_all && program_status) return;
+    ::poll(nullptr, 0, kSettleMs);
+  }
+}
+
+// Waits for the program to end, or for tito to end the run, then ends
+// everything that is left. Returns the program's wait status.
+int supervise(const ChildPlan& plan, pid_t program, pid_t init) {
+  // Readable when the program ends; without it (Linux before 5.3) the loop
+  // looks every kSuperviseWakeMs.
+  int exited = static_cast<int>(::syscall(SYS_pidfd_open, program, 0));
+  std::optional<int> program_status;
+  while (!program_status) {
+    pollfd fds[2] = {{plan.stop_fd, POLLIN, 0}, {exited, POLLIN, 0}};
+    // As their subreaper it reaps the program's orphans as they end.
+    int wait_ms = exited < 0 || init <= 0 ? kSuperviseWakeMs : -1;
+    int ready = ::poll(fds, exited < 0 ? 1 : 2, wait_ms);
+    if (ready < 0 && errno != EINTR) ::poll(nullptr, 0, kSuperviseWakeMs);
+    if (reap_ended(program, program_status) != 0) break;
+    if (ready > 0 && fds[0].revents != 0) break;  // tito closed the pipe: timeout, Ctrl-C, or it died
+  }
+  if (exited >= 0) ::close(exited);
+  end_everything(program, init, program_status);
+  return program_status.value_or(W_EXITCODE(127, 0));
+}
+
+// Ends the supervisor the way the program ended, so that tito's waitpid
+// sees the program's own exit status or signal.
+[[noreturn]] void end_as(int status) {
+  if (WIFSIGNALED(status)) {
+    // No core file of the supervisor's: the program's crash was its own.
+    rlimit none{0, 0};
+    ::setrlimit(RLIMIT_CORE, &none);
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    struct sigaction defaults {};
+    defaults.sa_handler = SIG_DFL;
+    ::sigaction(WTERMSIG(status), &defaults, nullptr);
+    ::kill(::getpid(), WTERMSIG(status));
+  }
+  ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
+}
+
+// tito's child. `plan` is the parent's copy: it changes only plain fields of
+// it.
+[[noreturn]] void supervisor_main(ChildPlan& plan) noexcept {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -228,46 +479,43 @@ void close_other_descriptors(const ChildPlan& plan, int keep) {
 
   // Above 0-2 first, so the dup2s below never overwrite one with another.
   plan.report_fd = ::fcntl(plan.report_fd, F_DUPFD_CLOEXEC, 3);
+  plan.stop_fd = ::fcntl(plan.stop_fd, F_DUPFD_CLOEXEC, 3);
   int output = ::fcntl(plan.output_fd, F_DUPFD_CLOEXEC, 3);
   int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (plan.report_fd < 0) ::_exit(127);
-  if (output < 0 || null < 0) fail(plan, Step::kStdio);
+  if (plan.stop_fd < 0 || output < 0 || null < 0) fail(plan, Step::kStdio);
   if (::dup2(null, STDIN_FILENO) < 0 || ::dup2(output, STDOUT_FILENO) < 0 || ::dup2(output, STDERR_FILENO) < 0)
     fail(plan, Step::kStdio);
-  close_other_descriptors(plan, plan.report_fd);
+  close_other_descriptors(plan, plan.report_fd, plan.stop_fd);
 
-  int network_error = ENOSYS;
-  bool isolated = false;
-  if (plan.try_net_as_root) {
-    isolated = ::unshare(CLONE_NEWNET) == 0;
-    network_error = isolated ? 0 : errno;
+  enter_namespaces(plan);
+  if (plan.want_pid_namespace) report(plan, Step::kPidNamespace, plan.pid_error);
+  plan.supervisor = ::getpid();
+
+  // _Fork, not fork: no atfork handlers, whose locks another thread of tito
+  // may have held when it forked this process.
+  pid_t init = 0;
+  if (plan.pid_error == 0) {
+    init = ::_Fork();
+    if (init == 0) init_main(plan);
+    if (init < 0) fail(plan, Step::kSupervise);
+  } else if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+    fail(plan, Step::kSupervise);
+  }
+  pid_t program = ::_Fork();
+  if (program == 0) program_main(plan);
+  if (program < 0) {
+    int error = errno;
+    // Killed here: it may not have set its PR_SET_PDEATHSIG yet.
+    if (init > 0) ::kill(init, SIGKILL);
+    errno = error;
+    fail(plan, Step::kSupervise);
   }
 
-  for (const ResourceLimit& limit : plan.limits)
-    if (::setrlimit(limit.resource, &limit.value) != 0) fail(plan, Step::kLimit, limit.resource);
-
-  if (plan.drop_to) {
-    if (::setgroups(0, nullptr) != 0) fail(plan, Step::kGroups);
-    if (::setresgid(plan.drop_to->gid, plan.drop_to->gid, plan.drop_to->gid) != 0) fail(plan, Step::kGid);
-    if (::setresuid(plan.drop_to->uid, plan.drop_to->uid, plan.drop_to->uid) != 0) fail(plan, Step::kUid);
-  }
-
-  if (!isolated && plan.try_net_in_userns) {
-    network_error = enter_user_and_network_namespace(plan);
-    isolated = network_error == 0;
-  }
-  if (plan.try_net_as_root || plan.try_net_in_userns) report(plan, Step::kNetwork, network_error);
-
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(plan, Step::kNoNewPrivs);
-  // Checked as the user the program runs as.
-  if (::chdir(plan.cwd) != 0) fail(plan, Step::kCwd);
-  // Set last: a change of credentials clears it. If tito died before it was
-  // set, the child is an orphan already and stops here.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  if (::getppid() != plan.parent) ::_exit(127);
-
-  ::execve(plan.program, plan.argv, plan.envp);
-  fail(plan, Step::kExec);
+  ::close(plan.report_fd);
+  ::dup2(STDIN_FILENO, STDOUT_FILENO);
+  ::dup2(STDIN_FILENO, STDERR_FILENO);
+  end_as(supervise(plan, program, init));
 }
 
 std::string resource_name(int resource) {
@@ -296,6 +544,8 @@ std::string start_failure(const Report& r, const std::string& program, const std
   switch (r.step) {
     case Step::kStdio:
       return prefix + "cannot set up its stdin and output: " + why;
+    case Step::kSupervise:
+      return prefix + "cannot start it under a supervisor: " + why;
     case Step::kLimit:
       return prefix + "cannot set " + resource_name(r.detail) + ": " + why;
     case Step::kGroups:
@@ -314,6 +564,7 @@ std::string start_failure(const Report& r, const std::string& program, const std
       return prefix + why +
              (r.error == EACCES && user ? " (it must be executable by uid " + std::to_string(user->uid) + ")" : "");
     case Step::kNetwork:
+    case Step::kPidNamespace:
       break;
   }
   return prefix + why;
@@ -350,8 +601,10 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return out;
 }
 
-// Kills the child's process group and reaps the child unless it was reaped:
-// a throw never leaves a sandboxed program running.
+// Kills the supervisor's process group and reaps the supervisor unless it was
+// reaped: a throw never leaves a sandboxed program running. The init is in
+// that group, so the PID namespace goes with it; without one, what left the
+// group is left (this is for tito's own errors, not the program's).
 class ChildGuard {
  public:
   explicit ChildGuard(pid_t pid) : pid_(pid) {}
@@ -373,10 +626,11 @@ class ChildGuard {
   bool reaped_ = false;
 };
 
-// What the child reported before exec: the network's fate, or why it could
+// What the child reported before exec: the namespaces' fate, or why it could
 // not start.
 struct ChildReports {
   std::optional<int> network_error;
+  std::optional<int> pid_error;
   std::optional<Report> failure;
 };
 
@@ -394,6 +648,8 @@ ChildReports read_reports(Fd& report_read) {
     have = 0;
     if (r.step == Step::kNetwork) {
       out.network_error = r.error;
+    } else if (r.step == Step::kPidNamespace) {
+      out.pid_error = r.error;
     } else {
       out.failure = r;
     }
@@ -457,11 +713,12 @@ struct Ending {
   Clock::time_point at{};
 };
 
-// Reads the child's output into `capture` until it ends (killing its group
-// at `deadline`), then kills what it left in its group and reads what is
-// still in the pipe. Returns once the child is reaped and the pipe is closed
-// or the grace period is over.
-Ending watch(ChildGuard& child, Fd& output, std::optional<Clock::time_point> deadline,
+// Reads the child's output into `capture` until it ends, then what is still
+// in the pipe. At `deadline` or an interrupt it closes `stop`, and the
+// supervisor kills everything of the run and ends; should it not within
+// kStopGrace, its process group is killed. Returns once the child is reaped
+// and the pipe is closed or the grace period is over.
+Ending watch(ChildGuard& child, Fd& output, Fd& stop, std::optional<Clock::time_point> deadline,
              const std::atomic<bool>* interrupted, OutputCapture& capture, const std::string& program) {
   pid_t pid = child.pid();
   // Readable when the child ends; without it (Linux before 5.3) the loop
@@ -470,6 +727,9 @@ Ending watch(ChildGuard& child, Fd& output, std::optional<Clock::time_point> dea
   Ending ending;
   bool reaped = false;
   Clock::time_point drain_until{};
+  // When tito stops waiting for the supervisor to end the run; none yet.
+  constexpr Clock::time_point kNever = Clock::time_point::max();
+  Clock::time_point kill_at = kNever;
   char buffer[65536];
   while (true) {
     if (!reaped) {
@@ -480,19 +740,23 @@ Ending watch(ChildGuard& child, Fd& output, std::optional<Clock::time_point> dea
         reaped = true;
         child.reaped();
         ending.at = Clock::now();
-        // What it left running in its group goes with it.
+        // The supervisor left nothing running, unless it was killed itself.
         ::kill(-pid, SIGKILL);
         drain_until = ending.at + kDrainGrace;
       }
     }
     Clock::time_point now = Clock::now();
-    if (!reaped && deadline && !ending.timed_out && !ending.interrupted && now >= *deadline) {
-      ::kill(-pid, SIGKILL);
-      ending.timed_out = true;
+    bool ending_run = ending.timed_out || ending.interrupted;
+    if (!reaped && !ending_run && deadline && now >= *deadline) ending.timed_out = true;
+    if (!reaped && !ending_run && interrupted && interrupted->load()) ending.interrupted = true;
+    if (!ending_run && (ending.timed_out || ending.interrupted)) {
+      stop.close();
+      kill_at = now + kStopGrace;
     }
-    if (!reaped && interrupted && interrupted->load() && !ending.timed_out && !ending.interrupted) {
+    if (!reaped && now >= kill_at) {
       ::kill(-pid, SIGKILL);
-      ending.interrupted = true;
+      ::kill(pid, SIGKILL);
+      kill_at = kNever;
     }
     if (reaped && (!output.valid() || now >= drain_until)) return ending;
 
@@ -502,7 +766,9 @@ Ending watch(ChildGuard& child, Fd& output, std::optional<Clock::time_point> dea
     int wait_ms = -1;
     if (reaped) {
       wait_ms = ms_until(drain_until);
-    } else if (deadline && !ending.timed_out) {
+    } else if (kill_at != kNever) {
+      wait_ms = ms_until(kill_at);
+    } else if (deadline && !ending.timed_out && !ending.interrupted) {
       wait_ms = ms_until(*deadline);
     }
     // The flag is set by a signal handler that may run on another thread.
@@ -568,7 +834,7 @@ class PreparedChild {
  public:
   PreparedChild(const std::vector<std::string>& argv, const std::filesystem::path& workdir,
                 const std::map<std::string, std::string>& env, const SandboxLimits& limits,
-                const std::optional<SandboxUser>& user, Fd& output_write, Fd& report_write)
+                const std::optional<SandboxUser>& user, Fd& output_write, Fd& report_write, Fd& stop_read)
       : args_(argv), env_(sandbox_environment(workdir, env)), workdir_(workdir.string()) {
     std::string path_value = kSandboxPath;
     if (auto it = env.find("PATH"); it != env.end()) path_value = it->second;
@@ -579,22 +845,22 @@ class PreparedChild {
     arg_pointers_ = pointers(args_);
     env_pointers_ = pointers(env_);
 
-    bool root = ::geteuid() == 0;
     plan.output_fd = output_write.get();
     plan.report_fd = report_write.get();
+    plan.stop_fd = stop_read.get();
     plan.program = program_.c_str();
     plan.argv = arg_pointers_.data();
     plan.envp = env_pointers_.data();
     plan.cwd = workdir_.c_str();
     plan.limits = resource_limits(limits, user.has_value());
-    plan.try_net_as_root = limits.no_network && root;
-    plan.try_net_in_userns = limits.no_network;
+    plan.root = ::geteuid() == 0;
+    plan.want_network_namespace = limits.no_network;
+    plan.want_pid_namespace = limits.pid_namespace;
     plan.drop_to = user;
     uid_t uid = user ? user->uid : ::geteuid();
     gid_t gid = user ? user->gid : ::getegid();
     plan.uid_map = std::to_string(uid) + " " + std::to_string(uid) + " 1\n";
     plan.gid_map = std::to_string(gid) + " " + std::to_string(gid) + " 1\n";
-    plan.parent = ::getpid();
     long open_max = ::sysconf(_SC_OPEN_MAX);
     plan.max_fd = open_max > 0 ? static_cast<int>(std::min(open_max, 65536L)) : 1024;
   }
@@ -628,6 +894,11 @@ SandboxResult outcome(const ChildReports& reports, const Ending& ending, Clock::
   if (limits.no_network && !result.network_isolated)
     result.network_note = std::string("no network namespace: unshare: ") +
                           std::strerror(reports.network_error ? *reports.network_error : ENOSYS);
+  result.in_pid_namespace = reports.pid_error && *reports.pid_error == 0;
+  if (limits.pid_namespace && !result.in_pid_namespace)
+    result.pid_namespace_note = std::string("no PID namespace: unshare: ") +
+                                std::strerror(reports.pid_error ? *reports.pid_error : ENOSYS) +
+                                "; a subreaper killed what the program left";
   result.privileges_dropped = user.has_value();
   result.timed_out = ending.timed_out;
   result.interrupted = ending.interrupted;
@@ -657,20 +928,22 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::fil
     throw Error("cannot run " + argv[0] + " as uid " + std::to_string(user->uid) +
                 ": only root can switch users, and tito runs as uid " + std::to_string(::geteuid()));
 
-  Fd output_read, output_write, report_read, report_write;
+  Fd output_read, output_write, report_read, report_write, stop_read, stop_write;
   make_pipe(output_read, output_write);
   make_pipe(report_read, report_write);
-  PreparedChild child(argv, workdir, env, limits, user, output_write, report_write);
+  make_pipe(stop_read, stop_write);
+  PreparedChild child(argv, workdir, env, limits, user, output_write, report_write, stop_read);
 
   Clock::time_point start = Clock::now();
   pid_t pid = ::fork();
   if (pid < 0) throw Error("cannot run " + argv[0] + ": fork failed: " + std::strerror(errno));
-  if (pid == 0) child_main(child.plan);
+  if (pid == 0) supervisor_main(child.plan);
   ChildGuard guard(pid);
   // Both sides set the group, so it is in place before either goes on.
   ::setpgid(pid, pid);
   output_write.close();
   report_write.close();
+  stop_read.close();
 
   ChildReports reports = read_reports(report_read);
   if (reports.failure) throw Error(start_failure(*reports.failure, argv[0], workdir, user));
@@ -679,7 +952,7 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::fil
   std::optional<Clock::time_point> deadline;
   if (limits.timeout.count() > 0)
     deadline = start + std::min<milliseconds>(limits.timeout, std::chrono::hours(24 * 365));
-  Ending ending = watch(guard, output_read, deadline, limits.interrupted, capture, argv[0]);
+  Ending ending = watch(guard, output_read, stop_write, deadline, limits.interrupted, capture, argv[0]);
   return outcome(reports, ending, start, capture, user, limits);
 }
 

@@ -1,14 +1,20 @@
 // Running code that tito does not trust (a student's submission inside the
-// instructor's test programs, for `tito grade`): its own process group, a
-// wall-clock timeout, resource limits, a capped capture of its output, no
-// network, an unprivileged user when tito is root, and a cleared environment.
+// instructor's test programs, for `tito grade`): a wall-clock timeout,
+// resource limits, a capped capture of its output, no network, an
+// unprivileged user when tito is root, a cleared environment, and nothing it
+// starts outliving the run: the program runs in a PID namespace of its own,
+// whose processes the kernel kills all at once when the run ends (not even
+// setsid() leaves it). Where the platform refuses the namespace, a subreaper
+// stands in: every orphan of the program becomes the supervisor's child, and
+// the supervisor kills its children until none is left.
 //
-// What it does not do: a program that calls setsid() leaves the process
-// group and survives the kill (RLIMIT_NPROC bounds how many it can start);
-// the file system is not hidden, only permissions guard it (the child reads
-// what `nobody` may read, and can connect to a UNIX socket on disk that
-// lets it: those are not in the network namespace); sandboxes that run at once as the same user can
-// signal each other (give each its own `run_as` to prevent it).
+// What it does not do: the file system is not hidden, only permissions guard
+// it (the child reads what `nobody` may read, and can connect to a UNIX
+// socket on disk that lets it: those are not in the network namespace).
+// Without a PID namespace, sandboxes that run at once as the same user can
+// signal each other (give each its own `run_as` to prevent it), and when
+// tito is not root the program can kill the subreaper, which runs as the
+// same user, and so let what it started outlive the run.
 #pragma once
 
 #include <sys/types.h>
@@ -31,7 +37,7 @@ struct SandboxUser {
 };
 
 struct SandboxLimits {
-  // Wall clock; the whole process group is killed (SIGKILL) after it. 0 = none.
+  // Wall clock; the program and all it started are killed (SIGKILL) after it. 0 = none.
   std::chrono::milliseconds timeout{60000};
   // RLIMIT_AS, 0 = none. A program built with AddressSanitizer reserves
   // terabytes of address space for its shadow memory and cannot even start
@@ -55,11 +61,16 @@ struct SandboxLimits {
   // directly, otherwise inside a new user namespace. When the platform allows
   // neither, the child runs with the network and the result says so.
   bool no_network = true;
+  // A new PID namespace for the program and all it starts: as root directly,
+  // otherwise inside a new user namespace. When the platform allows neither
+  // (or this is false), a subreaper kills what the program leaves instead,
+  // and the result says so.
+  bool pid_namespace = true;
   // nullopt: `nobody` when tito runs as root, and tito's own user otherwise.
   // Another user needs tito to be root.
   std::optional<SandboxUser> run_as;
   // Set on Ctrl-C (the child is in a group of its own, so the terminal's
-  // SIGINT never reaches it): the group is killed and the result says so.
+  // SIGINT never reaches it): the run is killed and the result says so.
   const std::atomic<bool>* interrupted = nullptr;
 };
 
@@ -73,7 +84,13 @@ struct SandboxResult {
   std::uint64_t output_total_bytes = 0;  // all it wrote, kept or not
   std::string output;                    // stdout and stderr interleaved, capped
   bool network_isolated = false;
-  std::string network_note;         // why not, when no_network asked for it: "unshare: Operation not permitted"
+  std::string network_note;  // why not, when no_network asked for it: "unshare: Operation not permitted"
+  // How what the program started was ended with it: in a PID namespace, or
+  // when not, by a subreaper; the note says why not, when pid_namespace asked
+  // for it: "no PID namespace: unshare: Operation not permitted; a subreaper
+  // killed what the program left".
+  bool in_pid_namespace = false;
+  std::string pid_namespace_note;
   bool privileges_dropped = false;  // ran as a user other than tito's
   std::chrono::milliseconds elapsed{0};
   // One line for a person: "exited 0", "exited 1", "killed by SIGSEGV",
@@ -98,8 +115,8 @@ void make_writable_for_sandbox(const std::filesystem::path& path, const SandboxL
 // Runs argv (argv[0] looked up on the sandbox's PATH) in `cwd` with an
 // environment of PATH=/usr/local/bin:/usr/bin:/bin, HOME=cwd, LANG=C and
 // then `env` (which may replace those), stdin from /dev/null, and waits for
-// it under `limits`. When the child ends, whatever it left running in its
-// process group is killed. Throws tito::Error when the program cannot be
+// it under `limits`. When the program ends, or is killed, whatever it left
+// running is killed, and the call returns once it is gone. Throws tito::Error when the program cannot be
 // started at all (not found, `cwd` not enterable by the sandbox user, a
 // limit refused); everything after the start is in the result.
 SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::filesystem::path& cwd,

@@ -279,14 +279,14 @@ struct GradedClass {
          .output = {{"Tiny.TwiceDoubles", "did not finish within the time limit"},
                     {"TinyCells.AddOneOfOne", "crashed (killed by SIGILL)"}}});
 
-    // twice prints 50 MB (and is wrong for 21, right for 0): the output kept is capped, the
-    // passing test still passes.
+    // twice prints 50 MB (and is wrong for 21, right for 0): the output kept is capped but still
+    // ends with the failed assertion, the passing test still passes.
     const std::string loud_twice =
         "const std::string megabyte(1 << 20, 'x');\n"
         "  for (int i = 0; i < 50; ++i) __builtin_puts(megabyte.c_str());\n"
         "  return x * x;";
     submit("loud", answered(tiny, {"return x + 1;", loud_twice}), right_more);
-    add({.id = "loud", .statuses = tests("failed", "passed", "passed", "passed"), .output = {{"Tiny.TwiceDoubles", "xxxxxxxx"}}});
+    add({.id = "loud", .statuses = tests("failed", "passed", "passed", "passed"), .output = {{"Tiny.TwiceDoubles", "Which is: 441"}}});
 
     // Wrong add_one with its visible test edited to pass it; 02_more without an end marker.
     // In a .tar.gz.
@@ -585,8 +585,13 @@ TEST_F(GradeCommand, CodeThatDoesNotCompileCostsItsModuleAndTheModulesThatRequir
 TEST_F(GradeCommand, OutputOfMegabytesIsCappedInTheResults) {
   // twice printed 50 MB in each of its two tests.
   const json failed = test("loud", "Tiny.TwiceDoubles");
-  EXPECT_LE(failed["output"].get<std::string>().size(), 2100u);
-  EXPECT_THAT(failed["output"].get<std::string>(), HasSubstr("more bytes"));
+  const std::string output = failed["output"].get<std::string>();
+  EXPECT_LE(output.size(), 2100u);
+  EXPECT_THAT(output, ContainsRegex("^xxxxxxxx"));
+  EXPECT_THAT(output, ContainsRegex("\n\\.\\.\\. \\([0-9]+ bytes left out\\) \\.\\.\\.\n"));
+  // What the student needs: the assertion that failed, after the megabytes.
+  EXPECT_THAT(output, HasSubstr("Expected equality of these values:"));
+  EXPECT_THAT(output, HasSubstr("Which is: 441"));
   EXPECT_EQ(test("loud", "Tiny.TwiceOfZero")["output"], "");
   EXPECT_LT(fs::file_size(cls().out / "students" / "loud.json"), 20000u);
   EXPECT_LT(fs::file_size(cls().out / "gradescope" / "loud.json"), 20000u);

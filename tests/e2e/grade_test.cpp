@@ -597,6 +597,33 @@ TEST_F(GradeCommand, OutputOfMegabytesIsCappedInTheResults) {
   EXPECT_LT(fs::file_size(cls().out / "gradescope" / "loud.json"), 20000u);
 }
 
+TEST_F(GradeCommand, OutputOfMegabytesDoesNotGrowTitosMemory) {
+  if (!fs::exists("/usr/bin/time")) GTEST_SKIP() << "needs GNU time for the peak memory";
+  // The loud submission graded again (a timeout of 4 s makes its hash new; its copy is built, so
+  // nothing is compiled): its tests print 100 MB, 50 MB at a time. The peak resident memory of tito
+  // and every process it waited for stays far below what one test printed.
+  FileLock lock(cls().base / "lock");
+  const fs::path rss = cls().base / "loud-rss.txt";
+  auto grade_loud = [&](const std::string& timeout, bool measured) {
+    std::vector<std::string> argv = {TITO_BINARY, "grade", "run", (cls().submissions / "loud").string(), "--out",
+                                     cls().out.string(), "--timeout", timeout};
+    if (measured) argv.insert(argv.begin(), {"/usr/bin/time", "-f", "%M", "-o", rss.string()});
+    ProcessOptions o;
+    o.cwd = cls().course;
+    o.env = {{"TITO_ROOT", ""}, {"TITO_BUILD_DIR", ""}};
+    return run_process(argv, o);
+  };
+  ProcessResult r = grade_loud("4", true);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("Graded loud 3/5"));
+  const long kilobytes = std::stol(read(rss));
+  EXPECT_GT(kilobytes, 0);
+  EXPECT_LT(kilobytes, 45 * 1024) << "tito's peak memory while the tests printed 50 MB each";
+  // Back to the class's own result, for the other tests.
+  ProcessResult back = grade_loud("3", false);
+  EXPECT_EQ(back.exit_code, 0) << back.output;
+}
+
 TEST_F(GradeCommand, StudentCodeRunsAsNobodyWithoutTitosEnvironmentOrItsResults) {
   if (::geteuid() != 0) GTEST_SKIP() << "tito drops privileges only when it runs as root";
   // A submission whose add_one is right only if it can neither forge a result file in tito's

@@ -5,8 +5,9 @@
 // megabytes, tampered (a visible test edited to pass, given code changed, a
 // test file deleted), markers removed, empty, an archive with a "../" entry,
 // a .zip, an archive whose root is one folder deep, Windows line endings with
-// a Latin-1 byte, and a matrix of right and wrong implementations of each
-// exercise. What each submission should earn is worked out here, from what
+// a Latin-1 byte, dev files that cannot be taken (two of them, a NUL byte, a
+// symbolic link, empty), and a matrix of right and wrong implementations of
+// each exercise. What each submission should earn is worked out here, from what
 // each implementation passes (the instructor's tests, listed below), never
 // from tito's output.
 //
@@ -344,6 +345,27 @@ struct GradedClass {
     add({.id = "only2",
          .statuses = tests("not_run", "not_run", "not_run", "not_implemented"),
          .reason = {{"01_tiny", "no dev file submitted (tiny_dev.cpp)"}}});
+
+    // Dev files that cannot be taken (nothing is built): 01_tiny twice, in two folders neither
+    // named like the module; 02_more with a NUL byte.
+    write(submissions / "oddfiles" / "a" / "tiny_dev.cpp", right_tiny);
+    write(submissions / "oddfiles" / "b" / "tiny_dev.cpp", right_tiny);
+    write(submissions / "oddfiles" / "more_dev.cpp", replace(right_more, "// %%", std::string("// %%\0", 6)));
+    add({.id = "oddfiles",
+         .statuses = every_test("not_run"),
+         .reason = {{"01_tiny", "2 dev files for 01_tiny (a/tiny_dev.cpp, b/tiny_dev.cpp); a submission holds one"},
+                    {"02_more", "a NUL byte: this is not a text file"}}});
+
+    // 01_tiny a symbolic link to a right answer outside the submission (never read), 02_more an
+    // empty file (nothing is built).
+    write(base / "linked-target" / "tiny_dev.cpp", right_tiny);
+    fs::create_directories(submissions / "linked" / "modules" / "01_tiny");
+    fs::create_symlink(base / "linked-target" / "tiny_dev.cpp", submissions / "linked" / "modules" / "01_tiny" / "tiny_dev.cpp");
+    write(submissions / "linked" / "modules" / "02_more" / "more_dev.cpp", "");
+    add({.id = "linked",
+         .statuses = every_test("not_run"),
+         .reason = {{"01_tiny", "modules/01_tiny/tiny_dev.cpp is not a regular file (a symbolic link?)"},
+                    {"02_more", "the file is empty"}}});
 
     // An archive whose entry climbs out of the folder it is extracted into.
     write(submissions / "evil" / "outside" / "tiny_dev.cpp", right_tiny);

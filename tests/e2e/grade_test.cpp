@@ -3,7 +3,8 @@
 // it). The class holds every kind of submission an instructor meets: full
 // marks, partly right, wrong, not compiling, crashing, hanging, printing
 // megabytes, tampered (a visible test edited to pass, given code changed, a
-// test file deleted), markers removed, empty, an archive with a "../" entry,
+// test file deleted), markers removed, empty, archives with a "../" entry
+// (.tar and .zip), an absolute path or a symbolic link out,
 // a .zip, an archive whose root is one folder deep, Windows line endings with
 // a Latin-1 byte, dev files that cannot be taken (two of them, a NUL byte, a
 // symbolic link, empty), and a matrix of right and wrong implementations of
@@ -378,6 +379,35 @@ struct GradedClass {
          .reason = {{"01_tiny", "the submission could not be opened"}, {"02_more", "the submission could not be opened"}},
          .refused = "refusing to extract evil.tar: entry '../outside/tiny_dev.cpp' has '..' in its path and would "
                     "land outside the folder"});
+
+    // The same refusal in a .zip; an entry with an absolute path; a symbolic link out.
+    write(submissions / "evilzip" / "outside" / "tiny_dev.cpp", right_tiny);
+    fs::create_directories(submissions / "evilzip" / "inside");
+    run_or_fail({"zip", "-q", "../../evilzip.zip", "../outside/tiny_dev.cpp"}, submissions / "evilzip" / "inside");
+    fs::remove_all(submissions / "evilzip");
+    add({.id = "evilzip",
+         .path = "evilzip.zip",
+         .statuses = every_test("not_run"),
+         .reason = {{"01_tiny", "the submission could not be opened"}, {"02_more", "the submission could not be opened"}},
+         .refused = "refusing to extract evilzip.zip: entry '../outside/tiny_dev.cpp' has '..' in its path"});
+    const fs::path absolute = base / "absolute" / "tiny_dev.cpp";
+    write(absolute, right_tiny);
+    fs::create_directories(submissions / "evilabs");
+    pack("evilabs", {"tar", "-cPf", "../evilabs.tar", absolute.string()});
+    add({.id = "evilabs",
+         .path = "evilabs.tar",
+         .statuses = every_test("not_run"),
+         .reason = {{"01_tiny", "the submission could not be opened"}, {"02_more", "the submission could not be opened"}},
+         .refused = "refusing to extract evilabs.tar: entry '" + absolute.string() + "' has an absolute path"});
+    fs::create_directories(submissions / "evillink" / "modules" / "01_tiny");
+    fs::create_symlink("/etc/passwd", submissions / "evillink" / "modules" / "01_tiny" / "tiny_dev.cpp");
+    pack("evillink", {"tar", "-czf", "../evillink.tar.gz", "modules"});
+    add({.id = "evillink",
+         .path = "evillink.tar.gz",
+         .statuses = every_test("not_run"),
+         .reason = {{"01_tiny", "the submission could not be opened"}, {"02_more", "the submission could not be opened"}},
+         .refused = "refusing to extract evillink.tar.gz: entry 'modules/01_tiny/tiny_dev.cpp' is a symbolic link to "
+                    "the absolute path /etc/passwd"});
 
     // A .zip of the whole course, twice wrong.
     fs::copy(release, submissions / "zipped", fs::copy_options::recursive);

@@ -191,12 +191,6 @@ struct GradedClass {
     return args;
   }
 
-  const Expected& expectation(const std::string& id) const {
-    auto e = std::find_if(expected.begin(), expected.end(), [&](const Expected& x) { return x.id == id; });
-    if (e == expected.end()) throw std::runtime_error("no submission " + id);
-    return *e;
-  }
-
   TitoRun grade(std::vector<std::string> extra = {}) const {
     std::vector<std::string> args = {"grade", "run"};
     for (const std::string& s : submission_args()) args.push_back(s);

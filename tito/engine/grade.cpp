@@ -34,14 +34,16 @@ namespace {
 using json = nlohmann::ordered_json;
 
 // Bumped when what a grade means changes: every stored result is then redone.
-constexpr const char* kGradeFormat = "tito-grade-1";
+constexpr const char* kGradeFormat = "tito-grade-2";
 
-// `text` cut to `limit` bytes, saying so.
-std::string capped(std::string text, std::size_t limit) {
+// `text` cut to about `limit` bytes: its start and its end, with a line saying how much was left
+// out between them. The end is kept because that is where a failed assertion is when the code
+// under test printed a lot before it.
+std::string capped(const std::string& text, std::size_t limit) {
   if (text.size() <= limit) return text;
-  std::size_t more = text.size() - limit;
-  text.resize(limit);
-  return text + "\n... (" + std::to_string(more) + " more bytes)";
+  const std::size_t head = limit - limit / 2, tail = limit / 2;
+  return text.substr(0, head) + "\n... (" + std::to_string(text.size() - limit) + " bytes left out) ...\n" +
+         text.substr(text.size() - tail);
 }
 
 // The files of the instructor's course a grading copy needs (relative
@@ -503,7 +505,7 @@ class Grader {
           continue;
         }
         t.status = status_text(c->status);
-        t.output = capped(c->message, options_.output_bytes);
+        t.output = c->message;  // capped by run_test_program
         if (c->status == TestStatus::Passed) t.points = t.max_points;
       }
     }

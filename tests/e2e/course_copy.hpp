@@ -89,7 +89,8 @@ std::map<std::string, std::string> snapshot(const fs::path& dir);
 std::string replace(const std::string& text, const std::string& from, const std::string& to);
 
 // A student's version of a dev file with each `throw tinytorch::NotImplemented();`
-// stub, in order, replaced by the given code.
+// stub, in order, replaced by the given code (the stub itself for an exercise
+// left unwritten); fails the test when there are fewer stubs than answers.
 std::string answer_stubs(std::string text, const std::vector<std::string>& answers);
 
 // An exclusive lock on a file (created if missing), for as long as it lives:

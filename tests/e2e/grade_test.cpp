@@ -15,10 +15,8 @@
 // The class is graded once for every test process: the first test grades it
 // (a build per submission, mostly ccache hits), the others find every
 // submission unchanged, which is the rerun skip at work.
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,22 +39,6 @@ using json = nlohmann::json;
 
 const char* kStub = "throw tinytorch::NotImplemented();";
 
-// The student's version of a dev file with its stubs, in order, replaced by the given code (the
-// stub itself for an exercise left unwritten).
-std::string answered(std::string text, const std::vector<std::string>& answers) {
-  std::size_t at = 0;
-  for (const std::string& a : answers) {
-    at = text.find(kStub, at);
-    if (at == std::string::npos) {
-      ADD_FAILURE() << "fewer stubs than answers in\n" << text;
-      return text;
-    }
-    text.replace(at, std::string_view(kStub).size(), a);
-    at += a.size();
-  }
-  return text;
-}
-
 // `text` with Windows line endings.
 std::string crlf(const std::string& text) {
   std::string out;
@@ -73,22 +55,6 @@ void run_or_fail(const std::vector<std::string>& argv, const fs::path& cwd) {
   ProcessResult r = run_process(argv, o);
   ASSERT_EQ(r.exit_code, 0) << argv[0] << ": " << r.output;
 }
-
-// An exclusive lock on a file, for as long as it lives.
-class FileLock {
- public:
-  explicit FileLock(const fs::path& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
-  }
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_;
-};
 
 using Status = std::map<std::string, std::string>;  // test name -> status
 
@@ -216,8 +182,8 @@ struct GradedClass {
 
     const std::string tiny = read(release / "modules" / "01_tiny" / "tiny_dev.cpp");
     const std::string more = read(release / "modules" / "02_more" / "more_dev.cpp");
-    const std::string right_tiny = answered(tiny, {"return x + 1;", "return 2 * x;"});
-    const std::string right_more = answered(more, {kViaAddOne});
+    const std::string right_tiny = answer_stubs(tiny, {"return x + 1;", "return 2 * x;"});
+    const std::string right_more = answer_stubs(more, {kViaAddOne});
     const Status all_passed = every_test("passed");
     // The two dev files where a course has them, under submissions/<folder>.
     auto submit = [&](const std::string& folder, const std::string& tiny_text, const std::string& more_text) {
@@ -241,18 +207,18 @@ struct GradedClass {
     add({.id = "full", .statuses = all_passed});
 
     // Only the dev files, anywhere in the folder.
-    write(submissions / "partial" / "tiny_dev.cpp", answered(tiny, {"return x + 1;", "return x * x;"}));
+    write(submissions / "partial" / "tiny_dev.cpp", answer_stubs(tiny, {"return x + 1;", "return x * x;"}));
     write(submissions / "partial" / "work" / "more_dev.cpp", right_more);
     add({.id = "partial", .statuses = tests("failed", "passed", "passed", "passed")});
 
     // Wrong everywhere: add_two is right but builds on a wrong add_one.
-    submit("wrong", answered(tiny, {"return x;", "return 1;"}), right_more);
+    submit("wrong", answer_stubs(tiny, {"return x;", "return 1;"}), right_more);
     add({.id = "wrong",
          .statuses = every_test("failed"),
          .output = {{"Tiny.TwiceDoubles", "Which is: 1"}, {"MoreCells.AddTwoOfOne", "Which is: 1"}}});
 
     // 01_tiny does not compile, so 02_more, which requires it, is not built.
-    submit("broken", answered(tiny, {"return x +;", "return 2 * x;"}), right_more);
+    submit("broken", answer_stubs(tiny, {"return x +;", "return 2 * x;"}), right_more);
     add({.id = "broken",
          .statuses = every_test("not_run"),
          .reason = {{"01_tiny", "does not compile"},
@@ -260,7 +226,7 @@ struct GradedClass {
 
     // 01_tiny right, 02_more not compiling: 01_tiny keeps its marks. The compiler's error is at
     // the line of the instructor's dev file where the student's code went.
-    submit("broken2", right_tiny, answered(more, {"return undeclared(x);"}));
+    submit("broken2", right_tiny, answer_stubs(more, {"return undeclared(x);"}));
     const int more_solution_line = line_of(read(course / "modules" / "02_more" / "more_dev.cpp"), kViaAddOne);
     add({.id = "broken2",
          .statuses = tests("passed", "passed", "passed", "not_run"),
@@ -268,7 +234,7 @@ struct GradedClass {
 
     // add_one crashes, twice never returns.
     submit("crashhang",
-           answered(tiny, {"__builtin_trap();", "volatile int spin = 0;\n  while (spin == 0) {\n  }\n  return x;"}),
+           answer_stubs(tiny, {"__builtin_trap();", "volatile int spin = 0;\n  while (spin == 0) {\n  }\n  return x;"}),
            right_more);
     add({.id = "crashhang",
          .statuses = tests("timeout", "timeout", "crashed", "crashed"),
@@ -281,12 +247,12 @@ struct GradedClass {
         "const std::string megabyte(1 << 20, 'x');\n"
         "  for (int i = 0; i < 50; ++i) __builtin_puts(megabyte.c_str());\n"
         "  return x * x;";
-    submit("loud", answered(tiny, {"return x + 1;", loud_twice}), right_more);
+    submit("loud", answer_stubs(tiny, {"return x + 1;", loud_twice}), right_more);
     add({.id = "loud", .statuses = tests("failed", "passed", "passed", "passed"), .output = {{"Tiny.TwiceDoubles", "Which is: 441"}}});
 
     // Wrong add_one with its visible test edited to pass it; 02_more without an end marker.
     // In a .tar.gz.
-    std::string tampered = answered(tiny, {"return x;", "return 2 * x;"});
+    std::string tampered = answer_stubs(tiny, {"return x;", "return 2 * x;"});
     tampered =
         replace(tampered, "EXPECT_EQ(tinytorch::tiny::add_one(1), 2);", "EXPECT_EQ(tinytorch::tiny::add_one(1), 1);");
     submit("tampered", tampered, replace(right_more, "  // END YOUR CODE\n", ""));
@@ -299,7 +265,7 @@ struct GradedClass {
 
     // twice left unwritten, but the given line above its region made to return the answer: in
     // the student's own build twice passes; graded, the instructor's line is used.
-    submit("given", replace(answered(tiny, {"return x + 1;", kStub}), "int twice(int x) {",
+    submit("given", replace(answer_stubs(tiny, {"return x + 1;", kStub}), "int twice(int x) {",
                             "int twice(int x) {\n  return 2 * x;"),
            right_more);
     add({.id = "given",
@@ -405,19 +371,19 @@ struct GradedClass {
 
     // A .zip of the whole course, twice wrong.
     fs::copy(release, submissions / "zipped", fs::copy_options::recursive);
-    submit("zipped", answered(tiny, {"return x + 1;", "return x * x;"}), right_more);
+    submit("zipped", answer_stubs(tiny, {"return x + 1;", "return x * x;"}), right_more);
     pack("zipped", {"zip", "-qr", "../zipped.zip", "."});
     add({.id = "zipped", .path = "zipped.zip", .statuses = tests("failed", "passed", "passed", "passed")});
 
     // An archive whose root is one folder deep, as a download of a repository is (course-main/),
     // add_two wrong.
-    submit("nested/course-main", right_tiny, answered(more, {"return x + 1;"}));
+    submit("nested/course-main", right_tiny, answer_stubs(more, {"return x + 1;"}));
     pack("nested", {"tar", "-czf", "../nested.tgz", "course-main"});
     add({.id = "nested", .path = "nested.tgz", .statuses = tests("passed", "passed", "passed", "failed")});
 
     // Saved on Windows: a byte-order mark, CRLF line endings and a Latin-1 byte (not UTF-8) in a
     // comment of the region; twice wrong.
-    submit("crlf", "\xEF\xBB\xBF" + crlf(answered(tiny, {"return x + 1;  // caf\xE9", "return x * x;"})),
+    submit("crlf", "\xEF\xBB\xBF" + crlf(answer_stubs(tiny, {"return x + 1;  // caf\xE9", "return x * x;"})),
            crlf(right_more));
     add({.id = "crlf", .statuses = tests("failed", "passed", "passed", "passed")});
 
@@ -427,7 +393,7 @@ struct GradedClass {
       for (const Impl& t : kTwice) {
         for (const Impl& m : kAddTwo) {
           const std::string id = "mx." + a.name + "." + t.name + "." + m.name;
-          submit(id, answered(tiny, {a.code, t.code}), answered(more, {m.code}));
+          submit(id, answer_stubs(tiny, {a.code, t.code}), answer_stubs(more, {m.code}));
           Expected e{.id = id, .statuses = matrix_statuses(a, t, m)};
           for (const auto& [test, status] : e.statuses) {
             if (status == "not_implemented") e.output[test] = "not implemented yet: ";
@@ -684,7 +650,7 @@ TEST_F(GradeCommand, StudentCodeRunsAsNobodyWithoutTitosEnvironmentOrItsResults)
                                "  return std::getenv(\"TITO_GRADE_SECRET\") != nullptr ? -2 : x + 1;";
   const fs::path submission = cls().base / "sandboxed" / "modules" / "01_tiny" / "tiny_dev.cpp";
   fs::remove_all(cls().base / "sandboxed");
-  write(submission, answered(tiny, {snooping, "return 2 * x;"}));
+  write(submission, answer_stubs(tiny, {snooping, "return 2 * x;"}));
   TitoRun r = tito({"grade", "run", (cls().base / "sandboxed").string(), "--out", out.string(), "--timeout", "10"},
                    cls().course, {{"TITO_GRADE_SECRET", "hunter2"}});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;

@@ -9,11 +9,12 @@
 // and prints seconds per submission and the hours 500 students would take on
 // this machine with the same -j.
 //
-// Each student's dev files are the instructor's with a comment of their own
-// in every exercise region: every module's code differs from the reference
-// and from the other students' (as real work does), so no build step is
-// skipped that real grading could not skip; ccache still serves what does not
-// depend on the student's code.
+// Each student's dev files are the student release's with the instructor's
+// solutions in the exercise regions and a comment of the student's own in
+// each: every module's code differs from the reference and from the other
+// students' (as real work does), so no build step is skipped that real
+// grading could not skip; ccache still serves what does not depend on the
+// student's code.
 //
 // usage: grade_bench [--students N] [-j J] [--keep DIR]
 #include <algorithm>
@@ -54,16 +55,57 @@ void copy_course(const fs::path& from, const fs::path& to) {
   fs::remove_all(to / "package" / "generated");
 }
 
-// The instructor's dev file with `// <student>'s work` after every `// YOUR CODE HERE`.
-std::string student_version(std::string text, const std::string& student) {
-  const std::string marker = "// YOUR CODE HERE\n";
-  for (std::size_t at = text.find(marker); at != std::string::npos; at = text.find(marker, at)) {
-    at += marker.size();
-    const std::string mine = "// " + student + "'s work\n";
-    text.insert(at, mine);
-    at += mine.size();
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t from = 0;
+  for (std::size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', from)) {
+    out.push_back(text.substr(from, nl - from));
+    from = nl + 1;
   }
-  return text;
+  if (from < text.size()) out.push_back(text.substr(from));
+  return out;
+}
+
+bool is_marker(const std::string& line, const char* marker) {
+  const std::size_t first = line.find_first_not_of(" \t");
+  return first != std::string::npos && line.compare(first, std::string::npos, marker) == 0;
+}
+
+// A student's finished dev file: the release's (`student`), each exercise
+// region holding the instructor's solution (from `instructor`, in order) and
+// a comment of the student's own.
+std::string finished(const std::string& student, const std::string& instructor, const std::string& id) {
+  std::vector<std::vector<std::string>> solutions;
+  bool in = false;
+  for (const std::string& l : lines_of(instructor)) {
+    if (is_marker(l, "// BEGIN SOLUTION")) {
+      solutions.emplace_back();
+      in = true;
+    } else if (is_marker(l, "// END SOLUTION")) {
+      in = false;
+    } else if (in) {
+      solutions.back().push_back(l);
+    }
+  }
+  std::string out;
+  std::size_t next = 0;
+  in = false;
+  for (const std::string& l : lines_of(student)) {
+    if (is_marker(l, "// YOUR CODE HERE")) {
+      out += l + "\n// " + id + "'s work\n";
+      if (next < solutions.size()) {
+        for (const std::string& s : solutions[next]) out += s + "\n";
+      }
+      ++next;
+      in = true;
+    } else if (is_marker(l, "// END YOUR CODE")) {
+      out += l + "\n";
+      in = false;
+    } else if (!in) {
+      out += l + "\n";
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -100,14 +142,19 @@ int main(int argc, char** argv) {
     const fs::path out = base / "grades";
     fs::remove_all(out);
 
+    const fs::path release = base / "release";
+    fs::remove_all(release);
+    run_seconds({tito, "release", "--out", release.string()}, options);
     std::vector<std::string> args = {tito, "grade", "run"};
     for (int s = 0; s < students; ++s) {
       const std::string id = "student" + std::to_string(s + 1);
       for (const auto& m : fs::directory_iterator(course / "modules")) {
+        if (!m.is_directory()) continue;
         for (const auto& f : fs::directory_iterator(m.path())) {
           if (!f.path().filename().string().ends_with("_dev.cpp")) continue;
-          tito::write_file_atomic(base / "submissions" / id / "modules" / m.path().filename() / f.path().filename(),
-                                  student_version(tito::read_file(f.path()), id));
+          const fs::path rel = fs::path("modules") / m.path().filename() / f.path().filename();
+          tito::write_file_atomic(base / "submissions" / id / rel,
+                                  finished(tito::read_file(release / rel), tito::read_file(f.path()), id));
         }
       }
       args.push_back((base / "submissions" / id).string());

@@ -225,12 +225,16 @@ struct GradedClass {
                     {"02_more", "not built: it requires 01_tiny, which does not compile"}}});
 
     // 01_tiny right, 02_more not compiling: 01_tiny keeps its marks. The compiler's error is at
-    // the line of the instructor's dev file where the student's code went.
-    submit("broken2", right_tiny, answer_stubs(more, {"return undeclared(x);"}));
-    const int more_solution_line = line_of(read(course / "modules" / "02_more" / "more_dev.cpp"), kViaAddOne);
+    // the student's own line, though their notes at the top moved it down from the course's.
+    const std::string broken_more = "// My notes: add_two is add_one twice.\n// (It does not compile yet.)\n" +
+                                    answer_stubs(more, {"return undeclared(x);"});
+    submit("broken2", right_tiny, broken_more);
+    const int student_line = line_of(broken_more, "return undeclared(x);");
+    EXPECT_NE(student_line, line_of(read(course / "modules" / "02_more" / "more_dev.cpp"), kViaAddOne));
     add({.id = "broken2",
          .statuses = tests("passed", "passed", "passed", "not_run"),
-         .reason = {{"02_more", "modules/02_more/more_dev.cpp:" + std::to_string(more_solution_line) + ":10: error: "}}});
+         .reason = {{"02_more", "modules/02_more/more_dev.cpp:" + std::to_string(student_line) +
+                                    ":10: error: ‘undeclared’ was not declared in this scope"}}});
 
     // add_one crashes, twice never returns.
     submit("crashhang",

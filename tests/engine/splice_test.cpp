@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <filesystem>
 
 #include "engine/stripper.hpp"
@@ -67,6 +69,13 @@ std::string solved() {
   return edited(s, "  return 0;\n", "  return 2 * a;\n");
 }
 
+// The 1-based line of `text` holding `needle`, or 0.
+int line_of(const std::string& text, const std::string& needle) {
+  const std::size_t at = text.find(needle);
+  if (at == std::string::npos) return 0;
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+}
+
 Splice splice(const std::string& student) {
   return splice_submission(kInstructor, "add_dev.cpp", student, "submission/add_dev.cpp");
 }
@@ -99,6 +108,24 @@ TEST(Splice, OnlyTheRegionsAreTakenAndCommentsAnywhereAreFree) {
   EXPECT_THAT(r.text, HasSubstr("  // BEGIN SOLUTION\n  int sum = a + b;  // my way\n  return sum;\n  // END SOLUTION\n"));
   EXPECT_THAT(r.text, ::testing::Not(HasSubstr("my answer")));  // the instructor's explanations
   EXPECT_THAT(r.text, ::testing::Not(HasSubstr("doubles")));
+}
+
+TEST(Splice, EachLineOfTheStudentsCodeMapsBackToTheirOwnLine) {
+  // Notes at the top and a two-line first answer move the student's lines away from the spliced file's.
+  std::string s = "// my notes\n// more notes\n" + solved();
+  s = edited(s, "  return a + b;\n", "  int sum = a + b;\n  return sum;\n");
+  const Splice r = splice(s);
+  const auto spliced = [&](const std::string& code) { return line_of(r.text, code); };
+  const auto theirs = [&](const std::string& code) { return line_of(s, code); };
+  ASSERT_GT(spliced("int sum = a + b;"), 0);
+  EXPECT_NE(spliced("int sum = a + b;"), theirs("int sum = a + b;"));
+  for (const char* code : {"int sum = a + b;", "return sum;", "return 2 * a;"}) {
+    EXPECT_EQ(r.student_line(spliced(code)), theirs(code)) << code;
+  }
+  // The instructor's lines are nobody's: given code, a test, the BEGIN SOLUTION line.
+  for (const char* code : {"int add(int a, int b) {", "TEST(Add, Secret)", "// BEGIN SOLUTION"}) {
+    EXPECT_EQ(r.student_line(spliced(code)), 0) << code;
+  }
 }
 
 TEST(Splice, ACommentMarkInsideAStringIsCode) {

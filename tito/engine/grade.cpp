@@ -1,6 +1,7 @@
 #include "engine/grade.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -34,7 +35,7 @@ namespace {
 using json = nlohmann::ordered_json;
 
 // Bumped when what a grade means changes: every stored result is then redone.
-constexpr const char* kGradeFormat = "tito-grade-2";
+constexpr const char* kGradeFormat = "tito-grade-3";
 
 // `text` cut to about `limit` bytes: its start and its end, with a line saying how much was left
 // out between them. The end is kept because that is where a failed assertion is when the code
@@ -260,9 +261,32 @@ const char* status_text(TestStatus s) {
 struct ModuleInput {
   std::string submitted;                // the student's path
   std::optional<std::string> dev_text;  // the spliced file; nullopt: not gradable, built from stubs
+  Splice splice;                        // where the student's lines went (with dev_text)
   std::vector<std::string> reasons;
   std::vector<Diagnostic> tampering;
 };
+
+// The compiler's messages with every place in the student's code moved to
+// the file and line the student handed in: "modules/02_more/more_dev.cpp:26:10:
+// error" becomes "more_dev.cpp:24:10: error" when line 26 of the spliced
+// dev file is line 24 of theirs. Places in the course's own code (a test that
+// calls the student's function) keep the dev file's path and line.
+std::string at_student_lines(const std::string& messages, const std::string& dev_path, const Splice& splice,
+                             const std::string& submitted) {
+  std::string out;
+  std::size_t from = 0;
+  for (std::size_t at = messages.find(dev_path + ":"); at != std::string::npos;
+       at = messages.find(dev_path + ":", from)) {
+    std::size_t digits = at + dev_path.size() + 1;
+    std::size_t end = digits;
+    while (end < messages.size() && std::isdigit(static_cast<unsigned char>(messages[end]))) ++end;
+    out += messages.substr(from, at - from);
+    const int mine = end > digits && end - digits < 9 ? splice.student_line(std::stoi(messages.substr(digits, end - digits))) : 0;
+    out += mine > 0 ? submitted + ":" + std::to_string(mine) : messages.substr(at, end - at);
+    from = end;
+  }
+  return out + messages.substr(from);
+}
 
 std::string stubbed(const std::string& instructor, const std::string& path) {
   return splice_submission(instructor, path, strip_dev_file(instructor, path).text, path).text;
@@ -349,6 +373,7 @@ class Grader {
           Splice s = splice_submission(dev_[m.folder], path, *f->second.content, f->second.path);
           in.dev_text = std::move(s.text);
           in.tampering = std::move(s.tampering);
+          in.splice = std::move(s);
           any = true;
         } catch (const DiagnosticError& e) {
           for (const Diagnostic& d : e.diagnostics()) in.reasons.push_back(d.format());
@@ -484,9 +509,11 @@ class Grader {
       const ModuleRun& run = runs[gm.folder];
       if (run.outcome == BuildOutcome::Failed) {
         gm.reasons.push_back(
-            "does not compile (line numbers are of the instructor's dev file with your code in "
-            "it):\n" +
-            capped(compiler_messages(run.build_output, false), 4 * options_.output_bytes));
+            "does not compile (a line of your code is numbered as in " + in.submitted +
+            ", the file you handed in; a line of the course's code as in the course's copy):\n" +
+            capped(at_student_lines(compiler_messages(run.build_output, false),
+                                    course_.rel(course_.module(gm.folder).dev_file()), in.splice, in.submitted),
+                   4 * options_.output_bytes));
         continue;
       }
       if (run.outcome == BuildOutcome::Blocked) {

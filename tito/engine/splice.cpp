@@ -270,15 +270,26 @@ Splice splice_submission(std::string_view instructor, const std::string& instruc
     const StubRegion& r = version.regions[i];
     const auto [begin, end] = regions[i];
     for (; next_line < static_cast<std::size_t>(r.begin_line); ++next_line) out.text += source[next_line] + "\n";
+    const int spliced_line = 1 + static_cast<int>(std::count(out.text.begin(), out.text.end(), '\n'));
     for (std::size_t l = begin + 1; l < end; ++l) out.text += lines[l] + "\n";
     next_line = static_cast<std::size_t>(r.end_line - 1);  // the END SOLUTION line comes next
     const std::string& stub = given[static_cast<std::size_t>(r.student_begin_line)];  // the line under YOUR CODE HERE
-    out.regions.push_back(
-        SplicedRegion{r.begin_line, static_cast<int>(begin + 1), context_above(lines, begin), !is_stub(lines, begin, end, stub)});
+    out.regions.push_back(SplicedRegion{r.begin_line, static_cast<int>(begin + 1), context_above(lines, begin),
+                                        !is_stub(lines, begin, end, stub), spliced_line,
+                                        static_cast<int>(end - begin - 1)});
   }
   for (; next_line < source.size(); ++next_line) out.text += source[next_line] + "\n";
   if (!instructor.empty() && instructor.back() != '\n' && !out.text.empty()) out.text.pop_back();
   return out;
+}
+
+int Splice::student_line(int spliced_line) const {
+  for (const SplicedRegion& r : regions) {
+    if (spliced_line >= r.spliced_line && spliced_line < r.spliced_line + r.lines) {
+      return r.student_line + 1 + (spliced_line - r.spliced_line);
+    }
+  }
+  return 0;
 }
 
 }  // namespace tito

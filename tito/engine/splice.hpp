@@ -29,6 +29,8 @@ struct SplicedRegion {
   int student_line = 0;     // the student's "// YOUR CODE HERE" line
   std::string context;      // the code line above the region in the student version ("int add(int a, int b) {")
   bool written = false;     // the student replaced the stub
+  int spliced_line = 0;     // the first line of the student's code in Splice::text
+  int lines = 0;            // how many lines of code the region holds
 };
 
 struct Splice {
@@ -36,6 +38,9 @@ struct Splice {
   std::vector<SplicedRegion> regions;    // in file order
   std::vector<Diagnostic> tampering;     // code outside the regions that differs: at the student's lines
   int written() const;                   // regions with the stub replaced
+  // The student's line (1-based, in their file) of a line of `text` that
+  // came from one of their regions; 0 for the instructor's lines.
+  int student_line(int spliced_line) const;
 };
 
 // Splices `student` (the submission's dev file, shown as `student_path`) into

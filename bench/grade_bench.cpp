@@ -14,7 +14,8 @@
 // each: every module's code differs from the reference and from the other
 // students' (as real work does), so no build step is skipped that real
 // grading could not skip; ccache still serves what does not depend on the
-// student's code.
+// student's code. The comments carry the run's time, so a run never finds
+// a student's objects in ccache from an earlier run.
 //
 // usage: grade_bench [--students N] [-j J] [--keep DIR]
 #include <algorithm>
@@ -48,7 +49,8 @@ double run_seconds(const std::vector<std::string>& argv, const tito::ProcessOpti
 }
 
 void copy_course(const fs::path& from, const fs::path& to) {
-  for (const char* item : {"CMakeLists.txt", "CMakePresets.json", "package", "templates", "modules", "data/datasets.json"}) {
+  for (const char* item :
+       {"CMakeLists.txt", "CMakePresets.json", "package", "templates", "modules", "data/datasets.json"}) {
     fs::create_directories((to / item).parent_path());
     fs::copy(from / item, to / item, fs::copy_options::recursive);
   }
@@ -128,6 +130,8 @@ int main(int argc, char** argv) {
   }
   try {
     tito::TempDir dir("tito-grade-bench");
+    // The tests run as nobody when tito is root: the folders must be open to other users.
+    fs::permissions(dir.path(), fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add);
     const fs::path base = keep.empty() ? dir.path() : fs::absolute(keep);
     if (!keep.empty()) fs::create_directories(base);
     const fs::path course = base / "course";
@@ -146,6 +150,8 @@ int main(int argc, char** argv) {
     fs::remove_all(release);
     run_seconds({tito, "release", "--out", release.string()}, options);
     std::vector<std::string> args = {tito, "grade", "run"};
+    // A comment no earlier run has written: ccache cannot serve what depends on the student's code.
+    const std::string run_mark = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
     for (int s = 0; s < students; ++s) {
       const std::string id = "student" + std::to_string(s + 1);
       for (const auto& m : fs::directory_iterator(course / "modules")) {
@@ -153,8 +159,9 @@ int main(int argc, char** argv) {
         for (const auto& f : fs::directory_iterator(m.path())) {
           if (!f.path().filename().string().ends_with("_dev.cpp")) continue;
           const fs::path rel = fs::path("modules") / m.path().filename() / f.path().filename();
-          tito::write_file_atomic(base / "submissions" / id / rel,
-                                  finished(tito::read_file(release / rel), tito::read_file(f.path()), id));
+          tito::write_file_atomic(
+              base / "submissions" / id / rel,
+              finished(tito::read_file(release / rel), tito::read_file(f.path()), id + " (run " + run_mark + ")"));
         }
       }
       args.push_back((base / "submissions" / id).string());

@@ -23,15 +23,14 @@ const std::vector<ZipEntry> kEntries = {
 TEST(MakeZip, PythonsZipfileReadsEveryEntryWithItsBytesAndMode) {
   TempDir tmp("tito-zip-test");
   write_file_atomic(tmp.path() / "a.zip", make_zip(kEntries));
-  ProcessResult r = run_process(
-      {"python3", "-c",
-       "import sys, zipfile, hashlib\n"
-       "z = zipfile.ZipFile(sys.argv[1])\n"
-       "assert z.testzip() is None\n"
-       "for i in z.infolist():\n"
-       "    print(i.filename, oct((i.external_attr >> 16) & 0o777), len(z.read(i)),\n"
-       "          hashlib.sha256(z.read(i)).hexdigest()[:12], i.compress_type)\n",
-       (tmp.path() / "a.zip").string()});
+  ProcessResult r = run_process({"python3", "-c",
+                                 "import sys, zipfile, hashlib\n"
+                                 "z = zipfile.ZipFile(sys.argv[1])\n"
+                                 "assert z.testzip() is None\n"
+                                 "for i in z.infolist():\n"
+                                 "    print(i.filename, oct((i.external_attr >> 16) & 0o777), len(z.read(i)),\n"
+                                 "          hashlib.sha256(z.read(i)).hexdigest()[:12], i.compress_type)\n",
+                                 (tmp.path() / "a.zip").string()});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output,
             // Lengths and SHA-256 prefixes computed apart from tito; 8 is deflate.

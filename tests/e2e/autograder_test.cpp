@@ -28,11 +28,11 @@ std::vector<std::string> gradescope_problems(const json& results) {
   std::vector<std::string> problems;
   auto say = [&](const std::string& p) { problems.push_back(p); };
   const std::set<std::string> visibilities = {"hidden", "after_due_date", "after_published", "visible"};
-  const std::set<std::string> top = {"score",      "execution_time",    "output",     "output_format",
-                                     "test_output_format", "test_name_format", "visibility", "stdout_visibility",
-                                     "extra_data", "tests",             "leaderboard"};
-  const std::set<std::string> test_keys = {"score", "max_score", "status", "name",       "name_format", "number",
-                                           "output", "output_format", "tags", "visibility", "extra_data"};
+  const std::set<std::string> top = {
+      "score",      "execution_time",    "output",     "output_format", "test_output_format", "test_name_format",
+      "visibility", "stdout_visibility", "extra_data", "tests",         "leaderboard"};
+  const std::set<std::string> test_keys = {"score",  "max_score",     "status", "name",       "name_format", "number",
+                                           "output", "output_format", "tags",   "visibility", "extra_data"};
   if (!results.is_object()) return {"results.json is not a JSON object"};
   for (const auto& [key, value] : results.items()) {
     if (!top.contains(key)) say("unknown top-level key \"" + key + "\"");
@@ -101,14 +101,14 @@ struct Bundle {
     fs::remove_all(root);
     fs::create_directories(root / "source");
     // As Gradescope does: unpack with a tool of its own, keep the modes, copy run_autograder up.
-    ProcessResult unzip = run_process(
-        {"python3", "-c",
-         "import os, sys, zipfile\n"
-         "with zipfile.ZipFile(sys.argv[1]) as z:\n"
-         "    for i in z.infolist():\n"
-         "        z.extract(i, sys.argv[2])\n"
-         "        os.chmod(os.path.join(sys.argv[2], i.filename), (i.external_attr >> 16) & 0o777)\n",
-         zip.string(), (root / "source").string()});
+    ProcessResult unzip =
+        run_process({"python3", "-c",
+                     "import os, sys, zipfile\n"
+                     "with zipfile.ZipFile(sys.argv[1]) as z:\n"
+                     "    for i in z.infolist():\n"
+                     "        z.extract(i, sys.argv[2])\n"
+                     "        os.chmod(os.path.join(sys.argv[2], i.filename), (i.external_attr >> 16) & 0o777)\n",
+                     zip.string(), (root / "source").string()});
     ASSERT_EQ(unzip.exit_code, 0) << unzip.output;
     fs::copy_file(root / "source" / "run_autograder", root / "run_autograder");
     ProcessOptions o;
@@ -161,7 +161,8 @@ const std::string kRightMore = "return tiny::add_one(tiny::add_one(x));";
 
 TEST_F(GradescopeAutograder, TheZipHoldsTheScriptsTheCourseWithItsHiddenTestsAndTitosSources) {
   const fs::path source = bundle().root / "source";
-  EXPECT_THAT(bundle().made.out, HasSubstr("wrote " + bundle().zip.string() + ": the Gradescope autograder for 2 modules"));
+  EXPECT_THAT(bundle().made.out,
+              HasSubstr("wrote " + bundle().zip.string() + ": the Gradescope autograder for 2 modules"));
   for (const char* script : {"setup.sh", "run_autograder"}) {
     EXPECT_EQ(fs::status(source / script).permissions() & fs::perms::owner_exec, fs::perms::owner_exec) << script;
   }
@@ -190,9 +191,11 @@ TEST_F(GradescopeAutograder, AFullSubmissionGetsResultsJsonToGradescopesSpecific
   ASSERT_EQ(results["tests"].size(), 4u);
   std::map<std::string, json> tests;
   for (const json& t : results["tests"]) tests[t["name"]] = t;
-  EXPECT_EQ(tests["01_tiny Tiny.TwiceDoubles"],
-            (json{{"name", "01_tiny Tiny.TwiceDoubles"}, {"score", 2}, {"max_score", 2}, {"status", "passed"},
-                  {"visibility", "visible"}}));
+  EXPECT_EQ(tests["01_tiny Tiny.TwiceDoubles"], (json{{"name", "01_tiny Tiny.TwiceDoubles"},
+                                                      {"score", 2},
+                                                      {"max_score", 2},
+                                                      {"status", "passed"},
+                                                      {"visibility", "visible"}}));
   // The hidden test is graded and shown after the due date.
   EXPECT_EQ(tests["01_tiny Tiny.TwiceOfZero"]["visibility"], "after_due_date");
   EXPECT_EQ(tests["01_tiny Tiny.TwiceOfZero"]["score"], 1);
@@ -255,7 +258,8 @@ TEST_F(GradescopeAutograder, AnExistingZipIsKeptWithoutForce) {
 TEST_F(GradescopeAutograder, MalformedGradingIsAnErrorAtItsLineAndNoZip) {
   const fs::path manifest = bundle().course / "modules" / "02_more" / "module.json";
   FileRestorer restore(manifest);
-  write(manifest, replace(read(manifest), "\"requires\"", "\"grading\": {\"default_visibility\": \"secret\"},\n  \"requires\""));
+  write(manifest,
+        replace(read(manifest), "\"requires\"", "\"grading\": {\"default_visibility\": \"secret\"},\n  \"requires\""));
   const fs::path out = bundle().base / "bad.zip";
   fs::remove(out);
   TitoRun r = tito({"grade", "autograder", "--out", out.string()}, bundle().course);

@@ -118,12 +118,12 @@ Status matrix_statuses(const Impl& add_one, const Impl& twice, const Impl& add_t
 // What one submission must earn, and why.
 struct Expected {
   std::string id = {};
-  std::string path = {};  // under submissions/, as given to tito (the id when empty)
-  Status statuses = {};   // every test of the course
+  std::string path = {};                              // under submissions/, as given to tito (the id when empty)
+  Status statuses = {};                               // every test of the course
   std::map<std::string, std::string> reason = {};     // module -> a part of its one reason (none: no reasons)
   std::map<std::string, std::string> tampering = {};  // module -> a part of its one tampering message (none: none)
   std::map<std::string, std::string> output = {};     // test -> a part of its output
-  std::string refused = {};  // a part of the submission's own reason (none: no reasons)
+  std::string refused = {};                           // a part of the submission's own reason (none: no reasons)
 
   int points(const std::string& module = "") const {
     int p = 0;
@@ -252,7 +252,9 @@ struct GradedClass {
         "  for (int i = 0; i < 50; ++i) __builtin_puts(megabyte.c_str());\n"
         "  return x * x;";
     submit("loud", answer_stubs(tiny, {"return x + 1;", loud_twice}), right_more);
-    add({.id = "loud", .statuses = tests("failed", "passed", "passed", "passed"), .output = {{"Tiny.TwiceDoubles", "Which is: 441"}}});
+    add({.id = "loud",
+         .statuses = tests("failed", "passed", "passed", "passed"),
+         .output = {{"Tiny.TwiceDoubles", "Which is: 441"}}});
 
     // Wrong add_one with its visible test edited to pass it; 02_more without an end marker.
     // In a .tar.gz.
@@ -269,8 +271,9 @@ struct GradedClass {
 
     // twice left unwritten, but the given line above its region made to return the answer: in
     // the student's own build twice passes; graded, the instructor's line is used.
-    submit("given", replace(answer_stubs(tiny, {"return x + 1;", kStub}), "int twice(int x) {",
-                            "int twice(int x) {\n  return 2 * x;"),
+    submit("given",
+           replace(answer_stubs(tiny, {"return x + 1;", kStub}), "int twice(int x) {",
+                   "int twice(int x) {\n  return 2 * x;"),
            right_more);
     add({.id = "given",
          .statuses = tests("not_implemented", "not_implemented", "passed", "passed"),
@@ -281,7 +284,8 @@ struct GradedClass {
     // submission and the visible test line removed from the dev file. The instructor's run.
     fs::copy(release, submissions / "testsgone", fs::copy_options::recursive);
     fs::remove_all(submissions / "testsgone" / "modules" / "01_tiny" / "tests");
-    submit("testsgone", replace(right_tiny, "TEST(TinyCells, AddOneOfOne) { EXPECT_EQ(tinytorch::tiny::add_one(1), 2); }\n", ""),
+    submit("testsgone",
+           replace(right_tiny, "TEST(TinyCells, AddOneOfOne) { EXPECT_EQ(tinytorch::tiny::add_one(1), 2); }\n", ""),
            right_more);
     add({.id = "testsgone",
          .statuses = all_passed,
@@ -303,7 +307,8 @@ struct GradedClass {
     fs::create_directories(submissions / "empty");
     add({.id = "empty",
          .statuses = every_test("not_run"),
-         .reason = {{"01_tiny", "no dev file submitted (tiny_dev.cpp)"}, {"02_more", "no dev file submitted (more_dev.cpp)"}}});
+         .reason = {{"01_tiny", "no dev file submitted (tiny_dev.cpp)"},
+                    {"02_more", "no dev file submitted (more_dev.cpp)"}}});
 
     // Only 02_more: 01_tiny is built from the stubs, add_two meets an unwritten add_one.
     submit("only2", "", right_more);
@@ -325,7 +330,8 @@ struct GradedClass {
     // empty file (nothing is built).
     write(base / "linked-target" / "tiny_dev.cpp", right_tiny);
     fs::create_directories(submissions / "linked" / "modules" / "01_tiny");
-    fs::create_symlink(base / "linked-target" / "tiny_dev.cpp", submissions / "linked" / "modules" / "01_tiny" / "tiny_dev.cpp");
+    fs::create_symlink(base / "linked-target" / "tiny_dev.cpp",
+                       submissions / "linked" / "modules" / "01_tiny" / "tiny_dev.cpp");
     write(submissions / "linked" / "modules" / "02_more" / "more_dev.cpp", "");
     add({.id = "linked",
          .statuses = every_test("not_run"),
@@ -340,7 +346,8 @@ struct GradedClass {
     add({.id = "evil",
          .path = "evil.tar",
          .statuses = every_test("not_run"),
-         .reason = {{"01_tiny", "the submission could not be opened"}, {"02_more", "the submission could not be opened"}},
+         .reason = {{"01_tiny", "the submission could not be opened"},
+                    {"02_more", "the submission could not be opened"}},
          .refused = "refusing to extract evil.tar: entry '../outside/tiny_dev.cpp' has '..' in its path and would "
                     "land outside the folder"});
 
@@ -352,7 +359,8 @@ struct GradedClass {
     add({.id = "evilzip",
          .path = "evilzip.zip",
          .statuses = every_test("not_run"),
-         .reason = {{"01_tiny", "the submission could not be opened"}, {"02_more", "the submission could not be opened"}},
+         .reason = {{"01_tiny", "the submission could not be opened"},
+                    {"02_more", "the submission could not be opened"}},
          .refused = "refusing to extract evilzip.zip: entry '../outside/tiny_dev.cpp' has '..' in its path"});
     const fs::path absolute = base / "absolute" / "tiny_dev.cpp";
     write(absolute, right_tiny);
@@ -361,7 +369,8 @@ struct GradedClass {
     add({.id = "evilabs",
          .path = "evilabs.tar",
          .statuses = every_test("not_run"),
-         .reason = {{"01_tiny", "the submission could not be opened"}, {"02_more", "the submission could not be opened"}},
+         .reason = {{"01_tiny", "the submission could not be opened"},
+                    {"02_more", "the submission could not be opened"}},
          .refused = "refusing to extract evilabs.tar: entry '" + absolute.string() + "' has an absolute path"});
     fs::create_directories(submissions / "evillink" / "modules" / "01_tiny");
     fs::create_symlink("/etc/passwd", submissions / "evillink" / "modules" / "01_tiny" / "tiny_dev.cpp");
@@ -369,7 +378,8 @@ struct GradedClass {
     add({.id = "evillink",
          .path = "evillink.tar.gz",
          .statuses = every_test("not_run"),
-         .reason = {{"01_tiny", "the submission could not be opened"}, {"02_more", "the submission could not be opened"}},
+         .reason = {{"01_tiny", "the submission could not be opened"},
+                    {"02_more", "the submission could not be opened"}},
          .refused = "refusing to extract evillink.tar.gz: entry 'modules/01_tiny/tiny_dev.cpp' is a symbolic link to "
                     "the absolute path /etc/passwd"});
 
@@ -621,8 +631,9 @@ TEST_F(GradeCommand, OutputOfMegabytesDoesNotGrowTitosMemory) {
   FileLock lock(cls().base / "lock");
   const fs::path rss = cls().base / "loud-rss.txt";
   auto grade_loud = [&](const std::string& timeout, bool measured) {
-    std::vector<std::string> argv = {TITO_BINARY, "grade", "run", (cls().submissions / "loud").string(), "--out",
-                                     cls().out.string(), "--timeout", timeout};
+    std::vector<std::string> argv = {
+        TITO_BINARY,        "grade",     "run",  (cls().submissions / "loud").string(), "--out",
+        cls().out.string(), "--timeout", timeout};
     if (measured) argv.insert(argv.begin(), {"/usr/bin/time", "-f", "%M", "-o", rss.string()});
     ProcessOptions o;
     o.cwd = cls().course;

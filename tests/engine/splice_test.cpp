@@ -10,8 +10,8 @@
 
 #include <filesystem>
 
-#include "engine/stripper.hpp"
 #include "engine/devfile.hpp"
+#include "engine/stripper.hpp"
 #include "engine/temp_course.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
@@ -19,8 +19,8 @@
 namespace tito {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::diagnostics_of;
+using ::testing::HasSubstr;
 
 constexpr const char* kInstructor =
     "// %% [markdown]\n"
@@ -105,7 +105,8 @@ TEST(Splice, OnlyTheRegionsAreTakenAndCommentsAnywhereAreFree) {
   s = edited(s, "int twice(int a);\n", "int twice(int a);  // doubles\n");
   const Splice r = splice(s);
   EXPECT_TRUE(r.tampering.empty()) << r.tampering.front().format();
-  EXPECT_THAT(r.text, HasSubstr("  // BEGIN SOLUTION\n  int sum = a + b;  // my way\n  return sum;\n  // END SOLUTION\n"));
+  EXPECT_THAT(r.text,
+              HasSubstr("  // BEGIN SOLUTION\n  int sum = a + b;  // my way\n  return sum;\n  // END SOLUTION\n"));
   EXPECT_THAT(r.text, ::testing::Not(HasSubstr("my answer")));  // the instructor's explanations
   EXPECT_THAT(r.text, ::testing::Not(HasSubstr("doubles")));
 }
@@ -152,8 +153,9 @@ TEST(Splice, AnEditedVisibleTestIsTamperingAtItsLine) {
   ASSERT_EQ(r.tampering.size(), 1u);
   EXPECT_EQ(r.tampering[0].path, "submission/add_dev.cpp");
   EXPECT_EQ(r.tampering[0].line, 26);
-  EXPECT_EQ(r.tampering[0].message,
-            "a line of a visible test was changed; the course's line is `TEST(Add, Small) { EXPECT_EQ(add(1, 2), 3); }`");
+  EXPECT_EQ(
+      r.tampering[0].message,
+      "a line of a visible test was changed; the course's line is `TEST(Add, Small) { EXPECT_EQ(add(1, 2), 3); }`");
   EXPECT_EQ(r.tampering[0].source, "TEST(Add, Small) { EXPECT_EQ(add(1, 2), add(1, 2)); }");
   EXPECT_EQ(r.text, kInstructor);  // and the instructor's test is what runs
 }

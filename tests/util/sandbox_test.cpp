@@ -2,11 +2,13 @@
 
 #include <grp.h>
 #include <gtest/gtest.h>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <functional>
 
 #include <atomic>
 #include <chrono>
@@ -109,6 +111,28 @@ class Sandbox : public ::testing::Test {
   TempDir dir_{"tito-sandbox-test"};
   SandboxLimits limits_;
 };
+
+// Runs `body` as `nobody` in a forked copy of this process and returns its
+// exit code (body's result; 3 when the privileges cannot be dropped, 1 when
+// it throws, printing why), or -1 when the child did not exit normally.
+int exit_code_as_nobody(const std::function<int()>& body) {
+  pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0)
+      ::_exit(3);
+    int code = 1;
+    try {
+      code = body();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
 
 TEST_F(Sandbox, CapturesOutputAndExitStatus) {
   SandboxResult r = run({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"});
@@ -301,41 +325,30 @@ TEST_P(SandboxEscape, AnUnprivilegedUsersDaemonIsKilledToo) {
   if (!running_as_root()) GTEST_SKIP() << "not root: the other tests of SandboxEscape try this path";
   std::string marker = unique_marker();
   fs::path cwd = dir_.path();
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0)
-      ::_exit(3);
-    int code = 0;
-    try {
-      SandboxLimits limits;
-      limits.memory_bytes = 0;
-      limits.pid_namespace = GetParam();
-      limits.timeout = 2s;
-      for (const char* mode : {"exit", "hang"}) {
-        fs::remove(cwd / "daemon-pid");
-        auto start = std::chrono::steady_clock::now();
-        SandboxResult r = run_sandboxed({kProbe, "escape", "daemon-pid", mode, marker}, cwd, {}, limits);
-        auto took = std::chrono::steady_clock::now() - start;
-        bool killed_as_asked = std::string(mode) == "exit" ? r.ok() : r.timed_out;
-        if (!killed_as_asked || r.output != "escaped\n" || !processes_with(marker).empty() || took >= 20s ||
-            r.privileges_dropped || (!GetParam() && r.in_pid_namespace)) {
-          std::fprintf(stderr, "%s: %s, output: %s, pid namespace %d (%s)\n", mode, r.reason.c_str(), r.output.c_str(),
-                       r.in_pid_namespace, r.pid_namespace_note.c_str());
-          code = 1;
-        }
-        if (GetParam() && !r.in_pid_namespace) std::fprintf(stderr, "%s\n", r.pid_namespace_note.c_str());
+  const bool pid_namespace = GetParam();
+  int code = exit_code_as_nobody([&] {
+    int failed = 0;
+    SandboxLimits limits;
+    limits.memory_bytes = 0;
+    limits.pid_namespace = pid_namespace;
+    limits.timeout = 2s;
+    for (const char* mode : {"exit", "hang"}) {
+      fs::remove(cwd / "daemon-pid");
+      auto start = std::chrono::steady_clock::now();
+      SandboxResult r = run_sandboxed({kProbe, "escape", "daemon-pid", mode, marker}, cwd, {}, limits);
+      auto took = std::chrono::steady_clock::now() - start;
+      bool killed_as_asked = std::string(mode) == "exit" ? r.ok() : r.timed_out;
+      if (!killed_as_asked || r.output != "escaped\n" || !processes_with(marker).empty() || took >= 20s ||
+          r.privileges_dropped || (!pid_namespace && r.in_pid_namespace)) {
+        std::fprintf(stderr, "%s: %s, output: %s, pid namespace %d (%s)\n", mode, r.reason.c_str(), r.output.c_str(),
+                     r.in_pid_namespace, r.pid_namespace_note.c_str());
+        failed = 1;
       }
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "%s\n", e.what());
-      code = 1;
+      if (pid_namespace && !r.in_pid_namespace) std::fprintf(stderr, "%s\n", r.pid_namespace_note.c_str());
     }
-    ::_exit(code);
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+    return failed;
+  });
+  EXPECT_EQ(code, 0);
   EXPECT_EQ(processes_with(marker), std::vector<pid_t>{});
 }
 
@@ -411,32 +424,17 @@ TEST_F(Sandbox, AnUnprivilegedUserIsIsolatedByAUserNamespace) {
   if (!running_as_root()) GTEST_SKIP() << "not root: NotEvenLoopbackIsReachableWithoutNetwork tries this path";
   LoopbackListener listener;
   fs::path cwd = dir_.path();
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0)
-      ::_exit(3);
-    int code = 1;
-    try {
-      SandboxLimits limits;
-      limits.memory_bytes = 0;
-      SandboxResult r = run_sandboxed({kProbe, "connect", listener.port()}, cwd, {}, limits);
-      if (r.network_isolated && !r.privileges_dropped && r.output == "connect failed: Network is unreachable\n")
-        code = 0;
-      else if (!r.network_isolated && r.output == "connected\n")
-        code = 2;
-      else
-        std::fprintf(stderr, "isolated %d, output: %s\n", r.network_isolated, r.output.c_str());
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "%s\n", e.what());
-    }
-    ::_exit(code);
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  if (WEXITSTATUS(status) == 2) GTEST_SKIP() << "this platform forbids unprivileged user namespaces";
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  int code = exit_code_as_nobody([&] {
+    SandboxLimits limits;
+    limits.memory_bytes = 0;
+    SandboxResult r = run_sandboxed({kProbe, "connect", listener.port()}, cwd, {}, limits);
+    if (r.network_isolated && !r.privileges_dropped && r.output == "connect failed: Network is unreachable\n") return 0;
+    if (!r.network_isolated && r.output == "connected\n") return 2;
+    std::fprintf(stderr, "isolated %d, output: %s\n", r.network_isolated, r.output.c_str());
+    return 1;
+  });
+  if (code == 2) GTEST_SKIP() << "this platform forbids unprivileged user namespaces";
+  EXPECT_EQ(code, 0);
 }
 
 TEST_F(Sandbox, RootDropsToNobodyWhoCannotWriteRootsFolders) {
@@ -459,6 +457,25 @@ TEST_F(Sandbox, RootDropsToNobodyWhoCannotWriteRootsFolders) {
   struct stat st {};
   ASSERT_EQ(::stat(scratch.c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 65534u);
+}
+
+TEST_F(Sandbox, AScratchFolderBelowAClosedOneNamesTheClosedOneAndWhatToDo) {
+  if (!running_as_root()) GTEST_SKIP() << "not root: the child keeps tito's own user, who may enter its folders";
+  // As when an instructor grades as root into a folder under /root (mode 0700).
+  TempDir closed("tito-sandbox-closed");
+  ASSERT_EQ(::chmod(closed.path().c_str(), 0700), 0);
+  const fs::path scratch = closed.path() / "grades" / "scratch";
+  fs::create_directories(scratch);
+  make_writable_for_sandbox(scratch);
+  try {
+    run_sandboxed({kProbe, "ids"}, scratch, {}, limits_);
+    ADD_FAILURE() << "nobody entered a folder below a closed one";
+  } catch (const Error& e) {
+    const std::string expected = closed.path().string() +
+                                 " has mode 0700: other users may not enter it, and the tests run as an unprivileged "
+                                 "user; grade into a folder everyone may enter";
+    EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(Sandbox, AnOrdinaryUserKeepsItsOwnIds) {

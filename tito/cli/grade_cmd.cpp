@@ -219,8 +219,8 @@ int run_prepare(Context& ctx, const PrepareArgs& args) {
     tests += m.tests;
     points += m.points;
   }
-  std::cout << "ready to grade: " << tests << " tests worth " << points_text(points) << " points in "
-            << modules.size() << " modules; the course is built in "
+  std::cout << "ready to grade: " << tests << " tests worth " << points_text(points) << " points in " << modules.size()
+            << " modules; the course is built in "
             << display_path(fs::absolute(args.out) / "work" / "reference", fs::current_path()) << "\n";
   return kExitOk;
 }

@@ -93,7 +93,8 @@ std::string inner_path(const fs::path& archive, const std::string& entry, const 
     std::size_t end = raw.find('/', start);
     if (end == std::string::npos) end = raw.size();
     std::string part = raw.substr(start, end - start);
-    if (part == "..") refuse(archive, entry, std::string("has '..' in its ") + what + " and would land outside the folder");
+    if (part == "..")
+      refuse(archive, entry, std::string("has '..' in its ") + what + " and would land outside the folder");
     if (!part.empty() && part != ".") out += (out.empty() ? "" : "/") + part;
     start = end + 1;
   }
@@ -190,7 +191,8 @@ ExtractStats extract_archive(const fs::path& archive_path, const fs::path& dest,
         if (to.empty()) refuse(archive_path, raw, "is a symbolic link to nothing");
         if (to.front() == '/') refuse(archive_path, raw, "is a symbolic link to the absolute path " + to);
         for (const fs::path& part : fs::path(to)) {
-          if (part == "..") refuse(archive_path, raw, "is a symbolic link with '..' (" + to + ") that can leave the folder");
+          if (part == "..")
+            refuse(archive_path, raw, "is a symbolic link with '..' (" + to + ") that can leave the folder");
         }
         make_parent(target);
         remove_non_directory(target);

@@ -29,7 +29,7 @@ namespace tito {
 namespace fs = std::filesystem;
 
 struct AutograderOptions {
-  fs::path tito_source;     // the tree tito is built from: CMakeLists.txt, tito/, scripts/deps
+  fs::path tito_source;      // the tree tito is built from: CMakeLists.txt, tito/, scripts/deps
   int timeout_seconds = 60;  // per test
 };
 

@@ -1,8 +1,8 @@
 #include "engine/grade.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -281,7 +281,8 @@ std::string at_student_lines(const std::string& messages, const std::string& dev
     std::size_t end = digits;
     while (end < messages.size() && std::isdigit(static_cast<unsigned char>(messages[end]))) ++end;
     out += messages.substr(from, at - from);
-    const int mine = end > digits && end - digits < 9 ? splice.student_line(std::stoi(messages.substr(digits, end - digits))) : 0;
+    const int mine =
+        end > digits && end - digits < 9 ? splice.student_line(std::stoi(messages.substr(digits, end - digits))) : 0;
     out += mine > 0 ? submitted + ":" + std::to_string(mine) : messages.substr(at, end - at);
     from = end;
   }
@@ -605,8 +606,7 @@ SandboxLimits test_sandbox(const TestLimits& limits) {
 // its output: a pass needs exit 0 and GoogleTest's own "[       OK ]" line for
 // it, so a program that exits 0 half-way through a test does not pass.
 TestCase run_one_test(const fs::path& program, const std::string& name, const fs::path& scratch,
-                      const std::map<std::string, std::string>& env, const TestLimits& limits,
-                      const Builder& builder) {
+                      const std::map<std::string, std::string>& env, const TestLimits& limits, const Builder& builder) {
   TestCase test;
   test.name = name;
   const SandboxResult r =

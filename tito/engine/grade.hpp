@@ -88,8 +88,7 @@ struct PreparedModule {
 // instructor's course in DIR/work/reference and lists its tests, or finds
 // them listed for this version of the course. After it, grading a
 // submission builds only the submission. Throws as grade_submissions does.
-std::vector<PreparedModule> prepare_grading(const Course& course, const GradeOptions& options,
-                                            GradeObserver& observer);
+std::vector<PreparedModule> prepare_grading(const Course& course, const GradeOptions& options, GradeObserver& observer);
 
 // DIR/students/<id>.json, read back. Throws tito::Error naming the student
 // and the students graded in `out` when there is none.

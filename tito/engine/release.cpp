@@ -48,9 +48,7 @@ void collect_files(const fs::path& root, const std::string& rel, const std::set<
 namespace {
 
 // Punctuation-only lines ("}", "};", "})") say nothing about a solution.
-bool is_trivial(std::string_view line) {
-  return line.find_first_not_of("{}()[];, \t") == std::string_view::npos;
-}
+bool is_trivial(std::string_view line) { return line.find_first_not_of("{}()[];, \t") == std::string_view::npos; }
 
 }  // namespace
 
@@ -84,7 +82,8 @@ ReleaseContent make_release(const Course& course, const ReleaseOptions& options)
                           [](const ReleaseFile& f) { return !f.path.ends_with("module.json"); });
     int exercises = 0;
     std::string dev_rel = course.rel(m->dev_file());
-    if (std::none_of(module_files.begin(), module_files.end(), [&](const ReleaseFile& f) { return f.path == dev_rel; })) {
+    if (std::none_of(module_files.begin(), module_files.end(),
+                     [&](const ReleaseFile& f) { return f.path == dev_rel; })) {
       // collect() skips what is not a regular file; the dev file must be one.
       std::string why = "missing dev file";
       try {
@@ -111,8 +110,8 @@ ReleaseContent make_release(const Course& course, const ReleaseOptions& options)
           continue;
         }
         for (const std::string& line : split_lines(f.content)) ++total_count[std::string(trim(line))];
-        StudentVersion s = dev ? strip_dev_file(f.content, f.path, {options.keep_solutions})
-                               : strip_test_file(f.content, f.path);
+        StudentVersion s =
+            dev ? strip_dev_file(f.content, f.path, {options.keep_solutions}) : strip_test_file(f.content, f.path);
         for (Diagnostic& d : s.near_misses) {
           d.message += "; tito release refuses the file until then";
           problems.push_back(std::move(d));
@@ -178,8 +177,9 @@ void write_release(const Course& course, const ReleaseContent& content, const fs
   }
   auto move = [&](const fs::path& from, const fs::path& to) {
     fs::rename(from, to, ec);
-    if (ec) throw Error("cannot write the release to " + out.string() + ": cannot rename " + from.string() + ": " +
-                        ec.message());
+    if (ec)
+      throw Error("cannot write the release to " + out.string() + ": cannot rename " + from.string() + ": " +
+                  ec.message());
   };
   if (exists) {
     fs::path old = out.string() + ".tito-old";

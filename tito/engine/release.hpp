@@ -15,7 +15,7 @@ namespace tito {
 namespace fs = std::filesystem;
 
 struct ReleaseFile {
-  std::string path;      // relative to the release root
+  std::string path;  // relative to the release root
   std::string content;
   bool executable = false;
 };

@@ -104,7 +104,7 @@ void compare_given(const std::vector<std::string>& given, Span given_span, const
   for (std::size_t i = n; i-- > 0;) {
     for (std::size_t j = m; j-- > 0;) {
       lcs[i][j] = same_code(given[a[head + i]], student[b[head + j]]) ? lcs[i + 1][j + 1] + 1
-                                                                       : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+                                                                      : std::max(lcs[i + 1][j], lcs[i][j + 1]);
     }
   }
   auto report = [&](int line, std::string message, std::string source) {
@@ -151,12 +151,13 @@ std::vector<std::pair<std::size_t, std::size_t>> find_regions(const std::vector<
     const std::string_view t = trim(lines[i]);
     if (t == kYourCodeHere) {
       if (open != kNone) {
-        throw DiagnosticError({Diagnostic{path, static_cast<int>(i + 1),
-                                          "a second `// YOUR CODE HERE` before the `// END YOUR CODE` of the one at "
-                                          "line " + std::to_string(open + 1) +
-                                              ": every region ends with `// END YOUR CODE`; put the line back",
-                                          lines[i]}},
-                              "this module cannot be graded");
+        throw DiagnosticError(
+            {Diagnostic{path, static_cast<int>(i + 1),
+                        "a second `// YOUR CODE HERE` before the `// END YOUR CODE` of the one at "
+                        "line " +
+                            std::to_string(open + 1) + ": every region ends with `// END YOUR CODE`; put the line back",
+                        lines[i]}},
+            "this module cannot be graded");
       }
       open = i;
     } else if (t == kEndYourCode) {
@@ -172,10 +173,10 @@ std::vector<std::pair<std::size_t, std::size_t>> find_regions(const std::vector<
     }
   }
   if (open != kNone) {
-    throw DiagnosticError({Diagnostic{path, static_cast<int>(open + 1),
-                                      "this region has no `// END YOUR CODE` after it; put the line back after your code",
-                                      lines[open]}},
-                          "this module cannot be graded");
+    throw DiagnosticError(
+        {Diagnostic{path, static_cast<int>(open + 1),
+                    "this region has no `// END YOUR CODE` after it; put the line back after your code", lines[open]}},
+        "this module cannot be graded");
   }
   return regions;
 }
@@ -183,13 +184,15 @@ std::vector<std::pair<std::size_t, std::size_t>> find_regions(const std::vector<
 // The student's text as lines: a byte-order mark skipped, Windows line endings accepted.
 std::vector<std::string> student_lines(std::string_view text, const std::string& path) {
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
-  if (text.empty()) throw DiagnosticError({Diagnostic{path, 0, "the file is empty", ""}}, "this module cannot be graded");
+  if (text.empty())
+    throw DiagnosticError({Diagnostic{path, 0, "the file is empty", ""}}, "this module cannot be graded");
   std::vector<std::string> lines = split_lines(text);
   for (std::string& line : lines) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find('\0') != std::string::npos) {
-      throw DiagnosticError({Diagnostic{path, static_cast<int>(&line - lines.data() + 1), "a NUL byte: this is not a "
-                                                                                          "text file",
+      throw DiagnosticError({Diagnostic{path, static_cast<int>(&line - lines.data() + 1),
+                                        "a NUL byte: this is not a "
+                                        "text file",
                                         ""}},
                             "this module cannot be graded");
     }
@@ -208,7 +211,8 @@ bool is_stub(const std::vector<std::string>& lines, std::size_t begin, std::size
 }  // namespace
 
 int Splice::written() const {
-  return static_cast<int>(std::count_if(regions.begin(), regions.end(), [](const SplicedRegion& r) { return r.written; }));
+  return static_cast<int>(
+      std::count_if(regions.begin(), regions.end(), [](const SplicedRegion& r) { return r.written; }));
 }
 
 Splice splice_submission(std::string_view instructor, const std::string& instructor_path, std::string_view student,
@@ -223,7 +227,8 @@ Splice splice_submission(std::string_view instructor, const std::string& instruc
   std::size_t markers_in_given = 0;
   for (const std::string& l : given) markers_in_given += trim(l) == kYourCodeHere || trim(l) == kEndYourCode;
   if (markers_in_given != 2 * version.regions.size()) {
-    throw Error(instructor_path + ": a line `// YOUR CODE HERE` or `// END YOUR CODE` outside an exercise; grading "
+    throw Error(instructor_path +
+                ": a line `// YOUR CODE HERE` or `// END YOUR CODE` outside an exercise; grading "
                 "cannot tell it from a student's region. Reword it (e.g. put it in backquotes within a sentence)");
   }
 
@@ -254,14 +259,15 @@ Splice splice_submission(std::string_view instructor, const std::string& instruc
   std::size_t unreported = 0;
   for (std::size_t i = 0; i <= regions.size(); ++i) {
     // The given text between region i-1 and region i, in both files.
-    const Span g{i == 0 ? 0 : static_cast<std::size_t>(version.regions[i - 1].student_end_line),
-                 i < regions.size() ? static_cast<std::size_t>(version.regions[i].student_begin_line - 1) : given.size()};
+    const Span g{
+        i == 0 ? 0 : static_cast<std::size_t>(version.regions[i - 1].student_end_line),
+        i < regions.size() ? static_cast<std::size_t>(version.regions[i].student_begin_line - 1) : given.size()};
     const Span s{i == 0 ? 0 : regions[i - 1].second + 1, i < regions.size() ? regions[i].first : lines.size()};
     compare_given(given, g, is_test, lines, s, student_path, out.tampering, unreported);
   }
   if (unreported > 0) {
-    out.tampering.push_back(Diagnostic{student_path, 0, "... and " + std::to_string(unreported) + " more changed lines",
-                                       ""});
+    out.tampering.push_back(
+        Diagnostic{student_path, 0, "... and " + std::to_string(unreported) + " more changed lines", ""});
   }
 
   // The instructor's file, each solution block's body replaced by the student's region.

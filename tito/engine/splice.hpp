@@ -34,10 +34,10 @@ struct SplicedRegion {
 };
 
 struct Splice {
-  std::string text;                      // the instructor's dev file with the student's regions
-  std::vector<SplicedRegion> regions;    // in file order
-  std::vector<Diagnostic> tampering;     // code outside the regions that differs: at the student's lines
-  int written() const;                   // regions with the stub replaced
+  std::string text;                    // the instructor's dev file with the student's regions
+  std::vector<SplicedRegion> regions;  // in file order
+  std::vector<Diagnostic> tampering;   // code outside the regions that differs: at the student's lines
+  int written() const;                 // regions with the stub replaced
   // The student's line (1-based, in their file) of a line of `text` that
   // came from one of their regions; 0 for the instructor's lines.
   int student_line(int spliced_line) const;

@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -535,6 +536,27 @@ std::string resource_name(int resource) {
   }
 }
 
+// Why another user cannot reach `path`: the first folder above it that
+// others may not enter, as a sentence with what to do; "" when none is (a
+// closed `path` itself is tito's to open: make_writable_for_sandbox).
+std::string closed_folder(const std::filesystem::path& path) {
+  std::filesystem::path so_far;
+  for (const std::filesystem::path& part : std::filesystem::absolute(path).lexically_normal().parent_path()) {
+    so_far /= part;
+    struct stat st {};
+    if (::stat(so_far.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) break;
+    if ((st.st_mode & S_IXOTH) == 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      return " (" + so_far.string() + " has mode " + mode +
+             ": other users may not enter it, and the tests run as an unprivileged user; grade into a folder "
+             "everyone may enter, e.g. --out /srv/grades, or chmod o+x " +
+             so_far.string() + ")";
+    }
+  }
+  return "";
+}
+
 // The message of a child that could not start the program.
 std::string start_failure(const Report& r, const std::string& program, const std::filesystem::path& cwd,
                           const std::optional<SandboxUser>& user) {
@@ -558,11 +580,21 @@ std::string start_failure(const Report& r, const std::string& program, const std
     case Step::kNoNewPrivs:
       return prefix + "cannot forbid it new privileges: " + why;
     case Step::kCwd:
+    {
+      std::string closed = r.error == EACCES ? closed_folder(cwd) : "";
       return prefix + "cannot enter " + cwd.string() + as + ": " + why +
-             (r.error == EACCES ? " (make_writable_for_sandbox hands a folder to the sandbox user)" : "");
+             (!closed.empty()             ? closed
+              : r.error == EACCES ? " (make_writable_for_sandbox hands a folder to the sandbox user)"
+                                  : "");
+    }
     case Step::kExec:
+    {
+      std::string closed = r.error == EACCES && user ? closed_folder(program) : "";
       return prefix + why +
-             (r.error == EACCES && user ? " (it must be executable by uid " + std::to_string(user->uid) + ")" : "");
+             (!closed.empty()              ? closed
+              : r.error == EACCES && user ? " (it must be executable by uid " + std::to_string(user->uid) + ")"
+                                          : "");
+    }
     case Step::kNetwork:
     case Step::kPidNamespace:
       break;

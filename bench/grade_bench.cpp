@@ -10,12 +10,11 @@
 // this machine with the same -j.
 //
 // Each student's dev files are the student release's with the instructor's
-// solutions in the exercise regions and a comment of the student's own in
-// each: every module's code differs from the reference and from the other
-// students' (as real work does), so no build step is skipped that real
-// grading could not skip; ccache still serves what does not depend on the
-// student's code. The comments carry the run's time, so a run never finds
-// a student's objects in ccache from an earlier run.
+// solutions in the exercise regions and a statement of the student's own in
+// each (`static_cast<void>("student1's work (run ...)");`): every module's code differs from the reference and from the
+// other students' (as real work does), so no build step is skipped that real grading could not skip; ccache still
+// serves what does not depend on the student's code. The statements carry the run's time, so a run never finds a
+// student's objects in ccache from an earlier run.
 //
 // usage: grade_bench [--students N] [-j J] [--keep DIR]
 #include <algorithm>
@@ -26,6 +25,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "util/env.hpp"
 #include "util/error.hpp"
@@ -94,7 +95,8 @@ std::string finished(const std::string& student, const std::string& instructor, 
   in = false;
   for (const std::string& l : lines_of(student)) {
     if (is_marker(l, "// YOUR CODE HERE")) {
-      out += l + "\n// " + id + "'s work\n";
+      // A statement, not a comment: ccache sees through comments (the preprocessor drops them).
+      out += l + "\n  static_cast<void>(\"" + id + "'s work\");\n";
       if (next < solutions.size()) {
         for (const std::string& s : solutions[next]) out += s + "\n";
       }
@@ -150,7 +152,7 @@ int main(int argc, char** argv) {
     fs::remove_all(release);
     run_seconds({tito, "release", "--out", release.string()}, options);
     std::vector<std::string> args = {tito, "grade", "run"};
-    // A comment no earlier run has written: ccache cannot serve what depends on the student's code.
+    // Code no earlier run has written: ccache cannot serve what depends on the student's code.
     const std::string run_mark = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
     for (int s = 0; s < students; ++s) {
       const std::string id = "student" + std::to_string(s + 1);
@@ -182,6 +184,23 @@ int main(int argc, char** argv) {
     std::printf("  500 students on this machine with -j %d: %.1f hours (+ %.0f s once for prepare)\n", jobs, hours,
                 prepare);
     std::printf("  grades: %s\n", tito::read_file(out / "grades.csv").c_str());
+    // Every student hands in the solutions: a test that did not pass is the grader's failing, or a
+    // test that depends on the machine's load. Name each.
+    int lost = 0;
+    for (int s = 0; s < students; ++s) {
+      const std::string id = "student" + std::to_string(s + 1);
+      const nlohmann::json g = nlohmann::json::parse(tito::read_file(out / "students" / (id + ".json")));
+      for (const nlohmann::json& m : g["modules"]) {
+        for (const nlohmann::json& t : m["tests"]) {
+          if (t["status"] == "passed") continue;
+          ++lost;
+          std::printf("  %s lost %s %s (%s): %s\n", id.c_str(), m["module"].get<std::string>().c_str(),
+                      t["name"].get<std::string>().c_str(), t["status"].get<std::string>().c_str(),
+                      t["output"].get<std::string>().substr(0, 600).c_str());
+        }
+      }
+    }
+    if (lost > 0) std::printf("  %d tests of correct submissions did not pass\n", lost);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "grade_bench: %s\n", e.what());
     return 1;

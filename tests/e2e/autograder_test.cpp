@@ -250,9 +250,15 @@ TEST_F(GradescopeAutograder, AnExistingZipIsKeptWithoutForce) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr(bundle().zip.string() + " exists; pass --force to replace it"));
   EXPECT_EQ(read(bundle().zip), before);
-  TitoRun inside = tito({"grade", "autograder", "--out", "autograder.zip"}, bundle().course);
+  TitoRun inside = tito({"grade", "autograder", "--out", "modules/autograder.zip"}, bundle().course);
   EXPECT_EQ(inside.exit_code, 2);
-  EXPECT_THAT(inside.err, HasSubstr("autograder.zip is inside the course"));
+  EXPECT_THAT(inside.err, HasSubstr("modules/autograder.zip is inside the course's modules/"));
+  EXPECT_FALSE(fs::exists(bundle().course / "modules" / "autograder.zip"));
+  // The default, in the course's own folder, is fine: the bundle does not read it.
+  TitoRun here = tito({"grade", "autograder", "--force"}, bundle().course);
+  EXPECT_EQ(here.exit_code, 0) << here.err;
+  EXPECT_TRUE(fs::exists(bundle().course / "autograder.zip"));
+  fs::remove(bundle().course / "autograder.zip");
 }
 
 TEST_F(GradescopeAutograder, MalformedGradingIsAnErrorAtItsLineAndNoZip) {

@@ -77,10 +77,13 @@ AutograderBundle make_autograder(const Course& course, const AutograderOptions& 
 void write_autograder(const Course& course, const AutograderBundle& bundle, const fs::path& out, bool force) {
   const fs::path target = fs::absolute(out).lexically_normal();
   const fs::path root = fs::absolute(course.root()).lexically_normal();
-  const std::string rel = target.lexically_relative(root).string();
-  if (!rel.empty() && rel != "." && !rel.starts_with("..")) {
-    throw Error(out.string() + " is inside the course; the next bundle would hold it. Write it elsewhere (--out)",
-                kExitUsage);
+  const fs::path rel = target.lexically_relative(root);
+  for (const char* bundled : {"modules", "package", "data"}) {
+    if (!rel.empty() && *rel.begin() == bundled) {
+      throw Error(out.string() + " is inside the course's " + bundled +
+                      "/, which the next bundle would hold; write it elsewhere (--out), e.g. the course's own folder",
+                  kExitUsage);
+    }
   }
   std::error_code ec;
   if (fs::is_directory(target, ec)) {

@@ -45,8 +45,8 @@ struct AutograderBundle {
 AutograderBundle make_autograder(const Course& course, const AutograderOptions& options);
 
 // Writes the bundle as a zip archive at `out`, atomically. Refuses an `out`
-// that exists unless `force`, and one inside the course (the next bundle
-// would hold it).
+// that exists unless `force`, a folder, and a file in the course's modules/,
+// package/ or data/ (the next bundle would hold it).
 void write_autograder(const Course& course, const AutograderBundle& bundle, const fs::path& out, bool force);
 
 }  // namespace tito

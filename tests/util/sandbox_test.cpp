@@ -1,6 +1,7 @@
 #include "util/sandbox.hpp"
 
 #include <grp.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
@@ -62,8 +63,14 @@ std::vector<pid_t> processes_with(const std::string& marker) {
   for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(it->path() / "cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Read with read(2): a process that exits while it is read fails the read
+    // with ESRCH (std::ifstream would throw); it is gone, which is what is asked.
+    std::string cmdline;
+    if (int fd = ::open((it->path() / "cmdline").c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+      char buffer[4096];
+      for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;) cmdline.append(buffer, static_cast<std::size_t>(n));
+      ::close(fd);
+    }
     if (cmdline.find(marker) != std::string::npos) found.push_back(static_cast<pid_t>(std::stol(name)));
   }
   return found;

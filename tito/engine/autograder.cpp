@@ -1,6 +1,7 @@
 #include "engine/autograder.hpp"
 
 #include "data/zip.hpp"
+#include "engine/grade.hpp"
 #include "engine/grading.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -59,11 +60,10 @@ AutograderBundle make_autograder(const Course& course, const AutograderOptions& 
     f.path = "tito-source/" + f.path;
     bundle.files.push_back(std::move(f));
   }
+  // What grading copies, the same list `tito grade run` uses, and the data registry.
   std::vector<ReleaseFile> own;
   const fs::path& root = course.root();
-  for (const char* item : {"CMakeLists.txt", "CMakePresets.json"}) collect_files(root, item, {}, own);
-  collect_files(root, "package", {"package/generated"}, own);
-  collect_files(root, "modules", {}, own);
+  for (const std::string& f : grading_course_files(root)) own.push_back({f, read_file(root / f), false});
   collect_files(root, "data", {"data/cache"}, own);
   bundle.course_files = static_cast<int>(own.size());
   for (ReleaseFile& f : own) {

@@ -47,9 +47,9 @@ std::string capped(const std::string& text, std::size_t limit) {
          text.substr(text.size() - tail);
 }
 
-// The files of the instructor's course a grading copy needs (relative
-// paths): the build, the package's own sources and every module's files.
-std::vector<std::string> course_files(const fs::path& root) {
+}  // namespace
+
+std::vector<std::string> grading_course_files(const fs::path& root) {
   std::vector<std::string> out;
   for (const char* f : {"CMakeLists.txt", "CMakePresets.json"}) {
     if (fs::is_regular_file(root / f)) out.push_back(f);
@@ -67,6 +67,8 @@ std::vector<std::string> course_files(const fs::path& root) {
   std::sort(out.begin(), out.end());
   return out;
 }
+
+namespace {
 
 std::string course_hash(const fs::path& root, const std::vector<std::string>& files) {
   std::string all = kGradeFormat;
@@ -259,9 +261,9 @@ const char* status_text(TestStatus s) {
 
 // One module of a submission before it is built.
 struct ModuleInput {
-  std::string submitted;                // the student's path
-  std::optional<std::string> dev_text;  // the spliced file; nullopt: not gradable, built from stubs
-  Splice splice;                        // where the student's lines went (with dev_text)
+  std::string submitted;         // the student's path
+  std::optional<Splice> splice;  // the spliced file and where the student's lines went;
+                                 // nullopt: not gradable, built from stubs
   std::vector<std::string> reasons;
   std::vector<Diagnostic> tampering;
 };
@@ -303,7 +305,7 @@ class Grader {
       specs_[m.folder] = parse_grading(read_file(m.manifest(), kMaxManifestBytes), course_.rel(m.manifest()));
       dev_[m.folder] = read_file(m.dev_file(), kMaxDevFileBytes);
     }
-    files_ = course_files(course_.root());
+    files_ = grading_course_files(course_.root());
     hash_ = course_hash(course_.root(), files_);
     std::string data = env_string("TITO_DATA_DIR");
     env_["TITO_DATA_DIR"] = data.empty() ? (course_.root() / "data" / "cache").string() : data;
@@ -372,7 +374,6 @@ class Grader {
         in.submitted = f->second.path;
         try {
           Splice s = splice_submission(dev_[m.folder], path, *f->second.content, f->second.path);
-          in.dev_text = std::move(s.text);
           in.tampering = std::move(s.tampering);
           in.splice = std::move(s);
           any = true;
@@ -382,7 +383,7 @@ class Grader {
           in.reasons.push_back(e.what());
         }
       }
-      dev_files[path] = in.dev_text ? *in.dev_text : stubbed(dev_[m.folder], path);
+      dev_files[path] = in.splice ? in.splice->text : stubbed(dev_[m.folder], path);
     }
 
     std::map<std::string, ModuleRun> runs;
@@ -395,10 +396,10 @@ class Grader {
           work, limits(), env_, progress, [&](const std::string& folder, const std::vector<Diagnostic>& diagnostics) {
             const ModuleInfo& m = course_.module(folder);
             ModuleInput& in = inputs[folder];
-            if (!in.dev_text) {
+            if (!in.splice) {
               throw DiagnosticError(diagnostics, "the instructor's stubs of " + folder + " do not sync");
             }
-            in.dev_text.reset();
+            in.splice.reset();
             for (const Diagnostic& d : diagnostics) {
               in.reasons.push_back("with your code spliced in, the dev file does not sync: " + d.format());
             }
@@ -506,14 +507,14 @@ class Grader {
       gm.submitted = in.submitted;
       gm.reasons = in.reasons;
       gm.tampering = in.tampering;
-      if (!in.dev_text) continue;
+      if (!in.splice) continue;
       const ModuleRun& run = runs[gm.folder];
       if (run.outcome == BuildOutcome::Failed) {
         gm.reasons.push_back(
             "does not compile (a line of your code is numbered as in " + in.submitted +
             ", the file you handed in; a line of the course's code as in the course's copy):\n" +
             capped(at_student_lines(compiler_messages(run.build_output, false),
-                                    course_.rel(course_.module(gm.folder).dev_file()), in.splice, in.submitted),
+                                    course_.rel(course_.module(gm.folder).dev_file()), *in.splice, in.submitted),
                    4 * options_.output_bytes));
         continue;
       }
@@ -675,13 +676,24 @@ std::vector<TestCase> run_test_program(const Builder& builder, const TestProgram
   return cases;
 }
 
-std::vector<PreparedModule> prepare_grading(const Course& course, const GradeOptions& options,
-                                            GradeObserver& observer) {
+namespace {
+
+// `options` checked, with an absolute results folder that exists.
+GradeOptions results_folder_ready(const GradeOptions& options) {
+  if (options.jobs < 1) throw Error("-j must be at least 1", kExitUsage);
   if (options.timeout_seconds < 1) throw Error("--timeout must be a positive number of seconds", kExitUsage);
   GradeOptions absolute = options;
   absolute.out = fs::absolute(options.out);
   fs::create_directories(absolute.out / "students");
-  Grader grader(course, absolute, observer);
+  return absolute;
+}
+
+}  // namespace
+
+std::vector<PreparedModule> prepare_grading(const Course& course, const GradeOptions& options,
+                                            GradeObserver& observer) {
+  const GradeOptions ready = results_folder_ready(options);
+  Grader grader(course, ready, observer);
   grader.prepare();
   return grader.prepared();
 }
@@ -689,8 +701,6 @@ std::vector<PreparedModule> prepare_grading(const Course& course, const GradeOpt
 GradeSummary grade_submissions(const Course& course, const std::vector<fs::path>& submissions,
                                const GradeOptions& options, GradeObserver& observer) {
   if (submissions.empty()) throw Error("name at least one submission (a folder or an archive)", kExitUsage);
-  if (options.jobs < 1) throw Error("-j must be at least 1", kExitUsage);
-  if (options.timeout_seconds < 1) throw Error("--timeout must be a positive number of seconds", kExitUsage);
   std::vector<std::string> ids;
   std::map<std::string, fs::path> seen;
   for (const fs::path& s : submissions) {
@@ -703,10 +713,8 @@ GradeSummary grade_submissions(const Course& course, const std::vector<fs::path>
     }
     ids.push_back(id);
   }
-  GradeOptions absolute = options;
-  absolute.out = fs::absolute(options.out);
-  fs::create_directories(absolute.out / "students");
-  Grader grader(course, absolute, observer);
+  const GradeOptions ready = results_folder_ready(options);
+  Grader grader(course, ready, observer);
   grader.prepare();
 
   GradeSummary summary;

@@ -76,6 +76,11 @@ struct GradeSummary {
 GradeSummary grade_submissions(const Course& course, const std::vector<fs::path>& submissions,
                                const GradeOptions& options, GradeObserver& observer);
 
+// The files of the instructor's course that grading copies (paths relative
+// to `root`, sorted): the build files, the package's own sources (not
+// package/generated) and every module's files, dot files left out.
+std::vector<std::string> grading_course_files(const fs::path& root);
+
 // A module as the reference run found it.
 struct PreparedModule {
   std::string folder;

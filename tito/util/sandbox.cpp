@@ -7,8 +7,8 @@
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -579,21 +579,18 @@ std::string start_failure(const Report& r, const std::string& program, const std
       return prefix + "cannot map its user into a new user namespace: " + why;
     case Step::kNoNewPrivs:
       return prefix + "cannot forbid it new privileges: " + why;
-    case Step::kCwd:
-    {
-      std::string closed = r.error == EACCES ? closed_folder(cwd) : "";
-      return prefix + "cannot enter " + cwd.string() + as + ": " + why +
-             (!closed.empty()             ? closed
-              : r.error == EACCES ? " (make_writable_for_sandbox hands a folder to the sandbox user)"
-                                  : "");
+    case Step::kCwd: {
+      std::string hint;
+      if (r.error == EACCES) hint = closed_folder(cwd);
+      if (r.error == EACCES && hint.empty()) hint = " (make_writable_for_sandbox hands a folder to the sandbox user)";
+      return prefix + "cannot enter " + cwd.string() + as + ": " + why + hint;
     }
-    case Step::kExec:
-    {
-      std::string closed = r.error == EACCES && user ? closed_folder(program) : "";
-      return prefix + why +
-             (!closed.empty()              ? closed
-              : r.error == EACCES && user ? " (it must be executable by uid " + std::to_string(user->uid) + ")"
-                                          : "");
+    case Step::kExec: {
+      std::string hint;
+      if (r.error == EACCES && user) hint = closed_folder(program);
+      if (r.error == EACCES && user && hint.empty())
+        hint = " (it must be executable by uid " + std::to_string(user->uid) + ")";
+      return prefix + why + hint;
     }
     case Step::kNetwork:
     case Step::kPidNamespace:

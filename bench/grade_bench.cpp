@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "course_commands.hpp"
 #include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -35,28 +36,7 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
-
-double run_seconds(const std::vector<std::string>& argv, const tito::ProcessOptions& options) {
-  auto start = Clock::now();
-  tito::ProcessResult r = tito::run_process(argv, options);
-  double s = std::chrono::duration<double>(Clock::now() - start).count();
-  if (!r.ok()) {
-    std::fprintf(stderr, "command failed (exit %d): %s ...\n%s\n", r.exit_code, argv[1].c_str(), r.output.c_str());
-    std::exit(1);
-  }
-  return s;
-}
-
-void copy_course(const fs::path& from, const fs::path& to) {
-  for (const char* item :
-       {"CMakeLists.txt", "CMakePresets.json", "package", "templates", "modules", "data/datasets.json"}) {
-    fs::create_directories((to / item).parent_path());
-    fs::copy(from / item, to / item, fs::copy_options::recursive);
-  }
-  fs::remove_all(to / "package" / "generated");
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
@@ -138,7 +118,7 @@ int main(int argc, char** argv) {
     if (!keep.empty()) fs::create_directories(base);
     const fs::path course = base / "course";
     fs::remove_all(course);
-    copy_course(TITO_SOURCE_DIR, course);
+    tito::bench::copy_course(TITO_SOURCE_DIR, course);
     tito::ProcessOptions options;
     options.cwd = course;
     std::string data = tito::env_string("TITO_DATA_DIR");
@@ -150,7 +130,7 @@ int main(int argc, char** argv) {
 
     const fs::path release = base / "release";
     fs::remove_all(release);
-    run_seconds({tito, "release", "--out", release.string()}, options);
+    tito::bench::timed_seconds({tito, "release", "--out", release.string()}, options);
     std::vector<std::string> args = {tito, "grade", "run"};
     // Code no earlier run has written: ccache cannot serve what depends on the student's code.
     const std::string run_mark = std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
@@ -174,11 +154,11 @@ int main(int argc, char** argv) {
 
     std::printf("tito grade on the whole course: %d students, -j %d, %u cores\n", students, jobs,
                 std::thread::hardware_concurrency());
-    double prepare = run_seconds({tito, "grade", "prepare", "--out", out.string()}, options);
+    double prepare = tito::bench::timed_seconds({tito, "grade", "prepare", "--out", out.string()}, options);
     std::printf("  prepare (the reference run)  %8.1f s\n", prepare);
-    double grade = run_seconds(args, options);
+    double grade = tito::bench::timed_seconds(args, options);
     std::printf("  grade %d submissions          %8.1f s   %.1f s per submission\n", students, grade, grade / students);
-    double rerun = run_seconds(args, options);
+    double rerun = tito::bench::timed_seconds(args, options);
     std::printf("  rerun, all unchanged         %8.1f s\n", rerun);
     const double hours = 500 * grade / students / 3600;
     std::printf("  500 students on this machine with -j %d: %.1f hours (+ %.0f s once for prepare)\n", jobs, hours,

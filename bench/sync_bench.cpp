@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "course_commands.hpp"
 #include "runs.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -20,26 +21,7 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
-
-double run_ms(const std::vector<std::string>& argv, const tito::ProcessOptions& options) {
-  auto start = Clock::now();
-  tito::ProcessResult r = tito::run_process(argv, options);
-  double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  if (!r.ok()) {
-    std::fprintf(stderr, "command failed (exit %d):\n%s\n", r.exit_code, r.output.c_str());
-    std::exit(1);
-  }
-  return ms;
-}
-
-void copy_course(const fs::path& from, const fs::path& to) {
-  for (const char* item : {"CMakeLists.txt", "CMakePresets.json", "package", "templates", "modules"}) {
-    fs::copy(from / item, to / item, fs::copy_options::recursive);
-  }
-  fs::remove_all(to / "package" / "generated");
-}
 
 // Inserts a comment at the top of the first `//| export impl` cell of the
 // first module's dev file: the generated source changes, so it recompiles.
@@ -74,22 +56,23 @@ int main(int argc, char** argv) {
     tito::TempDir dir("tito-bench");
     fs::path course = dir.path() / "course";
     fs::create_directories(course);
-    copy_course(TITO_SOURCE_DIR, course);
+    tito::bench::copy_course(TITO_SOURCE_DIR, course);
     tito::ProcessOptions options;
     options.cwd = course;
     const std::string tito = TITO_BINARY;
 
     tito::ProcessOptions cold = options;
     cold.env["CCACHE_DISABLE"] = "1";
-    double cold_ms = run_ms({tito, "-q", "sync"}, cold);
+    double cold_ms = 1000 * tito::bench::timed_seconds({tito, "-q", "sync"}, cold);
 
     tito::bench::Runs noop, export_only, touched;
-    for (int i = 0; i < runs; ++i) noop.add(run_ms({tito, "-q", "sync"}, options));
-    for (int i = 0; i < runs; ++i) export_only.add(run_ms({tito, "-q", "sync", "--no-build"}, options));
+    for (int i = 0; i < runs; ++i) noop.add(1000 * tito::bench::timed_seconds({tito, "-q", "sync"}, options));
+    for (int i = 0; i < runs; ++i)
+      export_only.add(1000 * tito::bench::timed_seconds({tito, "-q", "sync", "--no-build"}, options));
     fs::path edited;
     for (int i = 0; i < std::max(3, runs / 5); ++i) {
       edited = touch_one_dev_file(course, i);
-      touched.add(run_ms({tito, "-q", "sync"}, cold));
+      touched.add(1000 * tito::bench::timed_seconds({tito, "-q", "sync"}, cold));
     }
 
     // Verdicts are the medians'; best and worst show the spread.

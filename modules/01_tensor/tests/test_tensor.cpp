@@ -14,9 +14,9 @@
 namespace {
 
 using namespace tinytorch;
-using tinytorch::testing::error_message;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using tinytorch::testing::error_message;
 
 using Values = std::vector<float>;
 
@@ -166,6 +166,97 @@ TEST(TensorCreate, ViewConstructorRejectsViewsOutsideTheStorage) {
 
 // ---------------------------------------------------------------------------------------
 // Random numbers
+
+// Buffers of at least 64 KiB go through the buffer cache.
+constexpr int64_t kLarge = 1 << 16;
+
+// Sets the cache's limit for one test and puts the old one back.
+class CacheLimit {
+ public:
+  explicit CacheLimit(std::size_t bytes) : old_(memory::buffer_cache_stats().limit_bytes) {
+    memory::set_buffer_cache_limit(bytes);
+  }
+  ~CacheLimit() { memory::set_buffer_cache_limit(old_); }
+  CacheLimit(const CacheLimit&) = delete;
+  CacheLimit& operator=(const CacheLimit&) = delete;
+
+ private:
+  std::size_t old_;
+};
+
+TEST(TensorBufferCache, AFreedTensorsBufferGoesToTheNextTensorOfItsSize) {
+  const float* first = nullptr;
+  {
+    Tensor t = full({kLarge}, 7);
+    first = t.data();
+  }
+  const memory::BufferCacheStats before = memory::buffer_cache_stats();
+  EXPECT_GE(before.cached_bytes, kLarge * sizeof(float));
+  Tensor again = zeros({kLarge});
+  EXPECT_EQ(again.data(), first) << "the buffer freed last is handed out first";
+  const memory::BufferCacheStats after = memory::buffer_cache_stats();
+  EXPECT_EQ(after.hits, before.hits + 1);
+  EXPECT_EQ(after.misses, before.misses);
+  EXPECT_EQ(after.cached_bytes, before.cached_bytes - kLarge * sizeof(float));
+  EXPECT_EQ(again.sum().item(), 0.0f) << "zeros() wrote over the sevens";
+}
+
+TEST(TensorBufferCache, CloneAndRandnTakeTheirBuffersFromTheCache) {
+  Tensor source = randn({3, kLarge}, 1);
+  { Tensor warm = source.clone(); }
+  const std::size_t hits = memory::buffer_cache_stats().hits;
+  Tensor copy = source.clone();
+  EXPECT_EQ(memory::buffer_cache_stats().hits, hits + 1);
+  EXPECT_TRUE(allclose(copy, source, 0, 0));
+  { Tensor warm = randn({kLarge + 1}, 2); }
+  const std::size_t hits_before_randn = memory::buffer_cache_stats().hits;
+  Tensor again = randn({kLarge + 1}, 2);
+  EXPECT_EQ(memory::buffer_cache_stats().hits, hits_before_randn + 1);
+  EXPECT_TRUE(allclose(again, randn({kLarge + 1}, 2), 0, 0)) << "the seed's numbers, not the old buffer's";
+}
+
+TEST(TensorBufferCache, SmallBuffersAreLeftToMalloc) {
+  const memory::BufferCacheStats before = memory::buffer_cache_stats();
+  for (int i = 0; i < 3; ++i) (void)zeros({1000});
+  const memory::BufferCacheStats after = memory::buffer_cache_stats();
+  EXPECT_EQ(after.hits, before.hits);
+  EXPECT_EQ(after.misses, before.misses);
+  EXPECT_EQ(after.cached_bytes, before.cached_bytes);
+}
+
+TEST(TensorBufferCache, ASizeNobodyAskedForIsNotKept) {
+  const std::size_t unusual = kLarge + 12345;  // no new_buffer of this size anywhere in these tests
+  const std::size_t cached = memory::buffer_cache_stats().cached_bytes;
+  { Tensor t(std::vector<float>(unusual, 1.0f), {static_cast<int64_t>(unusual)}); }
+  EXPECT_EQ(memory::buffer_cache_stats().cached_bytes, cached);
+}
+
+TEST(TensorBufferCache, TheLimitBoundsWhatIsHeldAndZeroTurnsItOff) {
+  {
+    memory::empty_buffer_cache();
+    const CacheLimit limit(3 * kLarge * sizeof(float));
+    {
+      std::vector<Tensor> five;
+      for (int i = 0; i < 5; ++i) five.push_back(zeros({kLarge}));
+    }
+    EXPECT_EQ(memory::buffer_cache_stats().cached_bytes, 3 * kLarge * sizeof(float)) << "three of the five fit";
+    EXPECT_EQ(memory::buffer_cache_stats().limit_bytes, 3 * kLarge * sizeof(float));
+  }
+  const CacheLimit off(0);
+  EXPECT_EQ(memory::buffer_cache_stats().cached_bytes, 0u) << "lowering the limit frees what is over it";
+  { Tensor t = zeros({kLarge}); }
+  EXPECT_EQ(memory::buffer_cache_stats().cached_bytes, 0u);
+}
+
+TEST(TensorBufferCache, EmptyingFreesEveryBufferAndKeepsLiveTensors) {
+  Tensor live = full({kLarge}, 3);
+  { Tensor dead = zeros({kLarge}); }
+  EXPECT_GT(memory::buffer_cache_stats().cached_bytes, 0u);
+  memory::empty_buffer_cache();
+  EXPECT_EQ(memory::buffer_cache_stats().cached_bytes, 0u);
+  EXPECT_EQ(live.sum().item(), 3.0f * kLarge);
+  EXPECT_GT(memory::buffer_cache_stats().limit_bytes, 0u) << "emptying is not turning it off";
+}
 
 TEST(TensorRandom, SameSeedGivesTheSameValues) {
   EXPECT_EQ(randn({3, 4}, 123).to_vector(), randn({3, 4}, 123).to_vector());
@@ -630,8 +721,7 @@ TEST(TensorPrint, LongRowsWrapAtEightyColumns) {
 }
 
 TEST(TensorPrint, LargeTensorsAreSummarized) {
-  EXPECT_EQ(printed(arange(1001).div(1000)),
-            "tensor([0.0000, 0.0010, 0.0020,  ..., 0.9980, 0.9990, 1.0000])");
+  EXPECT_EQ(printed(arange(1001).div(1000)), "tensor([0.0000, 0.0010, 0.0020,  ..., 0.9980, 0.9990, 1.0000])");
   const std::string big = printed(zeros({100, 100}));
   EXPECT_THAT(big, HasSubstr("[0., 0., 0.,  ..., 0., 0., 0.]"));
   EXPECT_THAT(big, HasSubstr("        ...,\n"));
@@ -881,8 +971,8 @@ TEST_F(TensorAutogradSlot, EveryPrimitiveOpHasItsName) {
   (void)(a - 1);
   (void)(-a);
   EXPECT_EQ(ops(), (std::vector<std::string>{"clone", "view", "expand", "unsqueeze", "unsqueeze", "squeeze", "sum",
-                                              "max", "max_dim", "matmul", "sub", "mul", "div_scalar", "div",
-                                              "rdiv_scalar", "add_scalar", "sub_scalar", "neg"}));
+                                             "max", "max_dim", "matmul", "sub", "mul", "div_scalar", "div",
+                                             "rdiv_scalar", "add_scalar", "sub_scalar", "neg"}));
 }
 
 TEST_F(TensorAutogradSlot, CompositeOpsAreRecordedThroughTheirParts) {

@@ -9,7 +9,8 @@
 // and the ratio of the medians (tinytorch / libtorch, images per second: above 1 is faster).
 //
 //   build/bench/cnn_bench [--steps N] [--repeats R] [--warmup W] [--threads T] [--seed S]
-//                         [--only tinytorch|libtorch] [--matmul fast|module01] [--profile STEPS]
+//                         [--only tinytorch|libtorch] [--matmul fast|module01] [--buffer-cache on|off]
+//                         [--profile STEPS]
 //
 // --profile STEPS trains tinytorch alone for STEPS batches under module 10's profiler (after as
 // many unprofiled warm-up steps) and prints where a training step's time goes, op by op.
@@ -52,13 +53,15 @@ struct Options {
   uint64_t seed = 42;
   bool tinytorch = true;
   bool libtorch = true;
-  bool fast_matmul = true;  // module 11's GEMM when the build has it
-  int profile_steps = 0;    // > 0: profile this many tinytorch steps and stop
+  bool fast_matmul = true;   // module 11's GEMM when the build has it
+  bool buffer_cache = true;  // module 01's buffer cache; off: every buffer from malloc
+  int profile_steps = 0;     // > 0: profile this many tinytorch steps and stop
 };
 
 const char* const kUsage =
-    "usage: cnn_bench [--steps N] [--repeats R] [--warmup W] [--threads T] [--seed S] [--only tinytorch|libtorch] [--matmul fast|module01]\n"
-    "                 [--profile STEPS]\n"
+    "usage: cnn_bench [--steps N] [--repeats R] [--warmup W] [--threads T] [--seed S] [--only tinytorch|libtorch] "
+    "[--matmul fast|module01]\n"
+    "                 [--buffer-cache on|off] [--profile STEPS]\n"
     "  --steps N     training steps (batches of 64) per timed repetition (default 10)\n"
     "  --repeats R   timed repetitions per side (default 5)\n"
     "  --warmup W    untimed steps per side first (default 3)\n"
@@ -68,6 +71,8 @@ const char* const kUsage =
     "  --only SIDE   run tinytorch or libtorch alone\n"
     "  --matmul M    tinytorch's products: fast (module 11's GEMM, the default when the package has it)\n"
     "                or module01 (the library before module 11)\n"
+    "  --buffer-cache on|off  module 01's cache of freed buffers (default on); off gives every tensor a\n"
+    "                buffer from malloc, to see what the cache saves\n"
     "  --profile N   profile N tinytorch steps (after N warm-up steps) with module 10 and print the per-op table\n";
 
 [[noreturn]] void usage(const std::string& problem, int code) {
@@ -115,6 +120,10 @@ Options parse(int argc, char** argv) {
       const std::string which = value();
       if (which != "fast" && which != "module01") usage("--matmul takes fast or module01, got '" + which + "'", 2);
       o.fast_matmul = which == "fast";
+    } else if (arg == "--buffer-cache") {
+      const std::string which = value();
+      if (which != "on" && which != "off") usage("--buffer-cache takes on or off, got '" + which + "'", 2);
+      o.buffer_cache = which == "on";
     } else if (arg == "--help" || arg == "-h") {
       usage("training throughput of the reference CNN, tinytorch against libtorch", 0);
     } else {
@@ -206,11 +215,13 @@ int main(int argc, char** argv) {
           "to measure\n");
       return 1;
     }
+    if (!o.buffer_cache) tt::memory::set_buffer_cache_limit(0);
     nn::Sequential model = bench::reference_cnn(o.seed);
     const bench::DescribedNetwork network = bench::describe(model);
     const TrainingData data = random_training_data(o.seed + 100);
     if (o.profile_steps > 0) {
-      std::printf("the reference CNN's training step, tinytorch: %s\n", bench::use_matmul(o.fast_matmul, o.threads).c_str());
+      std::printf("the reference CNN's training step, tinytorch: %s\n",
+                  bench::use_matmul(o.fast_matmul, o.threads).c_str());
       TinytorchSide side(model, data);
       return bench::profile_steps(o.profile_steps, [&] { side.train_steps(1); });
     }
@@ -230,7 +241,9 @@ int main(int argc, char** argv) {
     std::printf("threads:");
     if (with_peer) std::printf(" libtorch %d (intra-op and inter-op);", o.threads);
     if (o.tinytorch) std::printf(" tinytorch: %s", matmul.c_str());
-    std::printf("%s\n", o.tinytorch && with_peer && o.threads != 1 && !tinytorch_threads ? ": NOT the same thread count" : "");
+    std::printf("%s\n",
+                o.tinytorch && with_peer && o.threads != 1 && !tinytorch_threads ? ": NOT the same thread count" : "");
+    if (o.tinytorch) std::printf("tinytorch's buffer cache (module 01): %s\n", o.buffer_cache ? "on" : "off");
     std::printf(
         "FLOPs of a training step per image: %.1f M (conv and linear multiply-adds x2: forward, weight "
         "grads, input grads but the image's)\n",
@@ -282,7 +295,13 @@ int main(int argc, char** argv) {
       const double ratio =
           images_per_second(o, tinytorch_runs.seconds.median()) / images_per_second(o, libtorch_runs.seconds.median());
       std::printf("ratio tinytorch/libtorch: %.3fx images/s (%d thread%s%s)\n", ratio, o.threads,
-                  o.threads == 1 ? "" : "s", o.threads == 1 || tinytorch_threads ? "" : " for libtorch, 1 for tinytorch");
+                  o.threads == 1 ? "" : "s",
+                  o.threads == 1 || tinytorch_threads ? "" : " for libtorch, 1 for tinytorch");
+    }
+    if (ours) {
+      const tt::memory::BufferCacheStats cache = tt::memory::buffer_cache_stats();
+      std::printf("tinytorch's buffer cache: %zu hits, %zu misses, %.1f MB held at the end\n", cache.hits, cache.misses,
+                  static_cast<double>(cache.cached_bytes) / 1e6);
     }
     return 0;
   } catch (const std::exception& e) {

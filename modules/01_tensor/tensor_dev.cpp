@@ -82,7 +82,7 @@
 // | 4 | making tensors | `tensor`, `full`, `arange`, `Generator::normal`, `randn` |
 // | 5 | reading and writing elements | `at`, `item` |
 // | 6 | views and copies | `is_contiguous`, `for_each_element`, `native::clone`, `contiguous`, `infer_size`, `native::view`, `reshape`, `native::transpose` |
-// | 7 | arithmetic with broadcasting | `broadcast_shapes`, `native::expand`, `native::elementwise` |
+// | 7 | arithmetic with broadcasting | `broadcast_shapes`, `native::expand`, `native::elementwise` (one odometer for two views) |
 // | 8 | reductions | `native::sum`, `native::max`, `native::reduce_dim` |
 // | 9 | matrix multiplication | `native::matmul_2d` |
 //
@@ -2507,39 +2507,57 @@ Tensor Tensor::div(float value) const {
 }  // namespace tinytorch
 
 // %% [markdown]
-// ### ⭐⭐ `elementwise`: two inputs, broadcast
+// ### ⭐⭐⭐ `elementwise`: two inputs, broadcast
 //
-// Now two inputs. You have every piece already.
+// Now two inputs. You have every piece already: `expand` makes both inputs views of the
+// output's shape (stride 0 where one is stretched), and the odometer of `for_each_element`
+// walks a view without copying it. Here one odometer walks both views at once.
 //
 // **TODO**: In the kernel `native::elementwise(a, b, op)`, return `op(a, b)` element by
-// element, with broadcasting.
+// element, with broadcasting, without copying either input.
 //
 // **APPROACH**:
-// 1. `shape = broadcast_shapes(a.shape(), b.shape())` (this throws the error for you).
-// 2. `x = a.expand(shape).contiguous()`, and the same for `y`: now both have exactly
-//    `shape` and lie in row-major order.
-// 3. `out = zeros(shape)`; for every `i`: `out[i] = op(x[i], y[i])` through `data()` pointers.
+// 1. `shape = broadcast_shapes(a.shape(), b.shape())` (this throws the error for you);
+//    `x = a.expand(shape)`, `y = b.expand(shape)`: views, nothing copied.
+// 2. `out = zeros(shape)`; return it at once when it is empty. The output is contiguous, so
+//    element `i` of the walk is `out.data()[i]`.
+// 3. Copy `shape` (`{1}` for a 0-D result, with strides `{0}`) and the strides of `x` and `y`,
+//    and merge neighbours as in `for_each_element`, but only where they walk like one
+//    dimension in *both* views: `sx[d] == shape[d + 1] * sx[d + 1]` and the same for `sy`.
+// 4. One odometer, two positions: `px = x.offset()`, `py = y.offset()`. For each row of the
+//    last (merged) dimension: `out[i + j] = op(X[px + j * sx_last], Y[py + j * sy_last])`, where
+//    `X` and `Y` are `storage()->data()`; then turn the odometer, moving `px` by `sx[d]` and `py`
+//    by `sy[d]` (and back by `(shape[d] - 1)` times those when a digit rolls over).
 //
 // **EXAMPLE**:
 // ```cpp
 // native::elementwise(tensor({{1, 2}, {3, 4}}), tensor({10, 20}), std::plus<float>())
-//   // tensor([[11., 22.], [13., 24.]])
+//   // tensor([[11., 22.], [13., 24.]]): y has strides [0, 1], a row of 2 per turn
+// native::elementwise(x4d, bias.view({1, C, 1, 1}), std::plus<float>())
+//   // x [N, C, H, W] contiguous: merged to [N, C, H*W]; each row reads x with stride 1 and
+//   // the bias with stride 0, one float for H*W outputs
 // ```
 //
 // `add`, `sub`, `mul`, `div` and the operators (written for you below) all call this.
 //
 // **HINTS**:
-// - Take the `data()` pointers of `x` and `y` *after* `contiguous()`: the copies are new
-//   tensors with storage of their own.
-// - Keep `x` and `y` alive (named variables) while you loop over their pointers; a pointer
-//   into a temporary that is already destroyed reads freed memory.
+// - Index `storage()->data()` with the positions, not `data()`: the positions already include
+//   each view's offset (a sliced or reshaped view of someone else's buffer has one).
+// - Test the row's two strides before the row loop: stride 1 for both (same shapes, the common
+//   case), 1 and 0 (a bias), 0 and 1. In those loops read a stride-0 input once, before the
+//   loop, and index the other with `j`: with no multiplication by a stride the compiler turns
+//   the loop into SIMD instructions. Keep the general loop for everything else (a transpose).
+// - Merge only where both views agree: `[2, 3] + [2, 1]` merges in `x` (contiguous) but not in
+//   `y` (strides `[1, 0]`), and merging anyway would read the column as if it were a row.
 //
-// **SYSTEMS THINKING**: for inputs that already have the output shape and are contiguous
-// (the common case), step 2 copies nothing. When an input is broadcast, `contiguous()` of
-// the expanded view does materialize it: adding a `[256]` bias to a `[64, 256]` batch
-// allocates a temporary `[64, 256]`. PyTorch avoids that by walking the stride-0 view
-// directly (the odometer of part 6, for two inputs at once). That is a fine exercise once
-// everything works; correctness first.
+// **SYSTEMS THINKING**: the simple version, `a.expand(shape).contiguous()` for both inputs and
+// then one flat loop, is correct and materializes every stretched operand: adding a `[256]`
+// bias to a `[64, 256]` batch allocates a temporary `[64, 256]`, and a convolution's bias over
+// `[64, 32, 32, 32]` activations writes 8 MB of copies of 32 numbers. Walking the stride-0
+// view directly (PyTorch's `TensorIterator` does the same) allocates only the output and reads
+// each input once, so the op moves the minimum: two reads and one write per element for equal
+// shapes, one read and one write when the other input is a broadcast row. It also reads a
+// permuted or transposed input in place, so `permute` followed by `+` is one pass, not two.
 
 // %%
 //| export impl
@@ -2551,14 +2569,57 @@ template <typename Op>
 Tensor elementwise(const Tensor& a, const Tensor& b, Op op) {
   // BEGIN SOLUTION
   const Shape shape = broadcast_shapes(a.shape(), b.shape());
-  const Tensor x = a.expand(shape).contiguous();
-  const Tensor y = b.expand(shape).contiguous();
+  const Tensor x = a.expand(shape);  // views: stride 0 where an input is stretched, nothing copied
+  const Tensor y = b.expand(shape);
   Tensor out = zeros(shape);
-  const float* px = x.data();
-  const float* py = y.data();
-  float* result = out.data();
   const int64_t count = out.numel();
-  for (int64_t i = 0; i < count; ++i) result[i] = op(px[i], py[i]);
+  if (count == 0) return out;
+  // One odometer for both inputs: merge neighbours that walk like one dimension in x and in y.
+  Shape sizes = shape.empty() ? Shape{1} : shape;
+  Shape sx = shape.empty() ? Shape{0} : x.strides();
+  Shape sy = shape.empty() ? Shape{0} : y.strides();
+  for (int64_t d = static_cast<int64_t>(sizes.size()) - 2; d >= 0; --d) {
+    const auto at = static_cast<std::size_t>(d);
+    if (sx[at] == sizes[at + 1] * sx[at + 1] && sy[at] == sizes[at + 1] * sy[at + 1]) {
+      sizes[at + 1] *= sizes[at];
+      sizes.erase(sizes.begin() + d);
+      sx.erase(sx.begin() + d);
+      sy.erase(sy.begin() + d);
+    }
+  }
+  const auto last = static_cast<int64_t>(sizes.size()) - 1;
+  const int64_t row = sizes[last], step_x = sx[last], step_y = sy[last];
+  const float* base_x = x.storage()->data();
+  const float* base_y = y.storage()->data();
+  float* result = out.data();
+  std::vector<int64_t> index(sizes.size(), 0);
+  int64_t at_x = x.offset(), at_y = y.offset();
+  for (int64_t i = 0; i < count; i += row) {
+    const float* px = base_x + at_x;
+    const float* py = base_y + at_y;
+    float* r = result + i;
+    if (step_x == 1 && step_y == 1) {  // the common cases get loops the compiler vectorizes
+      for (int64_t j = 0; j < row; ++j) r[j] = op(px[j], py[j]);
+    } else if (step_x == 1 && step_y == 0) {
+      const float v = *py;
+      for (int64_t j = 0; j < row; ++j) r[j] = op(px[j], v);
+    } else if (step_x == 0 && step_y == 1) {
+      const float v = *px;
+      for (int64_t j = 0; j < row; ++j) r[j] = op(v, py[j]);
+    } else {
+      for (int64_t j = 0; j < row; ++j) r[j] = op(px[j * step_x], py[j * step_y]);
+    }
+    for (int64_t d = last - 1; d >= 0; --d) {
+      if (++index[d] < sizes[d]) {
+        at_x += sx[d];
+        at_y += sy[d];
+        break;
+      }
+      at_x -= (sizes[d] - 1) * sx[d];
+      at_y -= (sizes[d] - 1) * sy[d];
+      index[d] = 0;
+    }
+  }
   return out;
   // END SOLUTION
 }
@@ -3202,8 +3263,10 @@ std::cout << "largest difference between the two results: " << (naive_result - f
 // 1. `m.t()` costs nothing, `m.t().contiguous()` costs a full copy. When is the copy worth
 //    paying? (Think of a matrix that is multiplied a thousand times.)
 // 2. `a + b` with `a` of shape `[64, 256]` and `b` of shape `[256]`: estimate how many bytes
-//    our `elementwise` allocates, then count them (`storage()->size()` of the temporaries).
-//    How would walking the stride-0 view directly change that?
+//    the simple `elementwise` (expand, then `contiguous()` of each input) allocates, and how
+//    many yours does, which walks the stride-0 view. Then count them with module 01's
+//    allocation hook (`memory::set_allocation_observer`, as the test
+//    `TensorBroadcast.AStretchedInputIsNotCopied` does).
 // 3. In the i-p-j matmul, what is the stride of every memory access in the innermost loop?
 //    And in the i-j-p version? Predict the speed-up for 512×512 matrices, then measure it.
 // 4. `Tensor b = a;` versus `Tensor b = a.clone();`: which one would an optimizer need

@@ -726,7 +726,9 @@ std::cout << "memory: x holds " << x.numel() << " floats, cols " << cols.numel()
 // The last step is needed because the matmul puts the output channel first: row `o` of the
 // product holds output channel `o` for every image. `permute` makes that `[N, O, OH, OW]` as a
 // view, and adding the bias `[1, O, 1, 1]` (broadcast over images and positions) writes the
-// result into a new contiguous tensor.
+// result into a new contiguous tensor. Module 01's `elementwise` reads both of its inputs where
+// they are, the permuted product and the stride-0 bias, so that add is the permute's copy too:
+// one pass over the output, and no temporary besides it.
 //
 // **A design decision: conv2d is not one op.** It is im2col (recorded, with col2im as its
 // backward), module 01's matmul (whose backward module 05 wrote), a view, a permute and an add.
@@ -734,8 +736,9 @@ std::cout << "memory: x holds " << x.numel() << " floats, cols " << cols.numel()
 // construction once its parts are: the weight's gradient is `g @ colsᵀ` from matmul's backward,
 // and the input's is `col2im(weightᵀ @ g)`. And because the product goes through
 // `Tensor::matmul`, module 11's fast kernel will speed up every convolution without this code
-// changing. (The price: a few extra passes over the output for the permute and the bias, small
-// next to the matmul; demo 7 measures the whole thing.)
+// changing. (The price: one extra pass over the output for the permute and the bias together,
+// and in backward one copy of the gradient back into the product's layout and one sum over
+// images and positions for the bias; small next to the matmul; demo 7 measures the whole thing.)
 //
 // ### ⭐⭐ `nn::functional::conv2d`
 //
@@ -767,6 +770,9 @@ std::cout << "memory: x holds " << x.numel() << " floats, cols " << cols.numel()
 // - `out.contiguous()` matters: a permuted view is a valid tensor, but the next layer's
 //   `contiguous()` would copy it anyway, and the bias-less path should return the same layout
 //   as the biased one.
+// - With a bias, add it to the permuted view itself, not to `out.contiguous()`: `+` reads a
+//   permuted input in place and writes a new contiguous tensor, so the permute and the bias are
+//   one pass; `contiguous()` first would copy the output once more (a test counts the tensors).
 //
 // **SYSTEMS THINKING**: the matmul is `[O, C·K·K] @ [C·K·K, N·OH·OW]`. For the second layer of a
 // Fashion-MNIST CNN, `[32, 400] @ [400, 12544]`: module 01's i-p-j loop reads `A[i][p]` once and

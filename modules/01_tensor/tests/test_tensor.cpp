@@ -513,6 +513,101 @@ TEST(TensorBroadcast, NonContiguousOperandsWork) {
   EXPECT_THAT(sum.to_vector(), ElementsAre(101, 204, 102, 205, 103, 206));
 }
 
+// a - b element by element through at() on the expanded views: the definition, whatever the
+// layouts (a minus, so that swapped inputs show).
+Tensor reference_broadcast(const Tensor& a, const Tensor& b) {
+  const Shape shape = broadcast_shapes(a.shape(), b.shape());
+  const Tensor x = a.expand(shape), y = b.expand(shape);
+  Values values;
+  for (int64_t i = 0; i < shape_numel(shape); ++i) {
+    std::vector<int64_t> index(shape.size());
+    for (int64_t d = static_cast<int64_t>(shape.size()) - 1, rest = i; d >= 0; --d) {
+      index[static_cast<std::size_t>(d)] = rest % shape[static_cast<std::size_t>(d)];
+      rest /= shape[static_cast<std::size_t>(d)];
+    }
+    values.push_back(x.at(index) - y.at(index));
+  }
+  return Tensor(values, shape);
+}
+
+TEST(TensorBroadcast, EveryLayoutOfTwoViewsMatchesTheDefinition) {
+  const Tensor grid = arange(60);  // one buffer, seen through views with offsets and strides
+  struct Case {
+    const char* what;
+    Tensor a, b;
+  };
+  const std::vector<Case> cases = {
+      {"[2, 3] - [2, 1]: merges in a, not in the stretched column", arange(6).reshape({2, 3}),
+       tensor({{1}, {2}})},
+      {"[2, 1] - [2, 3]: the same, the other way round", tensor({{1}, {2}}), arange(6).reshape({2, 3})},
+      {"[3, 1, 4] - [2, 1]: both stretch, in different dimensions", arange(12).reshape({3, 1, 4}),
+       tensor({{1}, {2}})},
+      {"a view with an offset and strides [5, 2] - [3]", Tensor(grid.storage(), {2, 3}, {5, 2}, 3),
+       tensor({1, 2, 3})},
+      {"a transpose - a row with an offset", arange(12).reshape({3, 4}).t(),
+       Tensor(grid.storage(), {3}, {1}, 7)},
+      {"a permuted [N, C, H, W] - a bias [1, C, 1, 1]",
+       arange(60).reshape({3, 2, 2, 5}).permute({1, 0, 2, 3}), tensor({1, 2, 3}).view({1, 3, 1, 1})},
+      {"0-D - 0-D", scalar_tensor(5), scalar_tensor(2)},
+      {"[4] - 0-D", arange(4), scalar_tensor(2)},
+  };
+  for (const Case& c : cases) {
+    const Tensor expected = reference_broadcast(c.a, c.b);
+    const Tensor got = c.a - c.b;
+    ASSERT_EQ(got.shape(), expected.shape()) << c.what;
+    EXPECT_EQ(got.to_vector(), expected.to_vector()) << c.what;
+  }
+  EXPECT_EQ((zeros({0, 3}) + tensor({1, 2, 3})).shape(), (Shape{0, 3})) << "an empty result has nothing to walk";
+}
+
+// Counts the tensor buffers made while it lives, through module 01's allocation hook.
+class AllocationCount {
+ public:
+  AllocationCount() {
+    count_ = 0;
+    bytes_ = 0;
+    memory::set_allocation_observer(&observer_);
+  }
+  ~AllocationCount() { memory::set_allocation_observer(nullptr); }
+  AllocationCount(const AllocationCount&) = delete;
+  AllocationCount& operator=(const AllocationCount&) = delete;
+  int count() const { return count_; }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  static void allocated(std::size_t bytes) noexcept {
+    ++count_;
+    bytes_ += bytes;
+  }
+  static void freed(std::size_t) noexcept {}
+  static inline int count_ = 0;
+  static inline std::size_t bytes_ = 0;
+  static constexpr memory::AllocationObserver observer_{&allocated, &freed};
+};
+
+TEST(TensorBroadcast, AStretchedInputIsNotCopied) {
+  const Tensor batch = randn({64, 256}, 1), bias = randn({256}, 2);
+  const Tensor images = randn({8, 4, 6, 6}, 3), channels = randn({4}, 4).view({1, 4, 1, 1});
+  const Tensor permuted = randn({4, 8, 6, 6}, 5).permute({1, 0, 2, 3});
+  {
+    AllocationCount counted;
+    const Tensor sum = batch + bias;
+    EXPECT_EQ(counted.count(), 1) << "[64, 256] + [256] must allocate its output only: expand(...).contiguous() "
+                                     "copies the stretched bias into a [64, 256] temporary";
+    EXPECT_EQ(counted.bytes(), 64u * 256u * sizeof(float));
+  }
+  {
+    AllocationCount counted;
+    const Tensor sum = images * channels;
+    EXPECT_EQ(counted.count(), 1) << "a [1, C, 1, 1] factor is read through its stride-0 view, not copied";
+  }
+  {
+    AllocationCount counted;
+    const Tensor sum = permuted + channels;
+    EXPECT_EQ(counted.count(), 1) << "a permuted input is read in place, not made contiguous first";
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Scalars and in-place updates
 

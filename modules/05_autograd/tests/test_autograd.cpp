@@ -61,6 +61,15 @@ TEST(AutogradOps, ElementwiseArithmeticWithBroadcasting) {
   expect_gradients_match("mul", [](const auto& v) { return v[0] * v[1]; }, {column, row});
   expect_gradients_match("div", [](const auto& v) { return v[0] / v[1]; }, {row, positive});
   expect_gradients_match("x * x", [](const auto& v) { return v[0] * v[0]; }, {a});
+  // module 01 reads a permuted input and a stride-0 bias in place: the gradients must not notice
+  const Tensor channels_first = leaf(randn({3, 2, 2, 4}, 8));
+  const Tensor bias = leaf(randn({3}, 9));
+  expect_gradients_match(
+      "permuted [N, C, H, W] + bias [1, C, 1, 1]",
+      [](const auto& v) { return v[0].permute({1, 0, 2, 3}) + v[1].view({1, 3, 1, 1}); }, {channels_first, bias});
+  expect_gradients_match(
+      "bias [1, C, 1, 1] * permuted [N, C, H, W]",
+      [](const auto& v) { return v[1].view({1, 3, 1, 1}) * v[0].permute({1, 0, 2, 3}); }, {channels_first, bias});
 }
 
 TEST(AutogradOps, OpsWithANumber) {

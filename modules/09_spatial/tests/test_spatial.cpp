@@ -332,6 +332,38 @@ TEST(SpatialConv2d, TheOutputIsAContiguousTensorOfItsOwn) {
   EXPECT_TRUE(F::conv2d(x, w, randn({4}, 10)).is_contiguous());
 }
 
+// Counts the tensor buffers of one size made while it lives, through module 01's allocation hook.
+class AllocationsOfSize {
+ public:
+  explicit AllocationsOfSize(std::size_t bytes) {
+    bytes_ = bytes;
+    count_ = 0;
+    memory::set_allocation_observer(&observer_);
+  }
+  ~AllocationsOfSize() { memory::set_allocation_observer(nullptr); }
+  AllocationsOfSize(const AllocationsOfSize&) = delete;
+  AllocationsOfSize& operator=(const AllocationsOfSize&) = delete;
+  int count() const { return count_; }
+
+ private:
+  static void allocated(std::size_t bytes) noexcept { count_ += bytes == bytes_ ? 1 : 0; }
+  static void freed(std::size_t) noexcept {}
+  static inline std::size_t bytes_ = 0;
+  static inline int count_ = 0;
+  static constexpr memory::AllocationObserver observer_{&allocated, &freed};
+};
+
+TEST(SpatialConv2d, TheBiasIsAddedInThePermutesOnePass) {
+  const Tensor x = randn({4, 3, 6, 6}, 13), w = randn({5, 3, 3, 3}, 14), b = randn({5}, 15);
+  const std::size_t output_bytes = 4 * 5 * 6 * 6 * sizeof(float);  // the product [O, N*OH*OW] has as many
+  AllocationsOfSize counted(output_bytes);
+  const Tensor out = F::conv2d(x, w, b, 1, 1);
+  EXPECT_EQ(counted.count(), 2)
+      << "conv2d should allocate two tensors of the output's size, the product and the output: adding the "
+         "bias to the permuted view reads both in place (out.contiguous() + bias, or a bias expanded and "
+         "copied, makes more)";
+}
+
 TEST(SpatialConv2d, ShapeErrorsNameTheShapes) {
   const Tensor w = zeros({16, 3, 5, 5});
   EXPECT_EQ(error_message<ShapeError>([&] {

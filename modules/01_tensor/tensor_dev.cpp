@@ -343,8 +343,8 @@ TEST(UnitShapes, StridesAreRowMajor) {
 // step and made again in the next. Getting a large buffer from `malloc` looks free, but is not:
 // glibc gives large freed blocks back to the kernel, and the next one arrives as fresh pages.
 // The first write to each 4 KiB page is then a *page fault*: the kernel stops the program,
-// finds a page, zeroes it and maps it. In the course's CNN that was about 16,000 faults per
-// training step, a fifth of its time, spent on memory the step had just freed.
+// finds a page, zeroes it and maps it. In the course's CNN (`bench/cnn_bench --buffer-cache
+// off`) that was a third of a training step's time, spent on memory the step had just freed.
 //
 // So a `Storage` gives its buffer back when it dies, and `memory::new_buffer(n)` hands it out
 // again to the next tensor of `n` floats: no fault, no zeroing, no trip to the kernel. This

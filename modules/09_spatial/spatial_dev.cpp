@@ -1181,14 +1181,17 @@ MaxPool2dResult max_pool2d(const Tensor& input, int64_t kernel, int64_t stride) 
     for (int64_t oh = 0; oh < out_h; ++oh) {
       for (int64_t ow = 0; ow < out_w; ++ow, ++i) {
         int64_t best = oh * stride * width + ow * stride;
+        float best_value = plane[best];
         for (int64_t ki = 0; ki < kernel; ++ki) {
           const int64_t row = (oh * stride + ki) * width + ow * stride;
           for (int64_t kj = 0; kj < kernel; ++kj) {
             const float v = plane[row + kj];
-            if (v > plane[best] || std::isnan(v)) best = row + kj;
+            const bool wins = v > best_value || std::isnan(v);  // selects, not a branch: see the text
+            best_value = wins ? v : best_value;
+            best = wins ? row + kj : best;
           }
         }
-        out[i] = plane[best];
+        out[i] = best_value;
         result.argmax[static_cast<std::size_t>(i)] = p * height * width + best;
       }
     }

@@ -602,6 +602,44 @@ TEST(SpatialMaxPool, MatchesTheDefinitionForStridesNonSquareImagesAndBatches) {
   }
 }
 
+// The solution compiles the window loops for windows of 2 and 3 apart from the run-time loop (see
+// the text); every one of them must pick the same winner: the first maximum, or the last NaN.
+TEST(SpatialMaxPool, EveryWindowSizeKeepsTheFirstMaximumAndANaN) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (const auto& [kernel, stride] :
+       std::vector<std::pair<int64_t, int64_t>>{{2, 2}, {2, 1}, {3, 2}, {3, 1}, {4, 3}}) {
+    // Few distinct values, so windows tie; one NaN in the second plane.
+    std::vector<float> values = map(randn({2, 3, 9, 8}, static_cast<uint64_t>(kernel * 7 + stride)), [](float v) {
+                                  return std::round(v);
+                                }).to_vector();
+    values[72 + 3 * 8 + 5] = nan;
+    const Tensor x(values, {2, 3, 9, 8});
+    const native::MaxPool2dResult r = native::max_pool2d(x, kernel, stride);
+    const int64_t out_h = (9 - kernel) / stride + 1, out_w = (8 - kernel) / stride + 1;
+    ASSERT_EQ(r.argmax.size(), static_cast<std::size_t>(6 * out_h * out_w));
+    const std::vector<float> out = r.output.to_vector();
+    std::size_t i = 0;
+    for (int64_t p = 0; p < 6; ++p) {
+      for (int64_t oh = 0; oh < out_h; ++oh) {
+        for (int64_t ow = 0; ow < out_w; ++ow, ++i) {
+          int64_t expected = -1;
+          for (int64_t ki = 0; ki < kernel; ++ki) {
+            for (int64_t kj = 0; kj < kernel; ++kj) {
+              const int64_t at = p * 72 + (oh * stride + ki) * 8 + ow * stride + kj;
+              const float v = values[static_cast<std::size_t>(at)];
+              if (expected < 0 || std::isnan(v) || v > values[static_cast<std::size_t>(expected)]) expected = at;
+            }
+          }
+          ASSERT_EQ(r.argmax[i], expected) << "kernel " << kernel << ", stride " << stride << ", output " << i;
+          const float want = values[static_cast<std::size_t>(expected)];
+          EXPECT_TRUE(std::isnan(want) ? std::isnan(out[i]) : out[i] == want)
+              << "kernel " << kernel << ", stride " << stride << ", output " << i;
+        }
+      }
+    }
+  }
+}
+
 TEST(SpatialMaxPool, TheArgmaxIsAPositionInTheWholeInput) {
   const Tensor x = distinct_values({2, 2, 2, 2}, 9);
   const native::MaxPool2dResult r = native::max_pool2d(x, 2, 2);

@@ -1,11 +1,12 @@
 // sgemm_bench: module 11's GEMM against OpenBLAS (Debian's libopenblas-dev, optional), float32,
 // on square products n = 128 ... 2048 and on the matrix products of one training step of the CNN
-// milestone's network (batch 64) and of the MLP's (batch 128), in the transposed forms autograd
-// hands the kernel. 1 and 2
-// threads (or --threads LIST); GFLOP/s from the median of several runs, with the best and worst;
-// the ratio tinytorch / OpenBLAS. Goal: >= 0.8x OpenBLAS at n = 1024.
+// milestone's network (batch 64), of cnn_bench's reference CNN (batch 64) and of the MLP's (batch
+// 128), in the transposed forms autograd hands the kernel. 1 and 2 threads (or --threads LIST);
+// GFLOP/s from the median of several runs, with the best and worst; the ratio tinytorch / OpenBLAS.
+// Goal: >= 0.8x OpenBLAS at n = 1024. --only TEXT keeps the products whose name contains TEXT
+// ("ref" for the reference CNN's).
 //
-//   cmake --build --preset default --target sgemm_bench && nice build/bench/sgemm_bench [--runs 7] [--threads 1,2]
+//   cmake --build --preset default --target sgemm_bench && nice build/bench/sgemm_bench [--runs 7] [--threads 1,2] [--only TEXT]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -79,13 +80,16 @@ std::vector<int> parse_list(const char* text) {
 int main(int argc, char** argv) {
   int runs = 7;
   std::vector<int> thread_counts = {1, 2};
+  std::string only;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
       runs = std::max(1, std::atoi(argv[++i]));
     } else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
       thread_counts = parse_list(argv[++i]);
+    } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+      only = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: sgemm_bench [--runs N] [--threads 1,2,...]\n");
+      std::fprintf(stderr, "usage: sgemm_bench [--runs N] [--threads 1,2,...] [--only TEXT]\n");
       return 2;
     }
   }
@@ -115,6 +119,16 @@ int main(int argc, char** argv) {
   products.push_back({"fc fwd     x[64,1568] @ W^T", 64, 10, 1568, false, true});
   products.push_back({"fc dx      g[64,10] @ W[10,1568]", 64, 1568, 10});
   products.push_back({"fc dW      x^T[1568,64] @ g[64,10]", 1568, 10, 64, true, false});
+  // cnn_bench's reference CNN, batch 64: conv1 (3 -> 32, 3x3, padding 1, 32x32), conv2 (32 -> 64,
+  // 3x3, padding 1, 16x16), Linear(4096, 128); the same forms as above.
+  products.push_back({"ref conv1 fwd  W[32,27] @ cols[27,65536]", 32, 65536, 27});
+  products.push_back({"ref conv1 dW   g[32,65536] @ cols^T", 32, 27, 65536, false, true});
+  products.push_back({"ref conv2 fwd  W[64,288] @ cols[288,16384]", 64, 16384, 288});
+  products.push_back({"ref conv2 dW   g[64,16384] @ cols^T", 64, 288, 16384, false, true});
+  products.push_back({"ref conv2 dcol W^T[288,64] @ g[64,16384]", 288, 16384, 64, true, false});
+  products.push_back({"ref fc1 fwd    x[64,4096] @ W^T", 64, 128, 4096, false, true});
+  products.push_back({"ref fc1 dx     g[64,128] @ W[128,4096]", 64, 4096, 128});
+  products.push_back({"ref fc1 dW     g^T[128,64] @ x[64,4096]", 128, 4096, 64, true, false});
   // The MLP milestone's training step, batch 128 (784-256-128-10): forward x @ W^T, and the
   // weight gradients in the weights' own layout, g^T @ x (module 05), the input gradients g @ W.
   products.push_back({"mlp fc1 fwd x[128,784] @ W^T", 128, 256, 784, false, true});
@@ -135,6 +149,7 @@ int main(int argc, char** argv) {
     std::printf("  %-40s %24s %24s %7s %9s\n", "product", "tinytorch", have_openblas ? "OpenBLAS" : "", "ratio",
                 "max diff");
     for (const Product& p : products) {
+      if (p.name.find(only) == std::string::npos) continue;
       // Stored operands: A as [m, k] or, transposed, [k, m]; B as [k, n] or [n, k].
       const Tensor a_store = p.transpose_a ? randn({p.k, p.m}, 1) : randn({p.m, p.k}, 1);
       const Tensor b_store = p.transpose_b ? randn({p.n, p.k}, 2) : randn({p.k, p.n}, 2);

@@ -1111,7 +1111,8 @@ std::printf("  largest difference between the two results: %.2g (the sums are ad
 //
 // **APPROACH**:
 // 1. `x = input.contiguous()`; sizes; `OH`, `OW` with `conv_output_size(H, kernel, stride, 0)`;
-//    `result.output = zeros({N, C, OH, OW})`, `result.argmax.resize(N·C·OH·OW)`.
+//    `result.output = empty({N, C, OH, OW})` (module 01: every element is written below),
+//    `result.argmax.resize(N·C·OH·OW)`.
 // 2. For each plane `p` in `0 .. N·C` (a plane starts at `p·H·W`), each `oh`, each `ow`: the
 //    window's top-left is `(oh·S, ow·S)`. Start with `best` = the position of the top-left
 //    element, then loop `ki`, `kj` over the window; a value *strictly* greater than the best so
@@ -1183,7 +1184,7 @@ MaxPool2dResult max_pool2d(const Tensor& input, int64_t kernel, int64_t stride) 
   const int64_t planes = x.size(0) * x.size(1), height = x.size(2), width = x.size(3);
   const int64_t out_h = conv_output_size(height, kernel, stride, 0);
   const int64_t out_w = conv_output_size(width, kernel, stride, 0);
-  MaxPool2dResult result{zeros({x.size(0), x.size(1), out_h, out_w}), {}};
+  MaxPool2dResult result{empty({x.size(0), x.size(1), out_h, out_w}), {}};  // every element written below
   result.argmax.resize(static_cast<std::size_t>(planes * out_h * out_w));
   const float* src = x.data();
   float* out = result.output.data();

@@ -2314,7 +2314,7 @@ TEST(UnitGemm, AllThreadsAndATransposedOperand) {
 //
 // **APPROACH**:
 // 1. `va = matrix_view(a)`, `vb = matrix_view(b)` (they check that both are 2-D).
-// 2. `out = zeros({va.rows, vb.cols})`.
+// 2. `out = empty({va.rows, vb.cols})` (module 01): `gemm` writes every element.
 // 3. `gemm(va, vb, out.data(), vb.cols, epilogue)`; return `out`.
 //
 // **EXAMPLE**:
@@ -2327,10 +2327,11 @@ TEST(UnitGemm, AllThreadsAndATransposedOperand) {
 // **HINTS**:
 // - `gemm` checks the inner sizes; the output's row stride is `vb.cols`, the tensor you just made.
 //
-// **SYSTEMS THINKING**: `zeros` writes the output once before the GEMM overwrites it: 4 bytes per
-// element against `2k` FLOPs per element. For `k` = 10 (Linear(10, ...)'s backward) that is a
-// visible share, for `k` = 400 it is noise. An `empty` tensor would save it; the course's Tensor
-// has none, deliberately (an uninitialized tensor is a bug waiting for a student).
+// **SYSTEMS THINKING**: `zeros` would write the output once before the GEMM overwrites it: 4
+// bytes per element against `2k` FLOPs per element. For `k` = 10 (Linear(10, ...)'s backward)
+// that is a visible share, for `k` = 400 it is noise. `empty` skips it; the price is that a GEMM
+// that misses an element leaves an old tensor's number there, which is why the tests start C
+// full of -7s and compare every element.
 
 // %%
 //| export
@@ -2376,7 +2377,7 @@ namespace tinytorch::accel {
 Tensor matmul(const Tensor& a, const Tensor& b, const Epilogue& epilogue) {
   // BEGIN SOLUTION
   const MatrixView va = matrix_view(a), vb = matrix_view(b);
-  Tensor out = zeros({va.rows, vb.cols});
+  Tensor out = empty({va.rows, vb.cols});  // gemm writes every element (zeros when k = 0)
   gemm(va, vb, out.data(), vb.cols, epilogue);
   return out;
   // END SOLUTION

@@ -201,6 +201,31 @@ TEST(TensorBufferCache, AFreedTensorsBufferGoesToTheNextTensorOfItsSize) {
   EXPECT_EQ(again.sum().item(), 0.0f) << "zeros() wrote over the sevens";
 }
 
+TEST(TensorBufferCache, EmptyTakesABufferAsItIsAndTheOpsStillWriteEveryElement) {
+  const float* first = nullptr;
+  {
+    Tensor t = full({kLarge}, 7);
+    first = t.data();
+  }
+  const std::size_t hits = memory::buffer_cache_stats().hits;
+  {
+    Tensor e = empty({2, kLarge / 2});
+    EXPECT_EQ(e.shape(), (Shape{2, kLarge / 2}));
+    EXPECT_EQ(e.data(), first) << "empty() takes the freed buffer";
+    EXPECT_EQ(memory::buffer_cache_stats().hits, hits + 1);
+    EXPECT_EQ(e.data()[kLarge - 1], 7.0f) << "and leaves its values alone: that is the pass over memory it saves";
+  }
+  // map and elementwise make their outputs with empty(): over a buffer of 7s they must still
+  // write every element.
+  const Tensor twos = full({kLarge}, 2);
+  { Tensor sevens = full({kLarge}, 7); }
+  const Tensor negated = map(twos, [](float v) { return -v; });
+  for (int64_t i = 0; i < kLarge; ++i) ASSERT_EQ(negated.data()[i], -2.0f) << "map, element " << i;
+  { Tensor sevens = full({kLarge}, 7); }
+  const Tensor sums = twos + tensor({1.0f});
+  for (int64_t i = 0; i < kLarge; ++i) ASSERT_EQ(sums.data()[i], 3.0f) << "broadcast add, element " << i;
+}
+
 TEST(TensorBufferCache, CloneAndRandnTakeTheirBuffersFromTheCache) {
   Tensor source = randn({3, kLarge}, 1);
   { Tensor warm = source.clone(); }
@@ -537,17 +562,13 @@ TEST(TensorBroadcast, EveryLayoutOfTwoViewsMatchesTheDefinition) {
     Tensor a, b;
   };
   const std::vector<Case> cases = {
-      {"[2, 3] - [2, 1]: merges in a, not in the stretched column", arange(6).reshape({2, 3}),
-       tensor({{1}, {2}})},
+      {"[2, 3] - [2, 1]: merges in a, not in the stretched column", arange(6).reshape({2, 3}), tensor({{1}, {2}})},
       {"[2, 1] - [2, 3]: the same, the other way round", tensor({{1}, {2}}), arange(6).reshape({2, 3})},
-      {"[3, 1, 4] - [2, 1]: both stretch, in different dimensions", arange(12).reshape({3, 1, 4}),
-       tensor({{1}, {2}})},
-      {"a view with an offset and strides [5, 2] - [3]", Tensor(grid.storage(), {2, 3}, {5, 2}, 3),
-       tensor({1, 2, 3})},
-      {"a transpose - a row with an offset", arange(12).reshape({3, 4}).t(),
-       Tensor(grid.storage(), {3}, {1}, 7)},
-      {"a permuted [N, C, H, W] - a bias [1, C, 1, 1]",
-       arange(60).reshape({3, 2, 2, 5}).permute({1, 0, 2, 3}), tensor({1, 2, 3}).view({1, 3, 1, 1})},
+      {"[3, 1, 4] - [2, 1]: both stretch, in different dimensions", arange(12).reshape({3, 1, 4}), tensor({{1}, {2}})},
+      {"a view with an offset and strides [5, 2] - [3]", Tensor(grid.storage(), {2, 3}, {5, 2}, 3), tensor({1, 2, 3})},
+      {"a transpose - a row with an offset", arange(12).reshape({3, 4}).t(), Tensor(grid.storage(), {3}, {1}, 7)},
+      {"a permuted [N, C, H, W] - a bias [1, C, 1, 1]", arange(60).reshape({3, 2, 2, 5}).permute({1, 0, 2, 3}),
+       tensor({1, 2, 3}).view({1, 3, 1, 1})},
       {"0-D - 0-D", scalar_tensor(5), scalar_tensor(2)},
       {"[4] - 0-D", arange(4), scalar_tensor(2)},
   };

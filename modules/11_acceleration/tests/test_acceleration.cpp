@@ -332,6 +332,22 @@ TEST(AccelEpilogue, AnEmptyInnerDimensionGivesZerosThenTheEpilogue) {
   EXPECT_EQ(accel::matmul(zeros({0, 5}), zeros({5, 3})).shape(), (Shape{0, 3}));
 }
 
+// accel::matmul makes its output with empty(): a buffer that held another tensor (here, 7s) must
+// come back holding the product in every element, on every path and for k = 0 too.
+TEST(AccelMatmul, AnOutputBufferThatHeldAnotherTensorIsOverwrittenEverywhere) {
+  const Tensor a = randn({130, 37}, 11), b = randn({37, 129}, 12);
+  const Tensor expected = native::matmul_2d(a, b);
+  for (accel::Path path : accel::supported_paths()) {
+    accel::ScopedKernelPath forced(path);
+    { Tensor sevens = full({130, 129}, 7); }
+    const Tensor out = accel::matmul(a, b);
+    EXPECT_TRUE(allclose(out, expected, 1e-4f, 1e-4f)) << accel::path_name(path);
+    { Tensor sevens = full({130, 129}, 7); }
+    const Tensor none = accel::matmul(zeros({130, 0}), zeros({0, 129}));
+    EXPECT_EQ(none.sum().item(), 0.0f) << "k = 0 on " << accel::path_name(path) << ": zeros, not the old 7s";
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Every shape class, every form, every path, every thread count.
 

@@ -250,6 +250,46 @@ TEST(SpatialIm2col, PaddingReadsZerosStrideSkipsAndImagesMayBeNonSquare) {
   EXPECT_EQ(padded.sum().item(), 16.0f) << "each of the 4 pixels appears in all 4 windows; the rest is padding, 0";
 }
 
+TEST(SpatialIm2col, WritesThePaddingsZerosIntoABufferThatHeldAnotherTensor) {
+  // cols is [4 * 3 * 3, 4 * 16 * 16] = 36 x 1024 floats: large enough for module 01's buffer cache,
+  // so im2col's empty() most likely gets the 7s back.
+  const Tensor x = randn({4, 4, 16, 16}, 31);
+  for (const auto& [stride, padding] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {1, 2}, {2, 1}}) {
+    const Tensor expected = reference_im2col(x, 3, stride, padding);
+    { Tensor sevens = full(expected.shape(), 7); }
+    EXPECT_EQ(native::im2col(x, 3, stride, padding).to_vector(), expected.to_vector())
+        << "stride " << stride << ", padding " << padding << ": every entry of padding must be written as 0";
+  }
+}
+
+TEST(SpatialIm2col, TheColumnsInsideTheImageForEveryKernelColumn) {
+  for (int64_t width = 1; width <= 6; ++width) {
+    for (int64_t kernel = 1; kernel <= 5; ++kernel) {
+      for (int64_t stride = 1; stride <= 3; ++stride) {
+        for (int64_t padding = 0; padding <= 2; ++padding) {
+          const int64_t out_w = conv_output_size(width, kernel, stride, padding);
+          for (int64_t kj = 0; kj < kernel && out_w > 0; ++kj) {
+            std::vector<int64_t> inside;
+            for (int64_t ow = 0; ow < out_w; ++ow) {
+              const int64_t iw = ow * stride - padding + kj;
+              if (iw >= 0 && iw < width) inside.push_back(ow);
+            }
+            const native::ColumnRange range = native::columns_inside(width, out_w, kj, stride, padding);
+            const std::string where = "width " + std::to_string(width) + ", kernel " + std::to_string(kernel) +
+                                      ", stride " + std::to_string(stride) + ", padding " + std::to_string(padding) +
+                                      ", kj " + std::to_string(kj);
+            ASSERT_LE(range.first, range.end) << where;
+            ASSERT_EQ(range.end - range.first, static_cast<int64_t>(inside.size())) << where;
+            if (!inside.empty()) {
+              EXPECT_EQ(range.first, inside.front()) << where;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(SpatialIm2col, ReadsAViewWhereItsElementsAre) {
   const Tensor base = randn({2, 3, 4, 5}, 5);
   const Tensor view = base.permute({0, 1, 3, 2});  // [2, 3, 5, 4]

@@ -879,6 +879,98 @@ TEST(UnitMicrokernel, EverySimdTileMatchesThePortableOne) {
 //
 // And the same for B, with the roles of the strides exchanged.
 //
+// ### Transposing 8 × 8 at a time (written for you)
+//
+// The first case is a transpose: the source runs along `p`, the panel along `r`. One float at a
+// time, every float is a load and a store of its own, and packing costs as much as the
+// arithmetic on products with a small side: the CNN's weight gradients (`g [32, 65536] ·
+// colsᵀ`) pack *both* operands this way, 2 floats of packing for every 32 multiply-adds.
+//
+// `transpose_block` moves 8 × 8 floats at once: 8 loads of 8 floats, 24 shuffles inside the
+// registers, 8 stores. On a CPU with AVX2 it takes that path, chosen at run time like the
+// micro-kernels; elsewhere it is the plain loop. Measured on packing that weight gradient's B
+// (one core): 1.2 ms a float at a time, 0.4 ms 8 × 8 at a time, which is about what reading
+// its 7 MB from memory costs anyway.
+
+// %%
+//| export
+namespace tinytorch::accel {
+
+// dst[v*dst_stride + u] = src[u*src_stride + v] for u < width, v < 8: an 8-column block of
+// `rows` (<= 8) source rows, transposed; source rows rows..width-1 read as zeros. width <= 8, and
+// when width < 8 the destination rows are back to back (dst_stride == width). AVX2 when the CPU
+// has it (transpose_block_portable otherwise, and for the tests).
+void transpose_block(const float* src, int64_t src_stride, int64_t rows, float* dst, int64_t dst_stride, int64_t width);
+void transpose_block_portable(const float* src, int64_t src_stride, int64_t rows, float* dst, int64_t dst_stride,
+                              int64_t width);
+
+}  // namespace tinytorch::accel
+
+// %%
+//| export impl
+namespace tinytorch::accel {
+
+void transpose_block_portable(const float* src, int64_t src_stride, int64_t rows, float* dst, int64_t dst_stride,
+                              int64_t width) {
+  for (int64_t v = 0; v < 8; ++v) {
+    for (int64_t u = 0; u < width; ++u) dst[v * dst_stride + u] = u < rows ? src[u * src_stride + v] : 0.0f;
+  }
+}
+
+namespace {
+
+#if TINYTORCH_ACCEL_X86
+__attribute__((target("avx2"))) void transpose_block_avx2(const float* src, int64_t src_stride, int64_t rows,
+                                                          float* dst, int64_t dst_stride, int64_t width) {
+  __m256 r[8];
+  for (int64_t u = 0; u < 8; ++u) r[u] = u < rows ? _mm256_loadu_ps(src + u * src_stride) : _mm256_setzero_ps();
+  // Pairs of rows interleaved, then pairs of pairs, then the 128-bit halves swapped into place.
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+  r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+  r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+  r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+  r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+  if (width == 8) {
+    for (int64_t v = 0; v < 8; ++v) _mm256_storeu_ps(dst + v * dst_stride, r[v]);
+    return;
+  }
+  // Narrower rows, back to back: each store spills past its row into the next one, which the next
+  // store then writes; the last row goes through a buffer so that nothing past it is touched.
+  for (int64_t v = 0; v < 7; ++v) _mm256_storeu_ps(dst + v * width, r[v]);
+  alignas(32) float last[8];
+  _mm256_store_ps(last, r[7]);
+  for (int64_t u = 0; u < width; ++u) dst[7 * width + u] = last[u];
+}
+#endif
+
+}  // namespace
+
+void transpose_block(const float* src, int64_t src_stride, int64_t rows, float* dst, int64_t dst_stride,
+                     int64_t width) {
+#if TINYTORCH_ACCEL_X86
+  static const bool avx2 = cpu_features().avx2;
+  if (avx2) {
+    transpose_block_avx2(src, src_stride, rows, dst, dst_stride, width);
+    return;
+  }
+#endif
+  transpose_block_portable(src, src_stride, rows, dst, dst_stride, width);
+}
+
+}  // namespace tinytorch::accel
+
+// %% [markdown]
 // ### ⭐⭐ `pack_a`
 //
 // **TODO**: Pack rows `[i0, i0 + mc)` and columns `[p0, p0 + kc)` of `a` into `ceil(mc / mr)`
@@ -934,10 +1026,12 @@ void pack_a(const MatrixView& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
     float* panel = packed + first * kc;
     const int64_t rows = std::min(mr, mc - first);
     const float* origin = a.data + (i0 + first) * a.row_stride + p0 * a.col_stride;
-    if (a.col_stride == 1) {  // rows are contiguous: one sequential read per row
+    if (a.col_stride == 1) {  // rows are contiguous: a transpose, 8 columns of p at a time
+      int64_t p = 0;
+      for (; p + 8 <= kc && mr <= 8; p += 8) transpose_block(origin + p, a.row_stride, rows, panel + p * mr, mr, mr);
       for (int64_t r = 0; r < rows; ++r) {
         const float* src = origin + r * a.row_stride;
-        for (int64_t p = 0; p < kc; ++p) panel[p * mr + r] = src[p];
+        for (int64_t q = p; q < kc; ++q) panel[q * mr + r] = src[q];
       }
     } else {  // columns are (or may be) contiguous: read MR floats of one column at a time
       for (int64_t p = 0; p < kc; ++p) {
@@ -1030,9 +1124,18 @@ void pack_b(const MatrixView& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
     float* panel = packed + first * kc;
     const int64_t cols = std::min(nr, nc - first);
     const float* origin = b.data + p0 * b.row_stride + (j0 + first) * b.col_stride;
+    int64_t p = 0;
+    if (b.row_stride == 1 && nr % 8 == 0) {  // a transpose: blocks of 8 columns by 8 rows
+      for (; p + 8 <= kc; p += 8) {
+        for (int64_t c = 0; c < nr; c += 8) {
+          const int64_t rows = std::clamp<int64_t>(cols - c, 0, 8);  // columns past nc are zeros
+          transpose_block(origin + c * b.col_stride + p, b.col_stride, rows, panel + p * nr + c, nr, 8);
+        }
+      }
+    }
     for (int64_t c = 0; c < cols; ++c) {
       const float* src = origin + c * b.col_stride;
-      for (int64_t p = 0; p < kc; ++p) panel[p * nr + c] = src[p * b.row_stride];
+      for (int64_t q = p; q < kc; ++q) panel[q * nr + c] = src[q * b.row_stride];
     }
     for (int64_t p = 0; p < kc; ++p) {
       for (int64_t c = cols; c < nr; ++c) panel[p * nr + c] = 0.0f;

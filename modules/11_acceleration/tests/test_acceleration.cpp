@@ -208,6 +208,31 @@ TEST(AccelMicrokernel, EveryPathComputesItsTileAndTouchesNothingElse) {
 // ---------------------------------------------------------------------------------------
 // Part 4: packing
 
+// transpose_block (written for you) on this CPU's path and on the portable one: the definition,
+// zeros for the rows past `rows`, and not a float written outside the block.
+TEST(AccelPack, TransposeBlockOnEveryPathWritesTheBlockAndNothingElse) {
+  std::vector<float> src(8 * 11);
+  for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<float>(i + 1);
+  using Transpose = void (*)(const float*, int64_t, int64_t, float*, int64_t, int64_t);
+  for (const auto& [name, transpose] : std::vector<std::pair<const char*, Transpose>>{
+           {"dispatched", &accel::transpose_block}, {"portable", &accel::transpose_block_portable}}) {
+    for (const auto& [width, dst_stride] : std::vector<std::pair<int64_t, int64_t>>{{4, 4}, {6, 6}, {8, 8}, {8, 16}}) {
+      for (int64_t rows = 0; rows <= width; ++rows) {
+        std::vector<float> dst(static_cast<std::size_t>(8 * dst_stride + 8), -7.0f);
+        transpose(src.data() + 2, 11, rows, dst.data(), dst_stride, width);
+        const std::string where = std::string(name) + ", width " + std::to_string(width) + ", dst_stride " +
+                                  std::to_string(dst_stride) + ", rows " + std::to_string(rows);
+        for (int64_t i = 0; i < static_cast<int64_t>(dst.size()); ++i) {
+          const int64_t v = i / dst_stride, u = i % dst_stride;
+          float expected = -7.0f;  // outside the block: untouched
+          if (v < 8 && u < width) expected = u < rows ? src[static_cast<std::size_t>(u * 11 + v + 2)] : 0.0f;
+          ASSERT_EQ(dst[static_cast<std::size_t>(i)], expected) << where << ", float " << i;
+        }
+      }
+    }
+  }
+}
+
 TEST(AccelPack, EveryLayoutOfTheSameMatrixGivesTheSamePanels) {
   const Tensor m = small_ints({23, 19}, 3);
   const Tensor column_major = m.t().contiguous().t();

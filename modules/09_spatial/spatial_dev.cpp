@@ -87,7 +87,6 @@
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
-#include <type_traits>
 
 // %% [markdown]
 // ## Part 1: Images as tensors, and the size of a sliding window
@@ -1165,13 +1164,14 @@ std::printf("  largest difference between the two results: %.2g (the sums are ad
 // **SYSTEMS THINKING**: which of four activations wins a window is a coin toss, and a CPU
 // guesses the outcome of every `if` before it knows it. A wrong guess throws away about 15 cycles
 // of work, so `if (v > best) { best = v; ... }` costs more in mispredictions than in
-// comparisons. The cure is a *select*: compute both outcomes, keep one (`wins ? v : best`, a
-// `cmov` or a SIMD blend), with nothing to guess. But a ternary in C++ is only a hint: with the
-// window's size unknown until run time, GCC turns these very selects back into jumps. The
-// solution therefore compiles the loops twice more, for a window of 2 and of 3 that the compiler
-// knows (a generic lambda called with `std::integral_constant`), and keeps the run-time loop for
-// other sizes. Measured on the reference CNN's first pool (`[64, 32, 32, 32]`, 2×2, one core):
-// 8.2 ms a call with jumps, 1.2 ms with selects; `perf annotate` shows which one you got.
+// comparisons. The cure is a *select*: compute both outcomes and keep one (`wins ? v : best`, a
+// `cmov` or a SIMD blend), with nothing to guess. But a ternary in C++ is only a hint, and GCC
+// turns it back into a jump inside loops whose length it does not know (the window's). So the
+// solution keeps the plain loop for any window and adds one special case, the 2×2 window with
+// stride 2 that every network of this course uses, written as straight-line code: three selects
+// per output, and `|` rather than `||` in the test so that it is one condition, not two jumps.
+// Measured on the reference CNN's two pools (one core): `[64, 32, 32, 32]` 8.2 → 0.77 ms, `[64,
+// 64, 16, 16]` 3.7 → 0.45 ms. `perf annotate` shows which one you got.
 //
 // The argmax costs 8 bytes per output (one `int64_t`), twice the output's own floats. The
 // alternative, finding the winners again in backward, needs the input kept instead: 4 floats per
@@ -1214,38 +1214,50 @@ MaxPool2dResult max_pool2d(const Tensor& input, int64_t kernel, int64_t stride) 
   const float* src = x.data();
   float* out = result.output.data();
   int64_t* argmax = result.argmax.data();
-  // The window loops, for a window size the compiler knows (`Fixed::value`, when not 0) or not:
-  // see the text for why that matters.
-  auto pool = [&]<typename Fixed>(Fixed) {
-    const int64_t window = Fixed::value > 0 ? Fixed::value : kernel;
-    int64_t i = 0;  // the output element being written
+  if (kernel == 2 && stride == 2) {  // every network of this course: straight-line selects, see the text
     for (int64_t p = 0; p < planes; ++p) {
-      const float* plane = src + p * height * width;
       for (int64_t oh = 0; oh < out_h; ++oh) {
-        for (int64_t ow = 0; ow < out_w; ++ow, ++i) {
-          int64_t best = oh * stride * width + ow * stride;
-          float best_value = plane[best];
-          for (int64_t ki = 0; ki < window; ++ki) {
-            const int64_t row = (oh * stride + ki) * width + ow * stride;
-            for (int64_t kj = 0; kj < window; ++kj) {
-              const float v = plane[row + kj];
-              const bool wins = v > best_value || std::isnan(v);
-              best_value = wins ? v : best_value;
-              best = wins ? row + kj : best;
-            }
+        const int64_t top = p * height * width + 2 * oh * width;  // the window's first row, in the input
+        float* out_row = out + (p * out_h + oh) * out_w;
+        int64_t* argmax_row = argmax + (p * out_h + oh) * out_w;
+        for (int64_t ow = 0; ow < out_w; ++ow) {
+          const int64_t corner = top + 2 * ow;
+          float best_value = src[corner];
+          int64_t best = corner;
+          for (const int64_t at : {corner + 1, corner + width, corner + width + 1}) {
+            const float v = src[at];
+            const bool wins = (v > best_value) | std::isnan(v);
+            best_value = wins ? v : best_value;
+            best = wins ? at : best;
           }
-          out[i] = best_value;
-          argmax[i] = p * height * width + best;
+          out_row[ow] = best_value;
+          argmax_row[ow] = best;
         }
       }
     }
-  };
-  if (kernel == 2) {
-    pool(std::integral_constant<int64_t, 2>{});
-  } else if (kernel == 3) {
-    pool(std::integral_constant<int64_t, 3>{});
-  } else {
-    pool(std::integral_constant<int64_t, 0>{});
+    return result;
+  }
+  int64_t i = 0;  // the output element being written
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* plane = src + p * height * width;
+    for (int64_t oh = 0; oh < out_h; ++oh) {
+      for (int64_t ow = 0; ow < out_w; ++ow, ++i) {
+        int64_t best = oh * stride * width + ow * stride;
+        float best_value = plane[best];
+        for (int64_t ki = 0; ki < kernel; ++ki) {
+          const int64_t row = (oh * stride + ki) * width + ow * stride;
+          for (int64_t kj = 0; kj < kernel; ++kj) {
+            const float v = plane[row + kj];
+            if (v > best_value || std::isnan(v)) {
+              best_value = v;
+              best = row + kj;
+            }
+          }
+        }
+        argmax[i] = p * height * width + best;
+        out[i] = best_value;
+      }
+    }
   }
   return result;
   // END SOLUTION

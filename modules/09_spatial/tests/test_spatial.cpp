@@ -642,8 +642,8 @@ TEST(SpatialMaxPool, MatchesTheDefinitionForStridesNonSquareImagesAndBatches) {
   }
 }
 
-// The solution compiles the window loops for windows of 2 and 3 apart from the run-time loop (see
-// the text); every one of them must pick the same winner: the first maximum, or the last NaN.
+// The solution has a straight-line path for the 2x2 window with stride 2 beside the loop for any
+// window (see the text); both must pick the same winner: the first maximum, or the last NaN.
 TEST(SpatialMaxPool, EveryWindowSizeKeepsTheFirstMaximumAndANaN) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (const auto& [kernel, stride] :

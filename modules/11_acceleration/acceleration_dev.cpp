@@ -1165,7 +1165,7 @@ TEST(UnitPack, BPanelsAreRowsOfNrColumnsZeroPadded) {
 // which cache (this is the loop nest of BLIS, Goto's algorithm):
 //
 //     for jc in 0..n step NC:                  a block of NC columns of B and C
-//       for pc in 0..k step KC:                a block of KC rows of B (and columns of A)
+//       for pc in 0..k step KC:                a block of KC rows of B (and columns of A); see below
 //         pack B[pc.., jc..] -> Bp             KC x NC: stays in L3 (or L2)
 //         for ic in 0..m step MC:              a block of MC rows of A and C
 //           pack A[ic.., pc..] -> Ap           MC x KC: stays in L2
@@ -1177,6 +1177,10 @@ TEST(UnitPack, BPanelsAreRowsOfNrColumnsZeroPadded) {
 // (`+=`). The block sizes are per path (written for you, `blocking_for`): KC such that a B panel
 // (KC × NR) fills about half of L1, MC such that the A block (MC × KC) fills about half of L2,
 // NC such that the B block fits in the L3 share of a core. They are multiples of MR and NR.
+//
+// KC is a maximum: `k` is cut into equal blocks of at most KC. With KC = 320, `k` = 1024 is four
+// blocks of 256 rather than three of 320 and a short one of 64: a micro-kernel call on a short
+// block spends most of its time loading and storing its tile of C.
 //
 // ### Edge tiles
 //
@@ -1396,7 +1400,11 @@ float* packed_b_buffer(std::size_t floats);
 namespace tinytorch::accel {
 
 Blocking blocking_for(const Kernel& kernel) noexcept {
-  const int64_t kc = 256;
+  // A B panel (kc x nr floats) and an A panel (mr x kc) together in a 32 KiB L1: 320 x 16 + 6 x
+  // 320 floats is 28 KiB; AVX-512's 32-wide panels need the smaller 256 (32 KiB with its A panel
+  // in L1's 48 KiB on recent cores). 320 rather than 256 lets the CNN's k = 288 be one block:
+  // conv2's forward product 65 -> 73 GFLOP/s (sgemm_bench, one core).
+  const int64_t kc = kernel.path == Path::Avx512 ? 256 : 320;
   const int64_t mc = (kernel.path == Path::Avx512 ? 128 : 144) / kernel.mr * kernel.mr;
   const int64_t nc = 2048 / kernel.nr * kernel.nr;
   return Blocking{std::max(mc, kernel.mr), kc, std::max(nc, kernel.nr)};
@@ -1449,8 +1457,9 @@ float* packed_b_buffer(std::size_t floats) { return packed_b_storage.get(floats)
 //    zero the rect's elements of C, apply the epilogue to it, return.
 // 2. `packed_a = packed_a_buffer(mc·kc)` and `packed_b = packed_b_buffer(nc·kc)` with the blocking's
 //    sizes; a local `alignas(64) float tile[kMaxTileFloats]`.
-// 3. `jc` from `rect.col0` to `rect.col0 + rect.cols` by `nc`; inside, `pc` from 0 to `k` by `kc`
-//    (the block is `kc_now = min(kc, k − pc)`): `pack_b(b, pc, kc_now, jc, nc_now, nr, packed_b)`.
+// 3. Equal k blocks: `k_blocks = ceil(k / blocking.kc)`, `kc_step = ceil(k / k_blocks)`. `jc` from
+//    `rect.col0` to `rect.col0 + rect.cols` by `nc`; inside, `pc` from 0 to `k` by `kc_step` (the
+//    block is `kc_now = min(kc_step, k − pc)`): `pack_b(b, pc, kc_now, jc, nc_now, nr, packed_b)`.
 // 4. Inside, `ic` over the rect's rows by `mc`: `pack_a(a, ic, mc_now, pc, kc_now, mr, packed_a)`.
 // 5. Inside, `jr` by `nr` and `ir` by `mr`. The panels are `packed_a + ir·kc_now` and
 //    `packed_b + jr·kc_now`; the tile of C starts at `c + (ic + ir)·ldc + jc + jr`;
@@ -1461,10 +1470,10 @@ float* packed_b_buffer(std::size_t floats) { return packed_b_storage.get(floats)
 //
 // **EXAMPLE**:
 // ```cpp
-// // the whole of a 100 x 70 C = A [100, 300] · B [300, 70], on the portable kernel
+// // the whole of a 100 x 70 C = A [100, 700] · B [700, 70], on the portable kernel
 // const Kernel& kernel = kernel_for(Path::Portable);
 // gemm_rect(kernel, blocking_for(kernel), matrix_view(a), matrix_view(b), c.data(), 70, {0, 100, 0, 70}, {});
-// // c equals native::matmul_2d(a, b) up to rounding: k = 300 is two k blocks (256 + 44),
+// // c equals native::matmul_2d(a, b) up to rounding: k = 700 is three k blocks (234 + 234 + 232),
 // // m = 100 ends in an edge tile of 4 rows of 4, n = 70 in one of 6 columns of 16
 // ```
 //
@@ -1516,10 +1525,14 @@ void gemm_rect(const Kernel& kernel, const Blocking& blocking, const MatrixView&
   float* packed_b = packed_b_buffer(static_cast<std::size_t>(blocking.nc * blocking.kc));
   alignas(64) float tile[kMaxTileFloats];
   const int64_t row_end = rect.row0 + rect.rows, col_end = rect.col0 + rect.cols;
+  // k in equal blocks of at most blocking.kc: 1024 is four blocks of 256, not three of 320 and a
+  // short one of 64 whose micro-kernel calls are mostly loading and storing their tile of C.
+  const int64_t k_blocks = (k + blocking.kc - 1) / blocking.kc;
+  const int64_t kc_step = (k + k_blocks - 1) / k_blocks;
   for (int64_t jc = rect.col0; jc < col_end; jc += blocking.nc) {
     const int64_t nc = std::min(blocking.nc, col_end - jc);
-    for (int64_t pc = 0; pc < k; pc += blocking.kc) {
-      const int64_t kc = std::min(blocking.kc, k - pc);
+    for (int64_t pc = 0; pc < k; pc += kc_step) {
+      const int64_t kc = std::min(kc_step, k - pc);
       const bool accumulate = pc > 0, last = pc + kc == k;
       pack_b(b, pc, kc, jc, nc, nr, packed_b);
       for (int64_t ic = rect.row0; ic < row_end; ic += blocking.mc) {
@@ -1552,7 +1565,7 @@ void gemm_rect(const Kernel& kernel, const Blocking& blocking, const MatrixView&
 // %%
 //| test
 TEST(UnitGemmRect, TheLoopNestMatchesModule01) {
-  const Tensor a = randn({100, 300}, 1), b = randn({300, 70}, 2);
+  const Tensor a = randn({100, 700}, 1), b = randn({700, 70}, 2);
   const Tensor expected = native::matmul_2d(a, b);
   for (accel::Path path : accel::supported_paths()) {
     const accel::Kernel& kernel = accel::kernel_for(path);

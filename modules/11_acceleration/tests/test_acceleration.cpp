@@ -722,8 +722,9 @@ TEST(AccelIntegration, ACnnLearnsRealFashionMnistOnTheFastKernel) {
 
 // BEGIN HIDDEN TESTS
 TEST(AccelHidden, ReluIsAppliedOnceAfterTheLastKBlock) {
-  // k = 600 spans three k blocks. The first 256 terms of every dot product sum to -256, the
-  // rest to +344: a ReLU after the first block would zero the -256 and give 344 instead of 88.
+  // k = 600 spans several k blocks (two of 300 with KC = 320, three of 200 with 256). The first
+  // 256 terms of every dot product are -1, the other 344 are +1: the sum is 88, and the partial
+  // sum after the first block is negative, so a ReLU applied then would not give 88.
   const int64_t k = 600;
   Tensor a = ones({9, k}), b = ones({k, 33});
   for (int64_t p = 0; p < 256; ++p)

@@ -2457,11 +2457,66 @@ Tensor Tensor::expand(const Shape& target) const {
 }  // namespace tinytorch
 
 // %% [markdown]
+// ### A slot for threads (written for you; it sleeps until module 11)
+//
+// Module 11 brings a pool of threads, one per core, for its matrix products. The loops of
+// this module, and of the ones after it, that walk millions of independent elements (`map`,
+// im2col, pooling) could use it too, but module 01 cannot call module 11. So, as for
+// autograd, there is a slot: `native::parallel_for(count, grain, body)` calls `body(begin,
+// end)` on pieces that cover `[0, count)` exactly once, each at least `grain` long. Until a
+// *runner* is installed it is one call, `body(0, count)`, on the calling thread; module 11
+// installs one that hands the pieces to its pool, never more of them than `count / grain`. A
+// body may run on several threads at once, so its pieces must write to different memory.
+
+// %%
+//| export
+namespace tinytorch::native {
+
+// Runs body(context, begin, end) on pieces that cover [0, count) once each, no more of them than
+// count / grain, perhaps on several threads; returns when all are done. Module 11 installs one.
+using ParallelRunner = void (*)(int64_t count, int64_t grain, void (*body)(void* context, int64_t begin, int64_t end),
+                                void* context);
+// Installs `runner` for every thread (nullptr: everything on the calling thread).
+void set_parallel_runner(ParallelRunner runner) noexcept;
+ParallelRunner parallel_runner() noexcept;
+
+// body(begin, end) over pieces of [0, count): one call on this thread when no runner is
+// installed or when count <= grain (not worth waking a thread), else the runner's pieces.
+template <typename F>
+void parallel_for(int64_t count, int64_t grain, const F& body) {
+  if (count <= 0) return;
+  const ParallelRunner run = parallel_runner();
+  if (run == nullptr || count <= grain) {
+    body(int64_t{0}, count);
+    return;
+  }
+  run(
+      count, grain,
+      [](void* context, int64_t begin, int64_t end) { (*static_cast<const F*>(context))(begin, end); },
+      const_cast<void*>(static_cast<const void*>(&body)));
+}
+
+}  // namespace tinytorch::native
+
+// %%
+//| export impl
+namespace tinytorch::native {
+namespace {
+std::atomic<ParallelRunner> installed_parallel_runner{nullptr};
+}  // namespace
+
+void set_parallel_runner(ParallelRunner runner) noexcept { installed_parallel_runner.store(runner); }
+ParallelRunner parallel_runner() noexcept { return installed_parallel_runner.load(std::memory_order_relaxed); }
+
+}  // namespace tinytorch::native
+
+// %% [markdown]
 // ### Element-wise loops
 //
 // With one input the loop is simple; here it is, written for you. `map` applies `f` to each
 // element, on contiguous data: `contiguous()` costs nothing when the input already is, and
-// then both the input and the output are walked front to back with plain pointers.
+// then both the input and the output are walked front to back with plain pointers, in pieces of
+// at least 65,536 elements through `native::parallel_for` (one piece until module 11).
 //
 // `map` is public: later modules use it for every element-wise function (`relu`, `exp`, a
 // transform of a dataset). It is a template, so its code lives in the header, where the
@@ -2474,7 +2529,9 @@ Tensor Tensor::expand(const Shape& target) const {
 //| export
 namespace tinytorch {
 
-// f(v) for every element v of x, in a new contiguous tensor of x's shape.
+// f(v) for every element v of x, in a new contiguous tensor of x's shape. Large tensors are
+// cut into pieces by native::parallel_for, so f may run on several threads at once: make it a
+// function of v alone (no counter, no random generator inside).
 template <typename F>
 Tensor map(const Tensor& x, F f) {
   return autograd::record("map", {x}, [&] {
@@ -2482,8 +2539,9 @@ Tensor map(const Tensor& x, F f) {
     Tensor out = empty(in.shape());
     const float* source = in.data();
     float* result = out.data();
-    const int64_t count = in.numel();
-    for (int64_t i = 0; i < count; ++i) result[i] = f(source[i]);
+    native::parallel_for(in.numel(), int64_t{1} << 16, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) result[i] = f(source[i]);
+    });
     return out;
   });
 }

@@ -500,11 +500,19 @@ struct ColumnRange {
 };
 ColumnRange columns_inside(int64_t width, int64_t out_w, int64_t kj, int64_t stride, int64_t padding);
 
+// The grain for native::parallel_for (module 01) over rows of `row_length` floats each: enough
+// rows for 65,536 floats, so that a small tensor stays on one thread. Written for you.
+int64_t rows_per_piece(int64_t row_length);
+
 }  // namespace tinytorch::native
 
 // %%
 //| export impl
 namespace tinytorch::native {
+
+int64_t rows_per_piece(int64_t row_length) {
+  return std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(row_length, 1));
+}
 
 ColumnRange columns_inside(int64_t width, int64_t out_w, int64_t kj, int64_t stride, int64_t padding) {
   const int64_t before = padding - kj;  // the first ow must have ow * stride >= before
@@ -524,28 +532,28 @@ Tensor im2col(const Tensor& input, int64_t kernel, int64_t stride, int64_t paddi
   Tensor cols = empty({channels * kernel * kernel, columns});  // every entry is written below, zeros too
   const float* src = x.data();
   float* dst = cols.data();
-  for (int64_t c = 0; c < channels; ++c) {
-    for (int64_t ki = 0; ki < kernel; ++ki) {
-      for (int64_t kj = 0; kj < kernel; ++kj) {
-        float* row = dst + ((c * kernel + ki) * kernel + kj) * columns;
-        const auto [first, end] = columns_inside(width, out_w, kj, stride, padding);
-        for (int64_t n = 0; n < batch; ++n) {
-          for (int64_t oh = 0; oh < out_h; ++oh) {
-            const int64_t ih = oh * stride - padding + ki;
-            float* run = row + (n * out_h + oh) * out_w;
-            if (ih < 0 || ih >= height) {  // a row of padding: the whole run is 0
-              std::fill_n(run, out_w, 0.0f);
-              continue;
-            }
-            const float* in_row = src + ((n * channels + c) * height + ih) * width;
-            std::fill(run, run + first, 0.0f);
-            for (int64_t ow = first; ow < end; ++ow) run[ow] = in_row[ow * stride - padding + kj];
-            std::fill(run + end, run + out_w, 0.0f);
+  // Rows r = (c·K + ki)·K + kj are independent: pieces of rows go to module 11's threads.
+  native::parallel_for(channels * kernel * kernel, rows_per_piece(columns), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t c = r / (kernel * kernel), ki = r / kernel % kernel, kj = r % kernel;
+      float* row = dst + r * columns;
+      const auto [first, end_column] = columns_inside(width, out_w, kj, stride, padding);
+      for (int64_t n = 0; n < batch; ++n) {
+        for (int64_t oh = 0; oh < out_h; ++oh) {
+          const int64_t ih = oh * stride - padding + ki;
+          float* run = row + (n * out_h + oh) * out_w;
+          if (ih < 0 || ih >= height) {  // a row of padding: the whole run is 0
+            std::fill_n(run, out_w, 0.0f);
+            continue;
           }
+          const float* in_row = src + ((n * channels + c) * height + ih) * width;
+          std::fill(run, run + first, 0.0f);
+          for (int64_t ow = first; ow < end_column; ++ow) run[ow] = in_row[ow * stride - padding + kj];
+          std::fill(run + end_column, run + out_w, 0.0f);
         }
       }
     }
-  }
+  });
   return cols;
   // END SOLUTION
 }
@@ -623,23 +631,28 @@ Tensor col2im(const Tensor& cols, const Shape& input_shape, int64_t kernel, int6
   Tensor dx = zeros(input_shape);
   const float* src = g.data();
   float* dst = dx.data();
-  for (int64_t c = 0; c < channels; ++c) {
-    for (int64_t ki = 0; ki < kernel; ++ki) {
-      for (int64_t kj = 0; kj < kernel; ++kj) {
-        const float* row = src + ((c * kernel + ki) * kernel + kj) * columns;
-        const auto [first, end] = columns_inside(width, out_w, kj, stride, padding);
-        for (int64_t n = 0; n < batch; ++n) {
-          for (int64_t oh = 0; oh < out_h; ++oh) {
-            const int64_t ih = oh * stride - padding + ki;
-            if (ih < 0 || ih >= height) continue;
-            float* dx_row = dst + ((n * channels + c) * height + ih) * width;
-            const float* run = row + (n * out_h + oh) * out_w;
-            for (int64_t ow = first; ow < end; ++ow) dx_row[ow * stride - padding + kj] += run[ow];
+  // Channels are independent (channel c's rows add only into channel c of dx): pieces of
+  // channels go to module 11's threads.
+  const int64_t rows = kernel * kernel;
+  native::parallel_for(channels, rows_per_piece(rows * columns), [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      for (int64_t ki = 0; ki < kernel; ++ki) {
+        for (int64_t kj = 0; kj < kernel; ++kj) {
+          const float* row = src + ((c * kernel + ki) * kernel + kj) * columns;
+          const auto [first, end_column] = columns_inside(width, out_w, kj, stride, padding);
+          for (int64_t n = 0; n < batch; ++n) {
+            for (int64_t oh = 0; oh < out_h; ++oh) {
+              const int64_t ih = oh * stride - padding + ki;
+              if (ih < 0 || ih >= height) continue;
+              float* dx_row = dst + ((n * channels + c) * height + ih) * width;
+              const float* run = row + (n * out_h + oh) * out_w;
+              for (int64_t ow = first; ow < end_column; ++ow) dx_row[ow * stride - padding + kj] += run[ow];
+            }
           }
         }
       }
     }
-  }
+  });
   return dx;
   // END SOLUTION
 }
@@ -1310,7 +1323,13 @@ Tensor max_pool2d_backward(const Tensor& grad, const std::vector<int64_t>& argma
   Tensor dx = zeros(input_shape);
   const float* pg = g.data();
   float* pdx = dx.data();
-  for (std::size_t i = 0; i < argmax.size(); ++i) pdx[argmax[i]] += pg[i];
+  // Each plane's outputs won in that plane only, so pieces of planes write apart: module 11's
+  // threads may take them (module 01's parallel_for).
+  const int64_t planes = input_shape[0] * input_shape[1];
+  const int64_t per_plane = planes > 0 ? static_cast<int64_t>(argmax.size()) / planes : 0;
+  native::parallel_for(planes, rows_per_piece(4 * per_plane), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin * per_plane; i < end * per_plane; ++i) pdx[argmax[static_cast<std::size_t>(i)]] += pg[i];
+  });
   return dx;
   // END SOLUTION
 }

@@ -2472,6 +2472,12 @@ std::string check_matmul_kernel(const std::function<Tensor(const Tensor&, const 
 // answer, once the first product has run it; "" while the GEMM is in use (or not yet checked).
 std::string fast_matmul_problem();
 
+// Module 01's slot for threads, filled by this module (written for you): the pieces of a
+// native::parallel_for go to the library's pool, as many as it has threads (fewer when count /
+// grain is smaller). If the pool fails its first job (an unfinished ThreadPool::run), every
+// parallel_for runs on the calling thread instead.
+void run_on_pool(int64_t count, int64_t grain, void (*body)(void* context, int64_t begin, int64_t end), void* context);
+
 // Switches the kernel for its lifetime, then restores the previous one.
 class FastMatmulGuard {
  public:
@@ -2512,6 +2518,11 @@ Tensor matmul(const Tensor& a, const Tensor& b, const Epilogue& epilogue) {
 // `matmul_2d` on a product with tails and a transposed operand (`check_matmul_kernel`), and when
 // it fails, every product goes to `matmul_2d` and `fast_matmul_problem()` says why. The check runs
 // on first use, not before `main`: a program that never multiplies starts no thread pool.
+//
+// The same initializer fills module 01's slot for threads (`native::set_parallel_runner`) with
+// `run_on_pool`: from then on `map`, and the loops of later modules that go through
+// `native::parallel_for` (im2col and col2im, pooling, relu's backward), share this pool with the
+// GEMM. It is checked the same way: a pool whose `run` is not finished leaves them on one thread.
 
 // %%
 //| export impl
@@ -2559,17 +2570,39 @@ std::string fast_matmul_problem() {
 void set_fast_matmul(bool enabled) noexcept { native::set_matmul_kernel(enabled ? &fast_matmul_kernel : nullptr); }
 bool fast_matmul_enabled() noexcept { return native::matmul_kernel() == &fast_matmul_kernel; }
 
+void run_on_pool(int64_t count, int64_t grain, void (*body)(void* context, int64_t begin, int64_t end), void* context) {
+  static const bool pool_works = [] {
+    try {
+      std::atomic<int64_t> sum{0};
+      thread_pool()->run(4, [&](int64_t task) { sum += task + 1; });
+      return sum == 10;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }();
+  const std::shared_ptr<ThreadPool> pool = pool_works ? thread_pool() : nullptr;
+  const int64_t pieces = pool ? std::min<int64_t>(pool->size(), count / std::max<int64_t>(grain, 1)) : 1;
+  if (pieces <= 1) {
+    body(context, 0, count);
+    return;
+  }
+  const int64_t chunk = (count + pieces - 1) / pieces;
+  pool->run(pieces, [&](int64_t piece) { body(context, piece * chunk, std::min(count, (piece + 1) * chunk)); });
+}
+
 FastMatmulGuard::FastMatmulGuard(bool enabled) noexcept : saved_(native::matmul_kernel()) { set_fast_matmul(enabled); }
 FastMatmulGuard::~FastMatmulGuard() { native::set_matmul_kernel(saved_); }
 
 }  // namespace tinytorch::accel
 
-// Installs the kernel when the program starts. package/CMakeLists.txt links every program that
+// Installs the kernel and the runner of parallel_for when the program starts. package/CMakeLists.txt links every program that
 // uses this module with -Wl,--undefined=tinytorch_acceleration_installed, so that the linker keeps
 // this object file even in a program that refers to nothing else in it.
 extern "C" {
 extern bool tinytorch_acceleration_installed;
-bool tinytorch_acceleration_installed = (tinytorch::accel::set_fast_matmul(true), true);
+bool tinytorch_acceleration_installed =
+    (tinytorch::accel::set_fast_matmul(true), tinytorch::native::set_parallel_runner(&tinytorch::accel::run_on_pool),
+     true);
 }
 
 // %%

@@ -226,6 +226,46 @@ TEST(TensorBufferCache, EmptyTakesABufferAsItIsAndTheOpsStillWriteEveryElement) 
   for (int64_t i = 0; i < kLarge; ++i) ASSERT_EQ(sums.data()[i], 3.0f) << "broadcast add, element " << i;
 }
 
+// The slot for threads: with no runner, one call on this thread; with one, its pieces. A test
+// runner that cuts [0, count) into pieces of `grain` and runs them last to first shows that
+// map writes each element from its own piece.
+namespace {
+std::vector<std::pair<int64_t, int64_t>> pieces_seen;
+void backwards_runner(int64_t count, int64_t grain, void (*body)(void*, int64_t, int64_t), void* context) {
+  std::vector<std::pair<int64_t, int64_t>> pieces;
+  for (int64_t begin = 0; begin < count; begin += grain) pieces.emplace_back(begin, std::min(count, begin + grain));
+  for (auto piece = pieces.rbegin(); piece != pieces.rend(); ++piece) {
+    pieces_seen.push_back(*piece);
+    body(context, piece->first, piece->second);
+  }
+}
+}  // namespace
+
+TEST(TensorParallelFor, OneCallWithoutARunnerAndTheRunnersPiecesWithOne) {
+  ASSERT_EQ(native::parallel_runner(), nullptr) << "nothing installs a runner before module 11";
+  std::vector<std::pair<int64_t, int64_t>> calls;
+  native::parallel_for(1000, 10, [&](int64_t begin, int64_t end) { calls.emplace_back(begin, end); });
+  EXPECT_EQ(calls, (std::vector<std::pair<int64_t, int64_t>>{{0, 1000}}));
+  native::parallel_for(0, 10, [&](int64_t, int64_t) { ADD_FAILURE() << "an empty range runs nothing"; });
+
+  native::set_parallel_runner(&backwards_runner);
+  pieces_seen.clear();
+  calls.clear();
+  native::parallel_for(25, 10, [&](int64_t begin, int64_t end) { calls.emplace_back(begin, end); });
+  EXPECT_EQ(calls, (std::vector<std::pair<int64_t, int64_t>>{{20, 25}, {10, 20}, {0, 10}}));
+  calls.clear();
+  native::parallel_for(8, 10, [&](int64_t begin, int64_t end) { calls.emplace_back(begin, end); });
+  EXPECT_EQ(calls, (std::vector<std::pair<int64_t, int64_t>>{{0, 8}})) << "count <= grain: no runner";
+
+  pieces_seen.clear();
+  const Tensor x = arange(200000);
+  const Tensor y = map(x, [](float v) { return 2 * v + 1; });
+  native::set_parallel_runner(nullptr);
+  EXPECT_GT(pieces_seen.size(), 1u) << "map of 200,000 elements goes through parallel_for";
+  const std::vector<float> values = y.to_vector();
+  for (int64_t i = 0; i < 200000; ++i) ASSERT_EQ(values[static_cast<std::size_t>(i)], 2.0f * i + 1) << i;
+}
+
 TEST(TensorBufferCache, CloneAndRandnTakeTheirBuffersFromTheCache) {
   Tensor source = randn({3, kLarge}, 1);
   { Tensor warm = source.clone(); }

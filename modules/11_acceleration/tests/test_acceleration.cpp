@@ -526,6 +526,56 @@ TEST(AccelThreadPool, ALibraryGemmInsideATaskWorks) {
   for (const Tensor& r : results) EXPECT_TRUE(equals_module01(r, a, b));
 }
 
+// Module 01's slot for threads holds this module's runner from the start, and its pieces cover
+// [0, count) exactly once, never more of them than threads or count / grain.
+TEST(AccelThreads, TheParallelForRunnerCoversEveryElementOnceOnThePool) {
+  EXPECT_EQ(native::parallel_runner(), &accel::run_on_pool) << "installed before main, with the GEMM";
+  for (int threads : {1, 2, 3}) {
+    ThreadCount count(threads);
+    for (const auto& [elements, grain] :
+         std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {10, 3}, {1000, 7}, {99, 50}}) {
+      std::mutex mutex;
+      std::vector<std::pair<int64_t, int64_t>> pieces;
+      native::parallel_for(elements, grain, [&](int64_t begin, int64_t end) {
+        const std::lock_guard<std::mutex> lock(mutex);
+        pieces.emplace_back(begin, end);
+      });
+      std::sort(pieces.begin(), pieces.end());
+      const std::string where =
+          std::to_string(threads) + " threads, count " + std::to_string(elements) + ", grain " + std::to_string(grain);
+      ASSERT_FALSE(pieces.empty()) << where;
+      EXPECT_EQ(pieces.front().first, 0) << where;
+      EXPECT_EQ(pieces.back().second, elements) << where;
+      for (std::size_t i = 1; i < pieces.size(); ++i) EXPECT_EQ(pieces[i].first, pieces[i - 1].second) << where;
+      EXPECT_LE(static_cast<int64_t>(pieces.size()), std::max<int64_t>(1, std::min<int64_t>(threads, elements / grain)))
+          << where;
+    }
+  }
+}
+
+// The loops that go through parallel_for give the same numbers on one thread and on several.
+TEST(AccelThreads, TheOpsOnParallelForGiveTheSameNumbersOnEveryThreadCount) {
+  const Tensor x = randn({8, 16, 40, 40}, 71);  // 204,800 floats: several pieces for every one of these ops
+  const auto run = [&] {
+    Tensor input = leaf(x);
+    const Tensor cols = im2col(input, 3, 1, 1);
+    const Tensor pooled = nn::functional::max_pool2d(relu(input) * 2.0f, 2);
+    (cols.sum() + (pooled * pooled).sum()).backward();
+    return std::vector<std::vector<float>>{cols.to_vector(), pooled.to_vector(), input.grad().to_vector()};
+  };
+  std::vector<std::vector<float>> one;
+  {
+    ThreadCount count(1);
+    one = run();
+  }
+  for (int threads : {2, 3}) {
+    ThreadCount count(threads);
+    EXPECT_EQ(run(), one) << threads
+                          << " threads: im2col, col2im, max pooling and its backward, relu and its "
+                             "backward must not depend on how the work is cut";
+  }
+}
+
 TEST(AccelThreads, SetAndGetTheLibrarysThreadCount) {
   const Tensor a = small_ints({300, 300}, 60), b = small_ints({300, 300}, 61);
   for (int threads : {1, 3, 2, 4}) {

@@ -1289,6 +1289,48 @@ TEST(UnitMaxPool, KeepsTheMaximumAndWhereItWas) {
 }
 
 // %% [markdown]
+// The claim of the SYSTEMS THINKING, measured: a 2×2 pool of the reference CNN's first
+// activation (`[64, 32, 32, 32]` after a ReLU), by the obvious loop (an `if` per candidate, the
+// window's size known only at run time, as in a general loop) and by your `max_pool2d`, each the
+// median of 5 runs. If your own `max_pool2d` is the plain loop, the two are close: that is the
+// point to look at `perf annotate`.
+
+// %%
+//| demo
+#include <tinytorch/timing.hpp>
+
+const Tensor maps = relu(randn({64, 32, 32, 32}, 4));
+const int64_t window = maps.size(3) / 16;  // 2, but the compiler cannot know it
+const int64_t planes = 64 * 32, side = 32, out_side = side / window;
+std::vector<float> best_values(static_cast<std::size_t>(planes * out_side * out_side));
+std::vector<int64_t> winners(best_values.size());
+const float* in = maps.data();
+const auto with_jumps = [&] {
+  std::size_t i = 0;
+  for (int64_t p = 0; p < planes; ++p) {
+    for (int64_t oh = 0; oh < out_side; ++oh) {
+      for (int64_t ow = 0; ow < out_side; ++ow, ++i) {
+        int64_t best = p * side * side + oh * window * side + ow * window;
+        for (int64_t ki = 0; ki < window; ++ki) {
+          for (int64_t kj = 0; kj < window; ++kj) {
+            const int64_t at = p * side * side + (oh * window + ki) * side + ow * window + kj;
+            if (in[at] > in[best] || std::isnan(in[at])) best = at;
+          }
+        }
+        best_values[i] = in[best];
+        winners[i] = best;
+      }
+    }
+  }
+};
+native::MaxPool2dResult pooled;
+const double t_jumps = timing::median_seconds(5, with_jumps);
+const double t_yours = timing::median_seconds(5, [&] { pooled = native::max_pool2d(maps, 2, 2); });
+std::printf("max pooling 2x2 of %s: the loop with an if %.2f ms, your max_pool2d %.2f ms (%.1fx)\n",
+            shape_str(maps.shape()).c_str(), t_jumps * 1e3, t_yours * 1e3, t_jumps / t_yours);
+std::printf("the same winners: %s\n", pooled.argmax == winners ? "yes" : "NO");
+
+// %% [markdown]
 // ### ⭐ `native::max_pool2d_backward`
 //
 // **TODO**: Return a tensor of `input_shape` that is zero except at the winners: each

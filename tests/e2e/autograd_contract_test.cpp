@@ -45,7 +45,7 @@ json test_report(const fs::path& course, const std::vector<std::string>& modules
 }
 
 TEST(AutogradContract, LayersAndLossesBecomeDifferentiableWithoutAnEdit) {
-  for (const std::string& folder : {"01_tensor", "02_activations", "03_layers", "04_losses", "05_autograd"}) {
+  for (const char* folder : {"01_tensor", "02_activations", "03_layers", "04_losses", "05_autograd"}) {
     if (!fs::exists(source_dir() / "modules" / folder / "module.json")) GTEST_SKIP() << "modules/" << folder << " is absent";
   }
   TempDir dir("tito-e2e-autograd-contract");

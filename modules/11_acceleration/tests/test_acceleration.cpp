@@ -213,6 +213,15 @@ TEST(AccelMicrokernel, EveryPathComputesItsTileAndTouchesNothingElse) {
 TEST(AccelPack, TransposeBlockOnEveryPathWritesTheBlockAndNothingElse) {
   std::vector<float> src(8 * 11);
   for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<float>(i + 1);
+  {
+    // Your pack_b of a transposed 8 x 8 block (rows of 11 floats, from column 2) is that block,
+    // transposed: the same floats as transpose_block's.
+    const accel::MatrixView b{src.data() + 2, 8, 8, 1, 11};
+    std::vector<float> packed(64, -7.0f), transposed(64, -7.0f);
+    accel::pack_b(b, 0, 8, 0, 8, 8, packed.data());
+    accel::transpose_block_portable(src.data() + 2, 11, 8, transposed.data(), 8, 8);
+    EXPECT_EQ(packed, transposed);
+  }
   using Transpose = void (*)(const float*, int64_t, int64_t, float*, int64_t, int64_t);
   for (const auto& [name, transpose] : std::vector<std::pair<const char*, Transpose>>{
            {"dispatched", &accel::transpose_block}, {"portable", &accel::transpose_block_portable}}) {
@@ -530,6 +539,15 @@ TEST(AccelThreadPool, ALibraryGemmInsideATaskWorks) {
 // [0, count) exactly once, never more of them than threads or count / grain.
 TEST(AccelThreads, TheParallelForRunnerCoversEveryElementOnceOnThePool) {
   EXPECT_EQ(native::parallel_runner(), &accel::run_on_pool) << "installed before main, with the GEMM";
+  {
+    ThreadCount two(2);
+    std::atomic<int> ran{0};
+    accel::thread_pool()->run(2, [&](int64_t) { ++ran; });  // your ThreadPool::run, which the runner uses
+    ASSERT_EQ(ran.load(), 2);
+    std::atomic<int> pieces{0};
+    native::parallel_for(1000, 7, [&](int64_t, int64_t) { ++pieces; });
+    EXPECT_EQ(pieces.load(), 2) << "2 threads and plenty of work: one piece per thread of the pool";
+  }
   for (int threads : {1, 2, 3}) {
     ThreadCount count(threads);
     for (const auto& [elements, grain] :

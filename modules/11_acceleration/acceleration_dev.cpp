@@ -2399,15 +2399,18 @@ TEST(UnitPartition, AWideMatrixIsCutInColumns) {
 //
 // **SYSTEMS THINKING**: `m·n·k` of the CNN's shapes: the second convolution's forward is 32 ×
 // 12,544 × 400 = 160 million multiply-adds, its backward twice that; Linear(1568, 10) on 64 images
-// is 1 million, right at the threshold; a 16-feature toy layer is a few hundred. A pool that
-// woke up for all of them would be slower than one thread on the small ones.
+// is 1 million; a 16-feature toy layer is a few hundred. A pool that woke up for all of them
+// would be slower than one thread on the small ones: waking a sleeping thread costs tens of
+// microseconds, about what one core needs for 2 million multiply-adds. The threshold is 2²²
+// (4 million): with 2²⁰, n = 128 (2 million) ran at 59 GFLOP/s on 2 threads against 82 on one
+// (`bench/sgemm_bench --threads 2`).
 
 // %%
 //| export
 namespace tinytorch::accel {
 
 // Below this many multiply-adds (m*n*k) a GEMM runs on the calling thread alone.
-inline constexpr int64_t kParallelWork = int64_t{1} << 20;
+inline constexpr int64_t kParallelWork = int64_t{1} << 22;
 
 // C [m, n] (element (i, j) at c[i*ldc + j]) = A [m, k] · B [k, n], then the epilogue, on
 // kernel_path()'s kernel and get_num_threads() threads. A and B may have any strides (views).

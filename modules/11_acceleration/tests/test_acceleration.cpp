@@ -404,7 +404,8 @@ TEST(AccelGemm, EveryShapeClassFormPathAndThreadCountEqualsModule01) {
 
 TEST(AccelGemm, LargeProductsSplitAcrossThreadsEqualModule01) {
   // Large enough to pass kParallelWork, so every thread count really splits C.
-  for (const Shape3& shape : {Shape3{257, 263, 300}, Shape3{16, 5000, 25}, Shape3{400, 50, 600}}) {
+  for (const Shape3& shape : {Shape3{257, 263, 300}, Shape3{16, 5000, 60}, Shape3{400, 50, 600}}) {
+    ASSERT_GE(shape.m * shape.n * shape.k, accel::kParallelWork) << describe(shape);
     const Tensor a = small_ints({shape.m, shape.k}, 31), b = small_ints({shape.k, shape.n}, 32);
     for (accel::Path path : accel::supported_paths()) {
       accel::ScopedKernelPath forced(path);

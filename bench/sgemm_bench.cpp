@@ -6,7 +6,10 @@
 // Goal: >= 0.8x OpenBLAS at n = 1024. --only TEXT keeps the products whose name contains TEXT
 // ("ref" for the reference CNN's).
 //
-//   cmake --build --preset default --target sgemm_bench && nice build/bench/sgemm_bench [--runs 7] [--threads 1,2] [--only TEXT]
+//   cmake --build --preset default --target sgemm_bench && nice build/bench/sgemm_bench [--runs 7] [--threads 1,2]
+//   [--only TEXT]
+// On several threads set OPENBLAS_THREAD_TIMEOUT=4: OpenBLAS's idle threads otherwise spin after
+// each of its products and slow tinytorch's next one (fc1's 2-thread figures 66-80 -> 124-146).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -106,6 +109,14 @@ int main(int argc, char** argv) {
       "GFLOP/s (worst-best)\n",
       accel::path_name(accel::kernel_path()), accel::measure_peak_gflops(accel::kernel_path(), 0.1), runs);
 
+#ifdef TINYTORCH_BENCH_HAS_OPENBLAS
+  if (std::getenv("OPENBLAS_THREAD_TIMEOUT") == nullptr &&
+      std::any_of(thread_counts.begin(), thread_counts.end(), [](int t) { return t > 1; })) {
+    std::printf(
+        "note: OpenBLAS's threads spin for a while after each of its products and take the core from tinytorch's "
+        "next one; for fair figures on several threads run with OPENBLAS_THREAD_TIMEOUT=4\n");
+  }
+#endif
   std::vector<Product> products;
   for (int64_t n : {128, 256, 512, 1024, 2048}) products.push_back({"n = " + std::to_string(n), n, n, n});
   // The CNN milestone's training step, batch 64: conv1 (1 -> 16, 5x5, 28x28), conv2 (16 -> 32, 5x5,

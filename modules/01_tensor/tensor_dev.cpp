@@ -2476,7 +2476,7 @@ Tensor Tensor::expand(const Shape& target) const {
 // this module, and of the ones after it, that walk millions of independent elements (`map`,
 // im2col, pooling) could use it too, but module 01 cannot call module 11. So, as for
 // autograd, there is a slot: `native::parallel_for(count, grain, body)` calls `body(begin,
-// end)` on pieces that cover `[0, count)` exactly once, each at least `grain` long. Until a
+// end)` on pieces that cover `[0, count)` exactly once. Until a
 // *runner* is installed it is one call, `body(0, count)`, on the calling thread; module 11
 // installs one that hands the pieces to its pool, never more of them than `count / grain`. A
 // body may run on several threads at once, so its pieces must write to different memory.
@@ -2492,6 +2492,10 @@ using ParallelRunner = void (*)(int64_t count, int64_t grain, void (*body)(void*
 // Installs `runner` for every thread (nullptr: everything on the calling thread).
 void set_parallel_runner(ParallelRunner runner) noexcept;
 ParallelRunner parallel_runner() noexcept;
+
+// The work worth a thread of its own, in floats read or written: the grain of the library's
+// element loops (parallel_for(count, kParallelGrain, ...)), or of row loops, scaled by the row.
+inline constexpr int64_t kParallelGrain = int64_t{1} << 16;
 
 // body(begin, end) over pieces of [0, count): one call on this thread when no runner is
 // installed or when count <= grain (not worth waking a thread), else the runner's pieces.
@@ -2552,7 +2556,7 @@ Tensor map(const Tensor& x, F f) {
     Tensor out = empty(in.shape());
     const float* source = in.data();
     float* result = out.data();
-    native::parallel_for(in.numel(), int64_t{1} << 16, [&](int64_t begin, int64_t end) {
+    native::parallel_for(in.numel(), native::kParallelGrain, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) result[i] = f(source[i]);
     });
     return out;

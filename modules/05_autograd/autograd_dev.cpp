@@ -976,7 +976,7 @@ std::vector<Tensor> relu(const BackwardContext& ctx) {
   const float* px = x.data();
   float* out = dx.data();
   // In pieces for module 11's threads (module 01's parallel_for; one piece until then).
-  native::parallel_for(x.numel(), int64_t{1} << 16, [&](int64_t begin, int64_t end) {
+  native::parallel_for(x.numel(), native::kParallelGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const float grad = pg[i];  // read whatever the sign, so the ?: can be a select, not a branch
       out[i] = px[i] > 0.0f ? grad : 0.0f;

@@ -501,7 +501,7 @@ struct ColumnRange {
 ColumnRange columns_inside(int64_t width, int64_t out_w, int64_t kj, int64_t stride, int64_t padding);
 
 // The grain for native::parallel_for (module 01) over rows of `row_length` floats each: enough
-// rows for 65,536 floats, so that a small tensor stays on one thread. Written for you.
+// rows for kParallelGrain floats, so that a small tensor stays on one thread. Written for you.
 int64_t rows_per_piece(int64_t row_length);
 
 }  // namespace tinytorch::native
@@ -511,7 +511,7 @@ int64_t rows_per_piece(int64_t row_length);
 namespace tinytorch::native {
 
 int64_t rows_per_piece(int64_t row_length) {
-  return std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(row_length, 1));
+  return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(row_length, 1));
 }
 
 ColumnRange columns_inside(int64_t width, int64_t out_w, int64_t kj, int64_t stride, int64_t padding) {
@@ -1369,7 +1369,7 @@ Tensor max_pool2d_backward(const Tensor& grad, const std::vector<int64_t>& argma
   // threads may take them (module 01's parallel_for).
   const int64_t planes = input_shape[0] * input_shape[1];
   const int64_t per_plane = planes > 0 ? static_cast<int64_t>(argmax.size()) / planes : 0;
-  native::parallel_for(planes, rows_per_piece(4 * per_plane), [&](int64_t begin, int64_t end) {
+  native::parallel_for(planes, rows_per_piece(input_shape[2] * input_shape[3]), [&](int64_t begin, int64_t end) {
     for (int64_t i = begin * per_plane; i < end * per_plane; ++i) pdx[argmax[static_cast<std::size_t>(i)]] += pg[i];
   });
   return dx;

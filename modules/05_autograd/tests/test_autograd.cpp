@@ -24,10 +24,10 @@
 namespace {
 
 using namespace tinytorch;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using tinytorch::testing::all_finite;
 using tinytorch::testing::error_message;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 using Function = std::function<Tensor(const std::vector<Tensor>&)>;
 
@@ -40,9 +40,7 @@ void expect_gradients_match(const char* what, const Function& f, const std::vect
 
 Tensor leaf(Tensor t) { return t.requires_grad_(); }
 // Uniform in [low, high): inputs kept away from the kinks and poles of relu, abs, log, sqrt.
-Tensor uniform(Shape shape, float low, float high, uint64_t seed) {
-  return rand(std::move(shape), seed) * (high - low) + low;
-}
+Tensor uniform(Shape shape, float low, float high, uint64_t seed) { return rand(std::move(shape), seed) * (high - low) + low; }
 // Values of random sign with magnitude in [0.2, 2): no element near 0.
 Tensor away_from_zero(Shape shape, uint64_t seed) {
   Tensor magnitude = uniform(shape, 0.2f, 2.0f, seed);
@@ -66,16 +64,12 @@ TEST(AutogradOps, ElementwiseArithmeticWithBroadcasting) {
   // module 01 reads a permuted input and a stride-0 bias in place: the gradients must not notice
   const Tensor channels_first = leaf(randn({3, 2, 2, 4}, 8));
   const Tensor bias = leaf(randn({3}, 9));
-  expect_gradients_match("permuted [N, C, H, W] + bias [1, C, 1, 1]",
-                         [](const auto& v) {
-                           return v[0].permute({1, 0, 2, 3}) + v[1].view({1, 3, 1, 1});
-                         },
-                         {channels_first, bias});
-  expect_gradients_match("bias [1, C, 1, 1] * permuted [N, C, H, W]",
-                         [](const auto& v) {
-                           return v[1].view({1, 3, 1, 1}) * v[0].permute({1, 0, 2, 3});
-                         },
-                         {channels_first, bias});
+  expect_gradients_match(
+      "permuted [N, C, H, W] + bias [1, C, 1, 1]",
+      [](const auto& v) { return v[0].permute({1, 0, 2, 3}) + v[1].view({1, 3, 1, 1}); }, {channels_first, bias});
+  expect_gradients_match(
+      "bias [1, C, 1, 1] * permuted [N, C, H, W]",
+      [](const auto& v) { return v[1].view({1, 3, 1, 1}) * v[0].permute({1, 0, 2, 3}); }, {channels_first, bias});
 }
 
 TEST(AutogradOps, OpsWithANumber) {
@@ -122,18 +116,12 @@ TEST(AutogradOps, Views) {
   const Tensor a = leaf(randn({2, 3, 4}, 13));
   const Tensor row = leaf(randn({4}, 14));
   expect_gradients_match("transpose", [](const auto& v) { return v[0].transpose(0, 2); }, {a});
-  expect_gradients_match("view, reshape, flatten",
-                         [](const auto& v) {
-                           return v[0].view({6, 4}).reshape({4, 6}).flatten();
-                         },
-                         {a});
-  expect_gradients_match("reshape of a transposed view",
-                         [](const auto& v) { return v[0].transpose(1, 2).reshape({-1}); }, {a});
+  expect_gradients_match("view, reshape, flatten", [](const auto& v) { return v[0].view({6, 4}).reshape({4, 6}).flatten(); }, {a});
+  expect_gradients_match("reshape of a transposed view", [](const auto& v) { return v[0].transpose(1, 2).reshape({-1}); }, {a});
   expect_gradients_match("permute", [](const auto& v) { return v[0].permute({2, 0, 1}); }, {a});
   expect_gradients_match("unsqueeze, squeeze", [](const auto& v) { return v[0].unsqueeze(1).squeeze(0 + 1); }, {a});
   expect_gradients_match("expand", [](const auto& v) { return v[0].expand({3, 4}); }, {row});
-  expect_gradients_match("clone, contiguous", [](const auto& v) { return v[0].t().contiguous().clone(); },
-                         {row.reshape({2, 2})});
+  expect_gradients_match("clone, contiguous", [](const auto& v) { return v[0].t().contiguous().clone(); }, {row.reshape({2, 2})});
 }
 
 TEST(AutogradOps, ElementwiseMath) {
@@ -344,8 +332,7 @@ TEST(AutogradErrors, BackwardChecksWhatItIsGiven) {
 
 TEST(AutogradErrors, MapHasNoBackwardAndSaysSo) {
   Tensor x = leaf(tensor({1, 2}));
-  const std::string message =
-      error_message<std::logic_error>([&] { map(x, [](float v) { return v * v; }).sum().backward(); });
+  const std::string message = error_message<std::logic_error>([&] { map(x, [](float v) { return v * v; }).sum().backward(); });
   EXPECT_THAT(message, HasSubstr("'map'"));
   EXPECT_THAT(message, HasSubstr("autograd::function"));
 }
@@ -359,11 +346,10 @@ TEST(AutogradErrors, AnOpWithoutABackwardIsAnErrorNotASilentZero) {
 TEST(AutogradErrors, ABackwardThatReturnsTheWrongShapeIsNamed) {
   Tensor x = leaf(ones({4, 3}));
   Tensor bias = leaf(ones({3}));
-  Tensor y = autograd::function(
-      "bad_add", {x, bias}, [&] { return x + bias; },
-      [](const autograd::BackwardContext& ctx) -> std::vector<Tensor> {
-        return {ctx.grad, ctx.grad};  // forgot sum_to for the bias
-      });
+  Tensor y = autograd::function("bad_add", {x, bias}, [&] { return x + bias; },
+                                [](const autograd::BackwardContext& ctx) -> std::vector<Tensor> {
+                                  return {ctx.grad, ctx.grad};  // forgot sum_to for the bias
+                                });
   const std::string message = error_message<ShapeError>([&] { y.sum().backward(); });
   EXPECT_THAT(message, HasSubstr("'bad_add'"));
   EXPECT_THAT(message, HasSubstr("input 1 of shape [3]"));
@@ -373,12 +359,11 @@ TEST(AutogradErrors, ABackwardThatReturnsTheWrongShapeIsNamed) {
 // Ops of later modules: autograd::function
 
 Tensor cube(const Tensor& x) {
-  return autograd::function(
-      "cube", {x}, [&] { return x * x * x; },
-      [](const autograd::BackwardContext& ctx) -> std::vector<Tensor> {
-        const Tensor& input = ctx.inputs[0];
-        return {ctx.grad * 3.0f * input * input};
-      });
+  return autograd::function("cube", {x}, [&] { return x * x * x; },
+                            [](const autograd::BackwardContext& ctx) -> std::vector<Tensor> {
+                              const Tensor& input = ctx.inputs[0];
+                              return {ctx.grad * 3.0f * input * input};
+                            });
 }
 
 TEST(AutogradFunction, AnOpWithItsOwnBackwardIsDifferentiable) {
@@ -418,11 +403,10 @@ TEST(AutogradAnomaly, OffByDefault) {
 TEST(AutogradGradcheck, CatchesAWrongBackward) {
   const Function wrong_square = [](const std::vector<Tensor>& v) {
     const Tensor& x = v[0];
-    return autograd::function(
-        "wrong_square", {x}, [&] { return x * x; },
-        [](const autograd::BackwardContext& ctx) -> std::vector<Tensor> {
-          return {ctx.grad * ctx.inputs[0]};  // forgot the factor 2
-        });
+    return autograd::function("wrong_square", {x}, [&] { return x * x; },
+                              [](const autograd::BackwardContext& ctx) -> std::vector<Tensor> {
+                                return {ctx.grad * ctx.inputs[0]};  // forgot the factor 2
+                              });
   };
   const autograd::GradcheckResult result = autograd::gradcheck(wrong_square, {leaf(randn({4}, 24))});
   EXPECT_FALSE(result.ok) << "a check that cannot fail checks nothing";
@@ -494,8 +478,7 @@ void expect_parameter_gradients_match(const char* what, nn::Module& module, cons
     const Tensor numeric = autograd::numerical_gradient(loss, params, i, 1e-2f);
     EXPECT_TRUE(allclose(params[i].grad(), numeric, 1e-2f, 2e-3f))
         << what << ": the gradient of " << named[i].first << " disagrees with finite differences\nautograd:\n"
-        << params[i].grad() << "\nfinite differences:\n"
-        << numeric;
+        << params[i].grad() << "\nfinite differences:\n" << numeric;
   }
 }
 
@@ -561,10 +544,7 @@ TEST(AutogradLosses, GatherScatterAddsTheGradientBack) {
   Tensor x = leaf(tensor({{10, 11, 12}, {20, 21, 22}}));
   gather(x, 1, tensor({{2, 2}, {0, 1}})).sum().backward();
   EXPECT_THAT(x.grad().to_vector(), ElementsAre(0, 0, 2, 1, 1, 0)) << "an entry picked twice gets both gradients";
-  expect_gradients_match("gather along 0",
-                         [](const auto& v) {
-                           return gather(v[0], 0, tensor({{1, 0, 1}, {0, 0, 1}}));
-                         },
+  expect_gradients_match("gather along 0", [](const auto& v) { return gather(v[0], 0, tensor({{1, 0, 1}, {0, 0, 1}})); },
                          {leaf(randn({2, 3}, 40))});
 }
 
@@ -572,10 +552,10 @@ TEST(AutogradLosses, CrossEntropyAndNllFromLogits) {
   const Tensor logits = leaf(randn({5, 4}, 41) * 2.0f);
   const Tensor targets = tensor({0, 3, 1, 1, 2});
   expect_gradients_match("cross_entropy", [&](const auto& v) { return F::cross_entropy(v[0], targets); }, {logits});
-  expect_gradients_match("cross_entropy, sum",
-                         [&](const auto& v) { return F::cross_entropy(v[0], targets, nn::Reduction::Sum); }, {logits});
-  expect_gradients_match("nll_loss of log_softmax",
-                         [&](const auto& v) { return F::nll_loss(log_softmax(v[0], 1), targets); }, {logits});
+  expect_gradients_match("cross_entropy, sum", [&](const auto& v) { return F::cross_entropy(v[0], targets, nn::Reduction::Sum); },
+                         {logits});
+  expect_gradients_match("nll_loss of log_softmax", [&](const auto& v) { return F::nll_loss(log_softmax(v[0], 1), targets); },
+                         {logits});
 }
 
 TEST(AutogradLosses, CrossEntropyGradientIsSoftmaxMinusOneHot) {
@@ -592,8 +572,7 @@ TEST(AutogradLosses, RegressionAndBinaryLosses) {
   const Tensor labels = map(rand({3, 4}, 43), [](float u) { return u < 0.5f ? 0.0f : 1.0f; });
   const Tensor probs = leaf(uniform({3, 4}, 0.1f, 0.9f, 44));
   const Tensor logits = leaf(randn({3, 4}, 45) * 2.0f);
-  expect_gradients_match("mse_loss", [&](const auto& v) { return F::mse_loss(v[0], target); },
-                         {leaf(randn({3, 4}, 46))});
+  expect_gradients_match("mse_loss", [&](const auto& v) { return F::mse_loss(v[0], target); }, {leaf(randn({3, 4}, 46))});
   expect_gradients_match("binary_cross_entropy", [&](const auto& v) { return F::binary_cross_entropy(v[0], labels); },
                          {probs});
   expect_gradients_match("binary_cross_entropy_with_logits",
@@ -613,8 +592,7 @@ TEST(AutogradIntegration, AnMlpOfModule03LearnsWithModule04sCrossEntropy) {
   // Three clusters in 2-D, one per class: a 2-16-3 MLP must separate them.
   const Tensor centres = tensor({{0, 3}, {3, -2}, {-3, -2}});
   const Tensor labels = tensor({0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2});
-  const Tensor points =
-      gather(centres, 0, labels.unsqueeze(1).expand({12, 2}).contiguous()) + randn({12, 2}, 48) * 0.5f;
+  const Tensor points = gather(centres, 0, labels.unsqueeze(1).expand({12, 2}).contiguous()) + randn({12, 2}, 48) * 0.5f;
   nn::Sequential model(nn::Linear(2, 16, true, 49), nn::ReLU(), nn::Linear(16, 3, true, 50));
   nn::CrossEntropyLoss criterion;
   float first = 0.0f;
@@ -650,8 +628,7 @@ TEST(AutogradHidden, DiamondGraphRunsEachNodeOnce) {
 }
 
 TEST(AutogradHidden, SoftmaxAlongTheMiddleAxisOfThreeDims) {
-  expect_gradients_match("softmax(1) of [2, 3, 4]", [](const auto& v) { return softmax(v[0], 1); },
-                         {leaf(randn({2, 3, 4}, 27))});
+  expect_gradients_match("softmax(1) of [2, 3, 4]", [](const auto& v) { return softmax(v[0], 1); }, {leaf(randn({2, 3, 4}, 27))});
   expect_gradients_match("log_softmax(1) of [2, 3, 4]", [](const auto& v) { return log_softmax(v[0], 1); },
                          {leaf(randn({2, 3, 4}, 28))});
 }

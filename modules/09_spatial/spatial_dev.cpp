@@ -776,7 +776,7 @@ std::cout << "memory: x holds " << x.numel() << " floats, cols " << cols.numel()
 // `Tensor::matmul`, module 11's fast kernel will speed up every convolution without this code
 // changing. (The price: one extra pass over the output for the permute and the bias together,
 // and in backward one copy of the gradient back into the product's layout and one sum over
-// images and positions for the bias; small next to the matmul; demo 7 measures the whole thing.)
+// images and positions for the bias; small next to the matmul; demo 8 measures the whole thing.)
 //
 // ### ⭐⭐ `nn::functional::conv2d`
 //
@@ -2533,9 +2533,9 @@ try {
 // 2. Before running demo 4, predict the ratio between the seven loops and im2col + matmul. Then
 //    look at the loops' innermost trip count (`K` = 5) and the matmul's (`N·OH·OW` = 6,272): how
 //    much of the ratio does vectorization explain, and how much the cache?
-// 3. A training step of demo 7's CNN takes about 3 times its forward pass.
+// 3. A training step of demo 8's CNN takes about 3 times its forward pass.
 //    Which matmuls does backward run for one convolution, of which shapes? Estimate their share
-//    of the step, then check with the timing of demo 7 (module 10 will measure it per op).
+//    of the step, then check with the timing of demo 8 (module 10 will measure it per op).
 // 4. Max pooling keeps an `int64_t` per output; average pooling through im2col keeps `cols`
 //    for backward. Estimate the memory each keeps for a `[64, 32, 28, 28]` input with a 2×2
 //    window. Which would you change first on a memory budget?
@@ -2543,7 +2543,7 @@ try {
 //    evaluated one image at a time. What did its author forget? Predict what happens to the
 //    running statistics if evaluation runs in `train()` mode for a while.
 // 6. With momentum 0.1, after how many batches does the running mean hold less than 1% of its
-//    starting value? Estimate, then run demo 6 and compare.
+//    starting value? Estimate, then run demo 7 and compare.
 //
 // Next: module 10, profiling. You have now written a convolution two ways and measured the
 // difference with a stopwatch around a whole call. Module 10 builds the tools that measure

@@ -140,7 +140,7 @@
 //   `double` never overflows and is what you divide anyway.
 //
 // **SYSTEMS THINKING**: FLOPs count arithmetic, not time. Two products of the same FLOPs can
-// differ tenfold in time (demo 2 shows 1024×1024 at every step of this module). "Percent of
+// differ tenfold in time (demo 3 shows 1024×1024 at every step of this module). "Percent of
 // peak" is the honest figure to report: it says how much of the machine a kernel leaves unused.
 
 // %%
@@ -1278,7 +1278,7 @@ std::printf("transposed B [65536, 27]:  your pack_b %6.2f ms, a float at a time 
 //
 // **SYSTEMS THINKING**: an edge tile costs a full tile of arithmetic for a partial result. For
 // `n` = 10 and NR = 32, 69% of the FMAs multiply zeros. That is why the CNN's last layer, `[64,
-// 1568] @ [1568, 10]`, runs far below peak in demo 2's table of shapes, and why a library for
+// 1568] @ [1568, 10]`, runs far below peak in demo 3's table of shapes, and why a library for
 // small matrices (libxsmm) generates a kernel per shape.
 
 // %%
@@ -2312,7 +2312,7 @@ TEST(UnitDispatch, TheFastestPathTheCpuCanRun) {
 // **SYSTEMS THINKING**: with dynamic scheduling one could cut C into many more rectangles than
 // threads (say 4 per thread) so that a preempted thread's share is taken over by the others. That
 // costs more packing, the trade-off every production library tunes. Try it: the tests accept any
-// partition that covers C exactly once, and demo 5 measures the result.
+// partition that covers C exactly once, and demo 6 measures the result.
 
 // %%
 //| export
@@ -2952,19 +2952,19 @@ for (const std::string step : {"naive", "module 01", "tiled", "packed portable",
 // 1. Estimate, then measure: how many GFLOP/s does one core of this machine reach at most? Write
 //    your estimate (clock × FMA units × lanes × 2) before you run demo 1. How far is module 01's
 //    matmul from it, and is the gap closer to 2×, 10× or 50×?
-// 2. Before running demo 2, predict which step gains most at n = 1024: the register tile, the
+// 2. Before running demo 3, predict which step gains most at n = 1024: the register tile, the
 //    packing, the hand-written SIMD or the threads. Then explain the measured order. Why does
 //    "tiled" (no packing) fall behind at 1024 but not at 256?
 // 3. A 6 × 16 AVX2 tile does 12 FMAs for 8 loads per step. Estimate the ratio for 4 × 8 and for
 //    8 × 32 with AVX-512, and predict which tiles are FMA-bound and which are load-bound on a core
 //    that does 2 FMAs and 2 loads per cycle. Change `kAvx512MR` to 4 and measure.
 // 4. KC = 256 makes a B panel of 256 × 32 floats. Estimate its size in KiB and compare it with
-//    this machine's L1 (`lscpu`). Predict what KC = 1024 does to the GFLOP/s of demo 2, then
+//    this machine's L1 (`lscpu`). Predict what KC = 1024 does to the GFLOP/s of demo 3, then
 //    change it in `blocking_for` and measure.
 // 5. The CNN's `Linear(1568, 10)` multiplies `[64, 1568]` by `[1568, 10]`. Estimate the share of
 //    the kernel's FMAs that multiply zero padding with NR = 32. How would you write a kernel for
 //    `n = 10`? (Look at the packed-B layout: what if B were the "A" side?)
-// 6. Predict the speed-up of the CNN step on 2 threads over 1 thread before demo 6 prints it.
+// 6. Predict the speed-up of the CNN step on 2 threads over 1 thread before demo 7 prints it.
 //    Then look at which part of the step does *not* run on the GEMM (im2col, col2im, pooling,
 //    Adam, the bias adds): by Amdahl's law, what is the best speed-up you can get from the GEMM
 //    alone? Module 10's profiler shows the split.

@@ -36,7 +36,7 @@
 // |---|---|---|
 // | 1 | reductions | `apply_reduction` |
 // | 2 | mean squared error | `mse_loss` |
-// | 3 | cross-entropy from logits | `logsumexp`, `native::gather`, `nll_loss`, `cross_entropy` |
+// | 3 | cross-entropy from logits | `logsumexp`, `native::gather`, `nll_loss`, `native::cross_entropy` |
 // | 4 | binary cross-entropy | `native::binary_cross_entropy`, `native::binary_cross_entropy_with_logits` |
 // | 5 | predictions | `native::argmax`, `accuracy` |
 // | 6 | loss objects (written for you) | nothing: `nn::CrossEntropyLoss` and friends |
@@ -53,7 +53,7 @@
 // `exp`, `log`, `sum`, `mean`, ... each already tells autograd what it did. Where a composition
 // of existing ops would be unstable or wasteful, this module adds a new op of its own, a
 // *kernel* you write (`native::gather`) with a thin wrapper, given, that records it under its
-// own name. Three ops are new: `gather`, `binary_cross_entropy` and
+// own name. Four ops are new: `gather`, `cross_entropy`, `binary_cross_entropy` and
 // `binary_cross_entropy_with_logits`; each part says why it is one op rather than several.
 // Never compute a loss with `data()` loops or `to_vector()` outside a kernel: the numbers
 // would be right, and module 05 would have nothing to differentiate.
@@ -149,7 +149,8 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, Reduction reduct
 
 // Cross-entropy of raw scores (logits) [N, C] against class indices [N]:
 // logsumexp(logits[i]) - logits[i][targets[i]] per row, reduced over the rows. Finite and
-// correct for logits of any size; equal to nll_loss(log_softmax(logits, 1), targets).
+// correct for logits of any size; equal to nll_loss(log_softmax(logits, 1), targets). One
+// recorded op, "cross_entropy": it makes no temporary as large as the logits.
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, Reduction reduction = Reduction::Mean);
 
 // Binary cross-entropy of probabilities p in [0, 1] against targets y of the same shape:
@@ -492,8 +493,9 @@ TEST(UnitMse, MeanOfSquaredDifferences) {
 // and with `m = max(x)` every `exp` is at most 1 (no overflow), the sum is at least 1 (its
 // log is finite and small), and nothing passes through a probability that could underflow.
 //
-// So cross-entropy is three steps, one exercise each: `logsumexp` of every row; **pick** the
-// target's logit out of every row (`gather`); subtract and reduce.
+// So cross-entropy is three steps: `logsumexp` of every row; **pick** the target's logit out
+// of every row (`gather`); subtract and reduce. You write each step as a tensor function first,
+// and then the whole loss once more as one kernel, the way production libraries compute it.
 
 // %% [markdown]
 // ### ⭐⭐⭐ `logsumexp`
@@ -713,23 +715,39 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, Reduction reduct
 }  // namespace tinytorch::nn::functional
 
 // %% [markdown]
-// ### ⭐⭐ `cross_entropy`
+// ### ⭐⭐ `cross_entropy`: one op, one kernel
 //
-// All the pieces are there: per row, `logsumexp(logits[i]) - logits[i][targets[i]]`.
+// All the pieces are there: per row, `logsumexp(logits[i]) - logits[i][targets[i]]`, and
+// `logsumexp(logits, 1) - gather(logits, 1, targets.unsqueeze(1)).squeeze(1)` computes exactly
+// that. It is correct and stable, and it is how PyTorch *defines* the loss. It is not how
+// PyTorch *computes* it, for two reasons.
 //
-// Why compose it from ops rather than write one kernel? Every piece is stable (`logsumexp`
-// took care of that), each piece is already one recorded op (`gather`) or a few (`logsumexp`),
-// and module 05 will differentiate the composition correctly: the gradient of the row's loss
-// comes out as `softmax(logits[i]) - onehot(targets[i])`, assembled from the backward of
-// `exp`, `sum`, `log` and `gather`. PyTorch fuses it into one kernel for speed; we keep the
-// parts visible.
+// - **Memory.** The composition makes temporaries as large as the logits: `x - m`, then its
+//   `exp`. The logits are often a model's largest tensor (a language model's `[8192, 50257]` are
+//   1.6 GB), and each temporary is written once and read back once. A kernel that walks each row
+//   itself keeps the row in the L1 cache and writes only the `N` losses.
+// - **The backward.** Autograd would differentiate the composition node by node: the shift's
+//   `sub`, `exp`, `sum`, `log`, the `add` of the shift, `gather` and the last `sub`, seven
+//   backward nodes, most of them making an `[N, C]` gradient, to assemble a result that has a
+//   one-line formula, `softmax(logits[i]) - onehot(targets[i])` per row.
 //
-// **TODO**: After the given check, compute the loss of every row and reduce.
+// So the loss is one recorded op, `cross_entropy`, like the binary cross-entropies of part 4:
+// a kernel you write, a wrapper (given) that checks and records it, and a backward that module 05
+// computes directly from that formula. The composition stays as the reference the tests compare
+// with.
+//
+// **TODO**: In the kernel `native::cross_entropy(logits, targets)`, return the loss of every
+// row, `[N]`, reading each row of logits and writing nothing but the losses. The op (below) has
+// checked that the logits are `[N, C]` and that every target is a class index in `[0, C)`.
 //
 // **APPROACH**:
-// 1. `lse = logsumexp(logits, 1)`: shape `[N]`.
-// 2. `picked = gather(logits, 1, targets.unsqueeze(1)).squeeze(1)`: shape `[N]`.
-// 3. `return apply_reduction(lse - picked, reduction);`
+// 1. `x = logits.contiguous()`, `t = targets.contiguous()`; `losses = empty({N})` (module 01:
+//    every entry is written below).
+// 2. For each row `i`, `row = x.data() + i * C`:
+//    - `m` = the row's largest entry; if it is infinite, use 0 instead (as `logsumexp` does).
+//    - `sum` = Σ_c `std::exp(row[c] - m)`.
+//    - `losses[i] = (m - row[target]) + std::log(sum)`, with `target = static_cast<int64_t>(t[i])`.
+// 3. Return `losses`.
 //
 // **EXAMPLE**:
 // ```cpp
@@ -742,35 +760,72 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& targets, Reduction reduct
 // ```
 //
 // **HINTS**:
+// - `(m - row[target]) + log(sum)`, in that order: for logits near 1000, `m - row[target]` is
+//   exact, where `(m + log(sum)) - row[target]` first rounds `1000.69` to the float grid near
+//   1000 (steps of 6·10⁻⁵) and loses the small loss's digits.
 // - The targets are class **indices**, not one-hot rows: `-(targets * log_softmax(x)).sum(1)`
 //   broadcasts `[N]` against `[N, C]` and, when `N == C`, runs and returns garbage.
 // - `nll_loss(log_softmax(logits, 1), targets, reduction)` is the same number, and a fine
-//   way to check your answer (it is how PyTorch defines `cross_entropy`).
+//   way to check your answer.
 // - The last row of the example: when every logit is equal, every class gets probability
 //   `1/C` and the loss is `ln C`. Remember that number (part 7).
 //
-// **SYSTEMS THINKING**: the logits are often the largest tensor of a language model: `[8192,
-// 50257]` floats are 1.6 GB, and cross-entropy makes temporaries of the same size (`x - m`,
-// its `exp`). Production code computes the loss in chunks of rows, or fuses the last matmul
-// with the loss so the full logits never exist in memory at once.
+// **SYSTEMS THINKING**: the kernel reads each row twice (its max, then the sum of exps), but
+// from the L1 cache: from memory it is one pass over the logits, and no `[N, C]` tensor is made
+// (a test counts the floats allocated, and the second demo below measures both). Fused kernels for a vocabulary of
+// 50,000 go one step further: an *online* log-sum-exp keeps a running max and rescales the
+// running sum, so even a row too long for the cache is read once. And production code fuses the
+// last matmul with the loss, in chunks of rows, so that the full logits never exist at all.
 
 // %%
 //| export impl
-namespace tinytorch::nn::functional {
+namespace tinytorch {
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& targets, Reduction reduction) {
-  check_classification("cross_entropy", "logits", logits, targets);
+namespace native {
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets) {
   // BEGIN SOLUTION
-  const Tensor lse = logsumexp(logits, 1);
-  const Tensor picked = gather(logits, 1, targets.unsqueeze(1)).squeeze(1);
-  return apply_reduction(lse - picked, reduction);
+  const Tensor x = logits.contiguous();
+  const Tensor t = targets.contiguous();
+  const int64_t rows = x.size(0);
+  const int64_t classes = x.size(1);
+  Tensor losses = empty({rows});
+  const float* scores = x.data();
+  const float* picks = t.data();
+  float* result = losses.data();
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* row = scores + i * classes;
+    float m = row[0];
+    for (int64_t c = 1; c < classes; ++c) m = std::max(m, row[c]);
+    if (std::isinf(m)) m = 0.0f;  // all -inf (or a +inf): no inf - inf, as in logsumexp
+    float sum = 0.0f;
+    for (int64_t c = 0; c < classes; ++c) sum += std::exp(row[c] - m);
+    result[i] = (m - row[static_cast<int64_t>(picks[i])]) + std::log(sum);
+  }
+  return losses;
   // END SOLUTION
 }
 
-}  // namespace tinytorch::nn::functional
+}  // namespace native
+
+namespace nn::functional {
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets, Reduction reduction) {
+  check_classification("cross_entropy", "logits", logits, targets);
+  const Tensor losses =
+      autograd::record("cross_entropy", {logits, targets}, [&] { return native::cross_entropy(logits, targets); });
+  return apply_reduction(losses, reduction);
+}
+
+}  // namespace nn::functional
+
+}  // namespace tinytorch
 
 // %%
 //| test
+#include <atomic>
+#include <cmath>
+
 TEST(UnitCrossEntropy, LogSumExpMinusTheTargetLogit) {
   EXPECT_NEAR(logsumexp(tensor({1, 2, 3}), 0).item(), 3.4076059f, 1e-5f);
   EXPECT_EQ(gather(tensor({{10, 11, 12}, {20, 21, 22}}), 1, tensor({{2}, {0}})).to_vector(),
@@ -783,6 +838,40 @@ TEST(UnitCrossEntropy, LogSumExpMinusTheTargetLogit) {
 TEST(UnitCrossEntropy, FiniteForLogitsOfAThousand) {
   EXPECT_NEAR(F::cross_entropy(tensor({{1000, 1000}}), tensor({0})).item(), 0.6931472f, 1e-4f);
   EXPECT_NEAR(F::cross_entropy(tensor({{1000, 0}}), tensor({1})).item(), 1000.0f, 1e-2f);
+}
+
+namespace {
+
+// The largest tensor made while the observer is installed (module 01's allocation hook).
+std::atomic<std::size_t> largest_tensor_bytes{0};
+void note_allocated(std::size_t bytes) noexcept {
+  std::size_t seen = largest_tensor_bytes.load();
+  while (bytes > seen && !largest_tensor_bytes.compare_exchange_weak(seen, bytes)) {
+  }
+}
+void note_freed(std::size_t) noexcept {}
+const memory::AllocationObserver largest_tensor_observer{&note_allocated, &note_freed};
+
+}  // namespace
+
+TEST(UnitCrossEntropy, MakesNoTemporaryAsLargeAsTheLogits) {
+  const Tensor logits = randn({256, 100}, 1);
+  const Tensor targets = map(rand({256}, 2), [](float u) { return std::floor(u * 100.0f); });
+  const Tensor composed = (logsumexp(logits, 1) - gather(logits, 1, targets.unsqueeze(1)).squeeze(1)).mean();
+  struct Observe {
+    const memory::AllocationObserver* before = memory::allocation_observer();
+    Observe() { memory::set_allocation_observer(&largest_tensor_observer); }
+    ~Observe() { memory::set_allocation_observer(before); }
+  };
+  largest_tensor_bytes = 0;
+  Tensor loss;
+  {
+    Observe watching;
+    loss = F::cross_entropy(logits, targets);
+  }
+  EXPECT_LT(largest_tensor_bytes.load(), 256u * 100u * sizeof(float))
+      << "cross_entropy made a tensor as large as the logits [256, 100]: one kernel writes only the 256 losses";
+  EXPECT_NEAR(loss.item(), composed.item(), 1e-5f) << "the kernel must give the composition's number";
 }
 
 // %% [markdown]
@@ -826,6 +915,47 @@ for (const Case& c : cases) {
               from_softmax, yours);
 }
 std::printf("\nthe true losses: 0.4076 for the first four rows, 100 and 1000 for the confident mistakes\n");
+
+// %% [markdown]
+// One kernel against the composition it replaces, on 4096 rows of 1000 classes (16 MB of
+// logits): the median time of 5 calls, and the bytes of every tensor each one makes, counted by
+// module 01's allocation hook. The composition makes two tensors as large as the logits (`x - m`
+// and its `exp`); the kernel makes the 4096 losses, 16 kB.
+
+// %%
+//| demo
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+namespace F = tinytorch::nn::functional;
+const Tensor logits = randn({4096, 1000}, 3);
+const Tensor targets = map(rand({4096}, 4), [](float u) { return std::floor(u * 1000.0f); });
+static std::atomic<std::size_t> bytes_made{0};
+static const memory::AllocationObserver count_bytes{
+    [](std::size_t bytes) noexcept { bytes_made += bytes; }, [](std::size_t) noexcept {}};
+auto measure = [&](const char* what, auto loss) {
+  std::vector<double> runs;
+  float value = 0;
+  for (int run = 0; run < 5; ++run) {
+    const auto start = std::chrono::steady_clock::now();
+    value = loss().item();
+    runs.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(runs.begin(), runs.end());
+  bytes_made = 0;
+  memory::set_allocation_observer(&count_bytes);
+  (void)loss();
+  memory::set_allocation_observer(nullptr);
+  std::printf("%-46s %8.2f ms %9.3f MB made   loss %.5f\n", what, runs[2], bytes_made.load() / 1e6, value);
+};
+std::printf("cross-entropy of [4096, 1000] logits (median of 5 calls)\n");
+measure("composed: logsumexp(x, 1) - gather(x, 1, t)", [&] {
+  return (logsumexp(logits, 1) - gather(logits, 1, targets.unsqueeze(1)).squeeze(1)).mean();
+});
+measure("one kernel: F::cross_entropy(x, t)", [&] { return F::cross_entropy(logits, targets); });
 
 // %% [markdown]
 // ### What loss should an untrained classifier have?
@@ -1555,7 +1685,8 @@ if (!fs::exists(dir / "train-labels-idx1-ubyte") || !fs::exists(dir / "t10k-labe
 //   the learning rate independent of the batch size;
 // - **mean squared error**, which refuses to broadcast `[N, 1]` against `[N]`;
 // - **log-sum-exp** with the max shift, and from it **cross-entropy from logits**, finite and
-//   right for logits of ±1000, where softmax-then-log gives `NaN` or `inf`;
+//   right for logits of ±1000, where softmax-then-log gives `NaN` or `inf`: composed from
+//   tensor ops first, then as one kernel that makes no temporary as large as the logits;
 // - **`gather`**, a new op that picks one entry per row for the price of one read, and
 //   **negative log-likelihood** on top of it;
 // - **binary cross-entropy** with PyTorch's clamp at −100, and the stable
@@ -1565,9 +1696,9 @@ if (!fs::exists(dir / "train-labels-idx1-ubyte") || !fs::exists(dir / "t10k-labe
 // - what the numbers mean: `ln C` for an untrained classifier, and a class-frequency
 //   baseline on real labels.
 //
-// Every loss is made of recorded ops, three of them new (`gather`, `binary_cross_entropy`,
-// `binary_cross_entropy_with_logits`), and each new op has a row in the op table of
-// `modules/README.md` saying what its backward computes.
+// Every loss is made of recorded ops, four of them new (`gather`, `cross_entropy`,
+// `binary_cross_entropy`, `binary_cross_entropy_with_logits`), and each new op has a row in
+// the op table of `modules/README.md` saying what its backward computes.
 //
 // **A milestone unlocks.** With losses and accuracy done, the course's first milestone, the
 // **perceptron (1957)**, can run: a single-layer perceptron that separates two real
@@ -1600,5 +1731,5 @@ if (!fs::exists(dir / "train-labels-idx1-ubyte") || !fs::exists(dir / "t10k-labe
 //    outweigh the rest; then **measure** with the accuracy-versus-loss demo.
 //
 // Next: module 05, autograd. It gives every op in the op table a backward, `gather` and the
-// two binary cross-entropies included, and then `loss.backward()` on the losses you wrote here
+// three cross-entropies included, and then `loss.backward()` on the losses you wrote here
 // fills in the gradient of every weight, without a line of this module changing.

@@ -461,6 +461,7 @@ std::vector<Tensor> log_softmax(const BackwardContext& ctx);
 std::vector<Tensor> gather(const BackwardContext& ctx);
 std::vector<Tensor> binary_cross_entropy(const BackwardContext& ctx);
 std::vector<Tensor> binary_cross_entropy_with_logits(const BackwardContext& ctx);
+std::vector<Tensor> cross_entropy(const BackwardContext& ctx);
 
 }  // namespace tinytorch::autograd::derivatives
 
@@ -1082,17 +1083,21 @@ std::vector<Tensor> log_softmax(const BackwardContext& ctx) {
 }  // namespace tinytorch::autograd::derivatives
 
 // %% [markdown]
-// ### ⭐⭐ `gather`, and the two binary cross-entropies: module 04's ops
+// ### ⭐⭐ `gather`, and the three cross-entropies: module 04's ops
 //
-// Module 04's cross-entropy is `logsumexp(logits) - gather(logits, 1, targets)`: `logsumexp`
-// is made of ops you have already differentiated (`exp`, `sum`, `log`), so only `gather` is
-// new. `gather` *picks* entries: `out[o][j][i] = x[o][index[o][j][i]][i]` along `dim`. Each
-// picked entry's gradient goes back to the position it came from, and everything that was not
-// picked gets 0. An index picked twice receives both gradients: it is a **scatter-add**.
+// Module 04 defined cross-entropy as `logsumexp(logits) - gather(logits, 1, targets)`:
+// `logsumexp` is made of ops you have already differentiated (`exp`, `sum`, `log`), so only
+// `gather` is new. `gather` *picks* entries: `out[o][j][i] = x[o][index[o][j][i]][i]` along
+// `dim`. Each picked entry's gradient goes back to the position it came from, and everything
+// that was not picked gets 0. An index picked twice receives both gradients: it is a
+// **scatter-add**.
 //
-// The two binary cross-entropies are single ops in module 04, because composing them from
-// smaller ops gives wrong gradients at the edges (0/0 at p = 0; `abs` has no slope at 0).
-// Their backward functions are written for you, from the formulas in modules/README.md.
+// Module 04 then computed the loss as one op, `cross_entropy`, so that no tensor as large as
+// the logits is made. Its backward is the formula the composition would have assembled from
+// seven nodes, `g[i] · (softmax(logits[i]) - onehot(targets[i]))`, in one pass over each row.
+// The two binary cross-entropies are single ops too, because composing them from smaller ops
+// gives wrong gradients at the edges (0/0 at p = 0; `abs` has no slope at 0). These three
+// backward functions are written for you, from the formulas in modules/README.md.
 //
 // **TODO**: `gather` (`ints = {dim}`, already non-negative): the gradient for `x`, scattered
 // back; none for `index`.
@@ -1166,6 +1171,38 @@ std::vector<Tensor> binary_cross_entropy(const BackwardContext& ctx) {
   return {grad_p, grad_y};
 }
 
+// logits [N, C]: g[i] (softmax(logits[i]) - onehot(targets[i])), one pass over each row;
+// targets (class indices): none.
+std::vector<Tensor> cross_entropy(const BackwardContext& ctx) {
+  if (!ctx.needs_grad[0]) return {Tensor(), Tensor()};
+  const Tensor x = ctx.inputs[0].contiguous();
+  const Tensor targets = ctx.inputs[1].contiguous();
+  const Tensor g = ctx.grad.contiguous();
+  const int64_t rows = x.size(0);
+  const int64_t classes = x.size(1);
+  Tensor grad_x = empty(x.shape());
+  const float* scores = x.data();
+  const float* picks = targets.data();
+  const float* incoming = g.data();
+  float* result = grad_x.data();
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* row = scores + i * classes;
+    float* out = result + i * classes;
+    float m = row[0];
+    for (int64_t c = 1; c < classes; ++c) m = std::max(m, row[c]);
+    if (std::isinf(m)) m = 0.0f;
+    float sum = 0.0f;
+    for (int64_t c = 0; c < classes; ++c) {
+      out[c] = std::exp(row[c] - m);
+      sum += out[c];
+    }
+    const float scale = incoming[i] / sum;
+    for (int64_t c = 0; c < classes; ++c) out[c] *= scale;
+    out[static_cast<int64_t>(picks[i])] -= incoming[i];
+  }
+  return {grad_x, Tensor()};
+}
+
 // x: g (sigmoid(x) - y); y: -g x.
 std::vector<Tensor> binary_cross_entropy_with_logits(const BackwardContext& ctx) {
   const Tensor& x = ctx.inputs[0];
@@ -1227,6 +1264,7 @@ const BackwardFn* find_backward(std::string_view op) {
       {"gather", derivatives::gather},
       {"binary_cross_entropy", derivatives::binary_cross_entropy},
       {"binary_cross_entropy_with_logits", derivatives::binary_cross_entropy_with_logits},
+      {"cross_entropy", derivatives::cross_entropy},
   };
   const auto found = table.find(op);
   return found == table.end() ? nullptr : &found->second;

@@ -758,8 +758,9 @@ OpKind op_kind(std::string_view name) {
       {"cat", OpKind::copy},          {"stack", OpKind::copy},
       {"gather", OpKind::copy},       {"sum", OpKind::reduction},
       {"sum_dim", OpKind::reduction}, {"max", OpKind::reduction},
-      {"max_dim", OpKind::reduction}, {"im2col", OpKind::im2col},
-      {"col2im", OpKind::col2im},     {"max_pool2d", OpKind::max_pool2d},
+      {"max_dim", OpKind::reduction}, {"cross_entropy", OpKind::reduction},
+      {"im2col", OpKind::im2col},     {"col2im", OpKind::col2im},
+      {"max_pool2d", OpKind::max_pool2d},
   };
   static const std::vector<std::string_view> elementwise = {"add",
                                                             "sub",

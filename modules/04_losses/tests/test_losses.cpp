@@ -583,7 +583,7 @@ const std::set<std::string> kDifferentiableOps = {
     "add_scalar", "sub_scalar", "mul_scalar", "div_scalar", "rsub_scalar", "rdiv_scalar", "neg", "sum", "sum_dim",
     "max", "max_dim", "matmul", "exp", "log", "sqrt", "abs", "pow", "clamp_min", "clamp_max", "relu", "leaky_relu",
     "sigmoid", "tanh", "gelu", "softmax", "log_softmax", "gather", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits"};
+    "binary_cross_entropy_with_logits", "cross_entropy"};
 
 class LossesAutogradSlot : public ::testing::Test {
  protected:

@@ -791,9 +791,45 @@ TEST(SpatialBatchNormStats, SurviveALargeMean) {
   EXPECT_NEAR(stats.mean.item(), mean, 1e-3);
   EXPECT_NEAR(stats.var.item(), var, 0.02 * var)
       << "activations of mean 1000 and standard deviation 0.01: E[x^2] - E[x]^2 (or a float accumulator) loses "
-         "the variance in rounding; use two passes in double";
+         "the variance in rounding; sum the deviations from the channel's first value, in double";
   nn::BatchNorm2d bn(1);
   EXPECT_TRUE(all_finite(bn(x)));
+}
+
+TEST(SpatialBatchNormStats, AMeanOfTenThousandNeedsTheShiftEvenInDouble) {
+  // Channel 0 sits at 10^4 with a standard deviation of 0.01, channel 1 at -10^4 with 1.
+  const Tensor noise = randn({8, 2, 16, 16}, 101);
+  std::vector<float> values = noise.to_vector();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const bool first = (i / 256) % 2 == 0;
+    values[i] = first ? 1e4f + 0.01f * values[i] : -1e4f + values[i];
+  }
+  const Tensor x(values, {8, 2, 16, 16});
+  const native::BatchStats stats = native::batch_norm_stats(x);
+  for (int64_t c = 0; c < 2; ++c) {
+    double sum = 0.0, squares = 0.0;
+    for (int64_t n = 0; n < 8; ++n) {
+      for (int64_t i = 0; i < 256; ++i) sum += values[static_cast<std::size_t>((n * 2 + c) * 256 + i)];
+    }
+    const double mean = sum / 2048.0;
+    for (int64_t n = 0; n < 8; ++n) {
+      for (int64_t i = 0; i < 256; ++i) {
+        const double d = values[static_cast<std::size_t>((n * 2 + c) * 256 + i)] - mean;
+        squares += d * d;
+      }
+    }
+    const double var = squares / 2048.0;
+    EXPECT_NEAR(stats.mean.to_vector()[static_cast<std::size_t>(c)], mean, 1e-3) << "channel " << c;
+    EXPECT_NEAR(stats.var.to_vector()[static_cast<std::size_t>(c)], var, 1e-4 * var)
+        << "channel " << c << ": the sums of v and v^2 cancel to two or three digits even in double; sum v - K and "
+        << "(v - K)^2 with K the channel's first value";
+  }
+}
+
+TEST(SpatialBatchNormStats, AConstantChannelHasVarianceZeroNotANegativeRoundingError) {
+  const native::BatchStats stats = native::batch_norm_stats(full({4, 3, 5, 5}, 0.1f));
+  for (float v : stats.var.to_vector()) EXPECT_EQ(v, 0.0f);
+  for (float v : stats.mean.to_vector()) EXPECT_NEAR(v, 0.1f, 1e-7f);
 }
 
 TEST(SpatialBatchNorm, TrainingGivesEachChannelMeanBetaAndStandardDeviationGamma) {

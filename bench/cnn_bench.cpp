@@ -9,8 +9,8 @@
 // and the ratio of the medians (tinytorch / libtorch, images per second: above 1 is faster).
 //
 //   build/bench/cnn_bench [--steps N] [--repeats R] [--warmup W] [--threads T] [--seed S]
-//                         [--only tinytorch|libtorch] [--matmul fast|module01] [--buffer-cache on|off]
-//                         [--profile STEPS]
+//                         [--only tinytorch|libtorch] [--matmul fast|module01] [--conv image|im2col]
+//                         [--buffer-cache on|off] [--profile STEPS]
 //
 // --profile STEPS trains tinytorch alone for STEPS batches under module 10's profiler (after as
 // many unprofiled warm-up steps) and prints where a training step's time goes, op by op.
@@ -54,6 +54,7 @@ struct Options {
   bool tinytorch = true;
   bool libtorch = true;
   bool fast_matmul = true;   // module 11's GEMM when the build has it
+  bool conv_by_image = true;  // with the GEMM: module 11's image-by-image convolution, else im2col + matmul
   bool buffer_cache = true;  // module 01's buffer cache; off: every buffer from malloc
   int profile_steps = 0;     // > 0: profile this many tinytorch steps and stop
 };
@@ -61,7 +62,7 @@ struct Options {
 const char* const kUsage =
     "usage: cnn_bench [--steps N] [--repeats R] [--warmup W] [--threads T] [--seed S] [--only tinytorch|libtorch] "
     "[--matmul fast|module01]\n"
-    "                 [--buffer-cache on|off] [--profile STEPS]\n"
+    "                 [--conv image|im2col] [--buffer-cache on|off] [--profile STEPS]\n"
     "  --steps N     training steps (batches of 64) per timed repetition (default 10)\n"
     "  --repeats R   timed repetitions per side (default 5)\n"
     "  --warmup W    untimed steps per side first (default 3)\n"
@@ -71,6 +72,8 @@ const char* const kUsage =
     "  --only SIDE   run tinytorch or libtorch alone\n"
     "  --matmul M    tinytorch's products: fast (module 11's GEMM, the default when the package has it)\n"
     "                or module01 (the library before module 11)\n"
+    "  --conv C      with the fast GEMM, tinytorch's convolutions: image (module 11's image-by-image\n"
+    "                convolution, the default) or im2col (module 09's im2col + one matmul per layer)\n"
     "  --buffer-cache on|off  module 01's cache of freed buffers (default on); off gives every tensor a\n"
     "                buffer from malloc, to see what the cache saves\n"
     "  --profile N   profile N tinytorch steps (after N warm-up steps) with module 10 and print the per-op table\n";
@@ -120,6 +123,10 @@ Options parse(int argc, char** argv) {
       const std::string which = value();
       if (which != "fast" && which != "module01") usage("--matmul takes fast or module01, got '" + which + "'", 2);
       o.fast_matmul = which == "fast";
+    } else if (arg == "--conv") {
+      const std::string which = value();
+      if (which != "image" && which != "im2col") usage("--conv takes image or im2col, got '" + which + "'", 2);
+      o.conv_by_image = which == "image";
     } else if (arg == "--buffer-cache") {
       const std::string which = value();
       if (which != "on" && which != "off") usage("--buffer-cache takes on or off, got '" + which + "'", 2);
@@ -221,7 +228,7 @@ int main(int argc, char** argv) {
     const TrainingData data = random_training_data(o.seed + 100);
     if (o.profile_steps > 0) {
       std::printf("the reference CNN's training step, tinytorch: %s\n",
-                  bench::use_matmul(o.fast_matmul, o.threads).c_str());
+                  bench::use_matmul(o.fast_matmul, o.threads, o.conv_by_image).c_str());
       TinytorchSide side(model, data);
       return bench::profile_steps(o.profile_steps, [&] { side.train_steps(1); });
     }
@@ -237,7 +244,7 @@ int main(int argc, char** argv) {
         static_cast<long long>(kBatch), kLr, kMomentum, static_cast<long long>(kBatch * kBatchesOfData),
         static_cast<unsigned long long>(o.seed), o.tinytorch && with_peer ? ", the same weights on both sides" : "");
     const bool tinytorch_threads = bench::has_fast_matmul() && o.fast_matmul;  // else one thread
-    const std::string matmul = bench::use_matmul(o.fast_matmul, o.threads);
+    const std::string matmul = bench::use_matmul(o.fast_matmul, o.threads, o.conv_by_image);
     std::printf("threads:");
     if (with_peer) std::printf(" libtorch %d (intra-op and inter-op);", o.threads);
     if (o.tinytorch) std::printf(" tinytorch: %s", matmul.c_str());

@@ -84,6 +84,7 @@
 // %%
 //| export impl
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -778,6 +779,15 @@ std::cout << "memory: x holds " << x.numel() << " floats, cols " << cols.numel()
 // and in backward one copy of the gradient back into the product's layout and one sum over
 // images and positions for the bias; small next to the matmul; demo 9 measures the whole thing.)
 //
+// **A slot for a faster convolution.** The composition has one cost that no matmul kernel can
+// remove: `cols` itself. For the second layer of the CNN milestone's network it is 20 MB, more
+// than the caches, written by im2col, read back by the matmul, and kept alive until the backward
+// pass reads it once more. Module 11 removes it with a convolution of its own that works image by
+// image, with the columns of one image at a time in the L2 cache, and installs it in a slot here,
+// as it installs its GEMM behind `Tensor::matmul` (module 01). `conv2d` asks
+// `native::conv2d_kernel()` after its checks (given code); with nothing installed, as in this
+// module's tests, it runs your composition, which stays the reference module 11 is tested against.
+//
 // ### ⭐⭐ `nn::functional::conv2d`
 //
 // **TODO**: After the given checks, compute the convolution with `im2col`, `matmul`, `view`,
@@ -831,6 +841,20 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Te
 
 }  // namespace tinytorch::nn::functional
 
+namespace tinytorch::native {
+
+// A kernel that replaces conv2d's composition: the same arguments (already checked) and the same
+// result, differentiable in input, weight and bias (the kernel records itself for autograd).
+using Conv2dKernel = Tensor (*)(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride,
+                                int64_t padding);
+// Installs `kernel` for every thread (nullptr goes back to im2col + matmul). Module 11 does this
+// once, when the program starts.
+void set_conv2d_kernel(Conv2dKernel kernel) noexcept;
+// The installed kernel, or nullptr.
+Conv2dKernel conv2d_kernel() noexcept;
+
+}  // namespace tinytorch::native
+
 // %%
 //| export impl
 namespace tinytorch::nn::functional {
@@ -849,6 +873,7 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, int
                      shape_str(bias.shape()));
   }
   const auto [out_h, out_w] = window_output(describe, input, weight.size(1), weight.size(2), stride, padding);
+  if (const native::Conv2dKernel fast = native::conv2d_kernel()) return fast(input, weight, bias, stride, padding);
   // BEGIN SOLUTION
   const int64_t batch = input.size(0);
   const int64_t out_channels = weight.size(0);
@@ -862,6 +887,17 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, int
 }
 
 }  // namespace tinytorch::nn::functional
+
+namespace tinytorch::native {
+
+namespace {
+std::atomic<Conv2dKernel> installed_conv2d_kernel{nullptr};
+}  // namespace
+
+void set_conv2d_kernel(Conv2dKernel kernel) noexcept { installed_conv2d_kernel.store(kernel); }
+Conv2dKernel conv2d_kernel() noexcept { return installed_conv2d_kernel.load(std::memory_order_relaxed); }
+
+}  // namespace tinytorch::native
 
 // %%
 //| test

@@ -684,17 +684,22 @@ TEST(UnitCosts, Im2colCol2imConv2d) {
 // A **backward node** (`kind == EventKind::backward`) is told with its *forward* op's inputs,
 // output and arguments. Most backward functions are made of ordinary ops (a matmul's backward
 // is two more matmuls), which the profiler counts as ops of their own, so the node itself
-// costs nothing. Three do their work in a kernel of their own: im2col's backward is a col2im
-// (and col2im's an im2col), and max pooling's backward scatters the gradient: it reads the
+// costs nothing. Four do their work in a kernel of their own: im2col's backward is a col2im
+// (and col2im's an im2col); max pooling's backward scatters the gradient: it reads the
 // output's gradient and argmax (4 + 8 bytes per output) and writes the input's gradient
-// (4 bytes per input element, 0 FLOPs).
+// (4 bytes per input element, 0 FLOPs); and module 11 records its whole convolution as one op,
+// `conv2d` (inputs: the input, the weight and maybe a bias; `ints`: stride, padding), whose
+// backward computes the weight's gradient (im2col again, and a product as large as the
+// forward's) and, when the input requires grad, the input's (a product as large, then col2im).
 //
 // **TODO**: Return the cost of one op call or backward node.
 //
 // **APPROACH**:
 // 1. Ranges and a missing output (the op threw) cost nothing.
 // 2. For `EventKind::backward`, return the costs above for `"im2col"`, `"col2im"` and
-//    `"max_pool2d"` (im2col's `ints` are kernel, stride, padding), and `{}` for the rest.
+//    `"max_pool2d"` (im2col's `ints` are kernel, stride, padding), for `"conv2d"`
+//    `conv2d_cost(...)` (the weight's gradient) plus, when `inputs[0].requires_grad()`, the
+//    product's `matmul_cost` and `col2im_cost` once more, and `{}` for the rest.
 // 3. For ops, switch on `op_kind(name)`:
 //    - `matmul`: `m` = rows of the first input (1 when it is 1-D), `k` its last size, `n` =
 //      columns of the second (1 when it is 1-D);
@@ -705,6 +710,8 @@ TEST(UnitCosts, Im2colCol2imConv2d) {
 //      image shape is its *output's* shape;
 //    - `max_pool2d`: one comparison per input element; reads the input, writes the output and
 //      the argmax (`4·in + 12·out` bytes);
+//    - `conv2d`: `conv2d_cost(input shape, weight.size(0), weight.size(2), stride, padding)`
+//      (the weight is `inputs[1]`; `ints` are stride and padding);
 //    - `unknown`: `{}` (the table shows no FLOPs for it, as PyTorch's does).
 //
 // **EXAMPLE**:
@@ -729,8 +736,8 @@ namespace tinytorch::profiler {
 using autograd::EventKind;
 
 // What kind of work a recorded op does, for its cost formula.
-enum class OpKind { matmul, elementwise, reduction, view, copy, im2col, col2im, max_pool2d, unknown };
-// The kind of the op recorded under `name` (the names of modules 01-09).
+enum class OpKind { matmul, elementwise, reduction, view, copy, im2col, col2im, max_pool2d, conv2d, unknown };
+// The kind of the op recorded under `name` (the names of modules 01-09, and module 11's conv2d).
 OpKind op_kind(std::string_view name);
 // FLOPs per output element of an element-wise op: 1, or about 3 for softmax and log_softmax,
 // 5 for a GELU, 4 for a normalization.
@@ -760,7 +767,7 @@ OpKind op_kind(std::string_view name) {
       {"sum_dim", OpKind::reduction}, {"max", OpKind::reduction},
       {"max_dim", OpKind::reduction}, {"cross_entropy", OpKind::reduction},
       {"im2col", OpKind::im2col},     {"col2im", OpKind::col2im},
-      {"max_pool2d", OpKind::max_pool2d},
+      {"max_pool2d", OpKind::max_pool2d}, {"conv2d", OpKind::conv2d},
   };
   static const std::vector<std::string_view> elementwise = {"add",
                                                             "sub",
@@ -814,6 +821,17 @@ Cost op_cost(EventKind kind, std::string_view name, std::span<const Tensor> inpu
     if (name == "max_pool2d") {
       return {0.0, 12.0 * static_cast<double>(output->numel()) + 4.0 * static_cast<double>(inputs[0].numel())};
     }
+    if (name == "conv2d" && inputs.size() >= 2 && ints.size() >= 2) {
+      const Shape& x = inputs[0].shape();
+      const int64_t out_channels = inputs[1].size(0), kernel = inputs[1].size(2);
+      Cost cost = conv2d_cost(x, out_channels, kernel, ints[0], ints[1]);
+      if (inputs[0].requires_grad()) {
+        const int64_t positions = output->size(2) * output->size(3);
+        cost = cost + matmul_cost(x[1] * kernel * kernel, out_channels, x[0] * positions) +
+               col2im_cost(x, kernel, ints[0], ints[1]);
+      }
+      return cost;
+    }
     return {};
   }
   switch (op_kind(name)) {
@@ -841,6 +859,8 @@ Cost op_cost(EventKind kind, std::string_view name, std::span<const Tensor> inpu
     case OpKind::max_pool2d:
       return {static_cast<double>(inputs[0].numel()),
               4.0 * static_cast<double>(inputs[0].numel()) + 12.0 * static_cast<double>(output->numel())};
+    case OpKind::conv2d:
+      return conv2d_cost(inputs[0].shape(), inputs[1].size(0), inputs[1].size(2), ints[0], ints[1]);
     case OpKind::unknown:
       return {};
   }

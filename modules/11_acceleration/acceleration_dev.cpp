@@ -18,8 +18,9 @@
 // And then, without editing a line of modules 01–09, every `Linear`, every convolution and every
 // backward pass of the course runs on it. Module 01 left a slot in `Tensor::matmul` for exactly
 // this (a *matmul kernel*, as module 01 left a slot for module 05's autograd recorder); this
-// module installs its GEMM there when the program starts. The last demo trains the CNN
-// milestone's network with and without it.
+// module installs its GEMM there when the program starts. Module 09 left one in `conv2d` too, and
+// part 10 puts a convolution there that never builds the columns of the whole batch. The last demo
+// trains the CNN milestone's network with and without them.
 //
 // ## Objectives
 //
@@ -36,6 +37,8 @@
 // - **Dispatch at run time**: pick the fastest kernel this CPU has, and never crash on one
 //   that lacks the instructions.
 // - Install the kernel behind `Tensor::matmul`, and measure what it does to a training step.
+// - Compute a **convolution image by image**, so that its columns never leave the cache, and
+//   install it in module 09's slot.
 //
 // ## What you will build
 //
@@ -50,9 +53,10 @@
 // | 7 | choosing the kernel at run time | `best_path` |
 // | 8 | splitting the work, and the driver | `partition`, `gemm` |
 // | 9 | speed arrives without rewrites | `accel::matmul` |
+// | 10 | a convolution without the big matrix | `conv2d_forward` |
 //
 // Difficulty: ⭐ a few lines, ⭐⭐ needs a plan, ⭐⭐⭐ the heart of the module (the SIMD
-// micro-kernel, the loop nest, the pool's worker). Eighteen exercises; each is one function.
+// micro-kernel, the loop nest, the pool's worker). Nineteen exercises; each is one function.
 //
 // After each function, run `tito test acceleration`; `tito module run acceleration` shows the
 // demos (about a minute: they time every step at n = 256, 512 and 1024, and a CNN training step).
@@ -2705,6 +2709,401 @@ TEST(UnitHook, LinearRunsOnTheFastKernelWithTheSameNumbers) {
 }
 
 // %% [markdown]
+// ## Part 10: A convolution without the big matrix
+//
+// With the GEMM installed, module 09's convolution is im2col and one product, and the product is
+// fast. What is left is `cols` itself. For the second layer of the CNN milestone's network it is
+// `[400, 12544]`, 20 MB: larger than the caches, so im2col writes it to memory, the product reads
+// it back from memory, and it stays alive until the backward pass, which reads it a third time
+// for the weight's gradient (and makes a second matrix of its size, the columns' gradient, for
+// col2im). Module 10's profile showed the result: the same products run 15–20% slower inside a
+// training step than alone, and im2col and col2im cost a few milliseconds of their own.
+//
+// The cure is to never make the whole matrix. Image `n`'s output is a product of its own:
+//
+//     out[n]  = weight [O, C·K·K] · cols_n [C·K·K, OH·OW]        cols_n = im2col(image n)
+//
+// and `out[n]`, `[O, OH·OW]` with rows `OH·OW` floats apart, is exactly where image `n` lives in
+// the `[N, O, OH, OW]` output: the product writes it in place, with the bias as its epilogue
+// (`row_bias`: row `o` is output channel `o`), and no permute is needed. `cols_n` is the columns
+// of one image: 400 × 196 floats, 300 KB, written and read in the L2 cache.
+//
+// The backward goes image by image too, from the output's gradient `g` (`g[n]` is `[O, OH·OW]`):
+//
+//     weight's gradient  = Σ_n g[n] · cols_nᵀ            cols_n computed again: cheaper than keeping it
+//     input's gradient n = col2im(weightᵀ · g[n])         the columns' gradient of one image
+//     bias's gradient    = Σ_n the row sums of g[n]
+//
+// Recomputing `cols_n` in the backward pass is the classic trade of memory for arithmetic
+// (activation checkpointing does it for whole layers): it costs one more im2col of each image, in
+// the cache, and saves keeping 20 MB alive across the step.
+//
+// Images are independent, so they are also the natural unit of threads: each of the pool's
+// threads takes a range of images and runs their products with `gemm_rect` on its own thread (a
+// GEMM per image split again over threads would wake the pool for every image). Each thread sums
+// its images' weight gradients into a partial sum of its own, and the partial sums are added at
+// the end, in a fixed order, so the result does not depend on which thread finished first. With
+// a single image (or a single thread) the products run on `gemm` and its threads instead.
+//
+// This convolution is written for module 09's slot, `native::set_conv2d_kernel` (part 9 installs
+// the GEMM the same way). It records itself for autograd as one op, `"conv2d"`, with the backward
+// above (written for you). As with the GEMM, the first convolution checks yours against module
+// 09's im2col and module 01's product, and if they disagree (or yours is not written yet) it
+// takes itself out of the slot, so `Conv2d` runs on module 09's composition and
+// `accel::fast_conv2d_problem()` says why.
+//
+// ### ⭐⭐ `conv2d_forward`
+//
+// **TODO**: The convolution, image by image: `out[n] = weight · im2col(image n)`, written into
+// `out[n]` with the bias as the epilogue.
+//
+// **APPROACH**:
+// 1. `x = input.contiguous().detach()`, `w = weight.contiguous().detach()`, and the bias
+//    likewise when it is defined (detached: the pieces run on other threads, where nothing may
+//    be recorded). `N, C, H, W`, `O = w.size(0)`, `K = w.size(2)`; `OH`, `OW` from
+//    `conv_output_size`; `positions = OH·OW`, `depth = C·K·K`.
+// 2. `out = empty({N, O, OH, OW})`; `epilogue = {bias's data or nullptr, nullptr, false}`;
+//    `weights = MatrixView{w.data(), O, depth, depth, 1}`.
+// 3. `for_each_image_range(N, [&](int64_t piece, int64_t begin, int64_t end, bool on_this_thread)
+//    { ... })` (given): for each `n` in `[begin, end)`, `cols = native::im2col(image_of(x, n), K,
+//    stride, padding)`, then `image_product(weights, matrix_view(cols), out.data() + n·O·positions,
+//    positions, epilogue, on_this_thread)` (given: `gemm_rect` on this thread, or `gemm`).
+// 4. Return `out`.
+//
+// **EXAMPLE**:
+// ```cpp
+// Tensor x = randn({5, 3, 9, 7}, 1), w = randn({4, 3, 3, 3}, 2), b = randn({4}, 3);
+// accel::conv2d_forward(x, w, b, 2, 1).shape()   // [5, 4, 5, 4], the numbers of module 09's conv2d
+// ```
+//
+// **HINTS**:
+// - `image_of(x, n)` (given) is image `n` as a `[1, C, H, W]` view of `x`, made without an op:
+//   `x.select(0, n)` would be a recorded op, and recording is not for other threads.
+// - The output's row stride (`ldc`) is `positions`: row `o` of image `n`'s product is channel
+//   `o` of image `n`.
+//
+// **SYSTEMS THINKING**: one image's product is small (the milestone's second layer: 32 × 196 ×
+// 400, 2.5 million multiply-adds) and the GEMM re-packs the weight for every image. That costs
+// `O · C·K·K` floats per image against `O · C·K·K · OH·OW` multiply-adds: 1 in 196 here, but 1 in
+// 16 for a 4 × 4 output, where grouping several images per product would pay. Demo 7 measures
+// the layer both ways, and demo 8 the CNN milestone's step.
+
+// %%
+//| export
+namespace tinytorch::accel {
+
+// Module 09's convolution (input [N, C, H, W], weight [O, C, K, K], bias [O] or undefined ->
+// [N, O, OH, OW]; arguments already checked), image by image: the columns of one image at a time,
+// each image's product written in place with the bias as its epilogue. No autograd.
+Tensor conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding);
+
+// The gradients of conv2d_forward for the output's gradient `grad` [N, O, OH, OW]: of the input,
+// the weight and the bias, each computed only when asked for (else undefined). Image by image,
+// the columns of each image computed again (written for you).
+struct Conv2dGrads {
+  Tensor input;
+  Tensor weight;
+  Tensor bias;
+};
+Conv2dGrads conv2d_backward(const Tensor& grad, const Tensor& input, const Tensor& weight, int64_t stride,
+                            int64_t padding, bool need_input, bool need_weight, bool need_bias);
+
+// conv2d_forward recorded for autograd as the op "conv2d", with conv2d_backward as its backward
+// (written for you): what this module installs in module 09's slot.
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding);
+
+// Switches the kernel in module 09's slot: this module's convolution (true, the default once the
+// program starts) or module 09's im2col + matmul (false).
+void set_fast_conv2d(bool enabled) noexcept;
+// True while this module's convolution is in module 09's slot.
+bool fast_conv2d_enabled() noexcept;
+// The start-up check of this module's convolution (written for you): `forward` (conv2d_forward's
+// signature) on a [3, 2, 7, 6] input, a [4, 2, 3, 3] weight and a bias, stride 2, padding 1, must
+// match module 09's im2col followed by module 01's matmul_2d. Returns "" when it does, else what
+// went wrong (the exception's message, such as a not-implemented one, or "wrong numbers").
+std::string check_conv2d_kernel(
+    const std::function<Tensor(const Tensor&, const Tensor&, const Tensor&, int64_t, int64_t)>& forward);
+// Why conv2d runs on module 09's composition although this module is linked: the start-up check's
+// answer, once the first convolution has run it; "" while this module's convolution is in use.
+std::string fast_conv2d_problem();
+
+// Switches the convolution for its lifetime, then restores the previous one.
+class FastConv2dGuard {
+ public:
+  explicit FastConv2dGuard(bool enabled) noexcept;
+  ~FastConv2dGuard();
+  FastConv2dGuard(const FastConv2dGuard&) = delete;
+  FastConv2dGuard& operator=(const FastConv2dGuard&) = delete;
+
+ private:
+  native::Conv2dKernel saved_;
+};
+
+}  // namespace tinytorch::accel
+
+// %% [markdown]
+// The given helpers: `image_of`, `image_product`, `row_sum` and `for_each_image_range`.
+
+// %%
+//| export impl
+namespace tinytorch::accel {
+
+namespace {
+
+// Image n of a contiguous [N, C, H, W] tensor, as a [1, C, H, W] view made without an op.
+Tensor image_of(const Tensor& x, int64_t n) {
+  const int64_t channels = x.size(1), height = x.size(2), width = x.size(3);
+  const int64_t image = channels * height * width;
+  return Tensor(x.storage(), {1, channels, height, width}, {image, height * width, width, 1}, x.offset() + n * image);
+}
+
+// C = A · B then the epilogue: on this thread (gemm_rect over all of C) when the caller is one of
+// several pieces on the pool, else on gemm and the pool's threads.
+void image_product(const MatrixView& a, const MatrixView& b, float* c, int64_t ldc, const Epilogue& epilogue,
+                   bool on_this_thread) {
+  if (!on_this_thread) {
+    gemm(a, b, c, ldc, epilogue);
+    return;
+  }
+  const Kernel& kernel = kernel_for(kernel_path());
+  gemm_rect(kernel, blocking_for(kernel), a, b, c, ldc, Rect{0, a.rows, 0, b.cols}, epilogue);
+}
+
+// The sum of `count` floats, in 8 running sums (one chain of additions would wait for each add).
+float row_sum(const float* values, int64_t count) {
+  float lanes[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    for (int j = 0; j < 8; ++j) lanes[j] += values[i + j];
+  }
+  float total = 0.0f;
+  for (; i < count; ++i) total += values[i];
+  for (float lane : lanes) total += lane;
+  return total;
+}
+
+// How many pieces for_each_image_range cuts `images` into.
+int64_t image_pieces(int64_t images) { return std::max<int64_t>(1, std::min<int64_t>(thread_pool()->size(), images)); }
+
+// body(piece, begin, end, on_this_thread) for consecutive ranges of images covering [0, images),
+// image_pieces(images) of them, on the pool's threads. on_this_thread is true when there are
+// several pieces (each then runs its products on its own thread).
+template <typename Body>
+void for_each_image_range(int64_t images, const Body& body) {
+  const int64_t pieces = image_pieces(images);
+  if (pieces == 1) {
+    body(int64_t{0}, int64_t{0}, images, false);
+    return;
+  }
+  const int64_t chunk = (images + pieces - 1) / pieces;
+  thread_pool()->run(pieces, [&](int64_t piece) {
+    const int64_t begin = std::min(images, piece * chunk), end = std::min(images, begin + chunk);
+    body(piece, begin, end, true);
+  });
+}
+
+}  // namespace
+
+}  // namespace tinytorch::accel
+
+// %%
+//| export impl
+namespace tinytorch::accel {
+
+Tensor conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding) {
+  // BEGIN SOLUTION
+  const Tensor x = input.contiguous().detach();
+  const Tensor w = weight.contiguous().detach();
+  const Tensor b = bias.defined() ? bias.contiguous().detach() : Tensor();
+  const int64_t batch = x.size(0), channels = x.size(1);
+  const int64_t out_channels = w.size(0), kernel = w.size(2);
+  const int64_t out_h = conv_output_size(x.size(2), kernel, stride, padding);
+  const int64_t out_w = conv_output_size(x.size(3), kernel, stride, padding);
+  const int64_t positions = out_h * out_w, depth = channels * kernel * kernel;
+  Tensor out = empty({batch, out_channels, out_h, out_w});
+  const Epilogue epilogue{b.defined() ? b.data() : nullptr, nullptr, false};
+  const MatrixView weights{w.data(), out_channels, depth, depth, 1};
+  float* result = out.data();
+  for_each_image_range(batch, [&](int64_t, int64_t begin, int64_t end, bool on_this_thread) {
+    for (int64_t n = begin; n < end; ++n) {
+      const Tensor cols = native::im2col(image_of(x, n), kernel, stride, padding);  // [depth, positions]
+      image_product(weights, matrix_view(cols), result + n * out_channels * positions, positions, epilogue,
+                    on_this_thread);
+    }
+  });
+  return out;
+  // END SOLUTION
+}
+
+}  // namespace tinytorch::accel
+
+// %% [markdown]
+// The backward (written for you), the op, the start-up check and the slot.
+
+// %%
+//| export impl
+namespace tinytorch::accel {
+
+Conv2dGrads conv2d_backward(const Tensor& grad, const Tensor& input, const Tensor& weight, int64_t stride,
+                            int64_t padding, bool need_input, bool need_weight, bool need_bias) {
+  const Tensor g = grad.contiguous().detach();
+  const Tensor x = input.contiguous().detach();
+  const Tensor w = weight.contiguous().detach();
+  const int64_t batch = x.size(0), channels = x.size(1), height = x.size(2), width = x.size(3);
+  const int64_t out_channels = w.size(0), kernel = w.size(2);
+  const int64_t positions = g.size(2) * g.size(3), depth = channels * kernel * kernel;
+  const int64_t weight_size = out_channels * depth, image = channels * height * width;
+  Conv2dGrads grads;
+  if (need_input) grads.input = empty(x.shape());
+  const int64_t pieces = image_pieces(batch);
+  // One partial sum per piece, added in piece order at the end: the same numbers on any thread count.
+  std::vector<float> weight_sums(static_cast<std::size_t>(need_weight ? pieces * weight_size : 0), 0.0f);
+  std::vector<double> bias_sums(static_cast<std::size_t>(need_bias ? pieces * out_channels : 0), 0.0);
+  const MatrixView weights_t{w.data(), depth, out_channels, 1, depth};  // weightᵀ [depth, O], read in place
+  for_each_image_range(batch, [&](int64_t piece, int64_t begin, int64_t end, bool on_this_thread) {
+    std::vector<float> product(static_cast<std::size_t>(need_weight ? weight_size : 0));
+    const Tensor dcols = need_input ? empty({depth, positions}) : Tensor();
+    for (int64_t n = begin; n < end; ++n) {
+      const float* g_n = g.data() + n * out_channels * positions;
+      const MatrixView grad_n{g_n, out_channels, positions, positions, 1};
+      if (need_weight) {
+        const Tensor cols = native::im2col(image_of(x, n), kernel, stride, padding);
+        const MatrixView cols_t{cols.data(), positions, depth, 1, positions};  // colsᵀ, read in place
+        image_product(grad_n, cols_t, product.data(), depth, {}, on_this_thread);
+        float* sum = weight_sums.data() + piece * weight_size;
+        for (int64_t i = 0; i < weight_size; ++i) sum[i] += product[static_cast<std::size_t>(i)];
+      }
+      if (need_bias) {
+        double* sum = bias_sums.data() + piece * out_channels;
+        for (int64_t o = 0; o < out_channels; ++o) sum[o] += row_sum(g_n + o * positions, positions);
+      }
+      if (need_input) {
+        image_product(weights_t, grad_n, dcols.data(), positions, {}, on_this_thread);
+        const Tensor dx = native::col2im(dcols, {1, channels, height, width}, kernel, stride, padding);
+        std::copy_n(dx.data(), image, grads.input.data() + n * image);
+      }
+    }
+  });
+  if (need_weight) {
+    grads.weight = empty(w.shape());
+    float* total = grads.weight.data();
+    std::copy_n(weight_sums.data(), weight_size, total);
+    for (int64_t p = 1; p < pieces; ++p) {
+      const float* part = weight_sums.data() + p * weight_size;
+      for (int64_t i = 0; i < weight_size; ++i) total[i] += part[i];
+    }
+  }
+  if (need_bias) {
+    grads.bias = empty({out_channels});
+    for (int64_t o = 0; o < out_channels; ++o) {
+      double total = 0.0;
+      for (int64_t p = 0; p < pieces; ++p) total += bias_sums[static_cast<std::size_t>(p * out_channels + o)];
+      grads.bias.data()[o] = static_cast<float>(total);
+    }
+  }
+  return grads;
+}
+
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding) {
+  const auto forward = [&] { return conv2d_forward(input, weight, bias, stride, padding); };
+  if (bias.defined()) {
+    return autograd::function(
+        "conv2d", {input, weight, bias}, forward,
+        [](const autograd::BackwardContext& ctx) -> std::vector<Tensor> {
+          Conv2dGrads g = conv2d_backward(ctx.grad, ctx.inputs[0], ctx.inputs[1], ctx.ints[0], ctx.ints[1],
+                                          ctx.needs_grad[0], ctx.needs_grad[1], ctx.needs_grad[2]);
+          return {g.input, g.weight, g.bias};
+        },
+        {stride, padding});
+  }
+  return autograd::function(
+      "conv2d", {input, weight}, forward,
+      [](const autograd::BackwardContext& ctx) -> std::vector<Tensor> {
+        Conv2dGrads g = conv2d_backward(ctx.grad, ctx.inputs[0], ctx.inputs[1], ctx.ints[0], ctx.ints[1],
+                                        ctx.needs_grad[0], ctx.needs_grad[1], false);
+        return {g.input, g.weight};
+      },
+      {stride, padding});
+}
+
+std::string check_conv2d_kernel(
+    const std::function<Tensor(const Tensor&, const Tensor&, const Tensor&, int64_t, int64_t)>& forward) {
+  try {
+    const Tensor x = randn({3, 2, 7, 6}, 21), w = randn({4, 2, 3, 3}, 22), b = randn({4}, 23);
+    const Tensor product = native::matmul_2d(w.reshape({4, -1}), native::im2col(x, 3, 2, 1));  // [4, 3 * 4 * 3]
+    const Tensor expected = product.view({4, 3, 4, 3}).permute({1, 0, 2, 3}) + b.view({1, 4, 1, 1});
+    const Tensor got = forward(x, w, b, 2, 1);
+    if (got.shape() != expected.shape() || !allclose(got, expected, 1e-4f, 1e-4f)) {
+      return "wrong numbers on a [3, 2, 7, 6] input with a [4, 2, 3, 3] weight, stride 2 and padding 1: compare "
+             "accel::conv2d_forward with module 09's conv2d (tito test acceleration)";
+    }
+    return "";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+namespace {
+
+std::mutex conv_problem_mutex;
+std::string conv_problem;  // guarded by conv_problem_mutex
+
+Tensor fast_conv2d_kernel(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride,
+                          int64_t padding) {
+  static const bool works = [] {
+    const std::string why = check_conv2d_kernel(&conv2d_forward);
+    if (!why.empty()) {
+      const std::lock_guard<std::mutex> lock(conv_problem_mutex);
+      conv_problem = "module 11's convolution failed its check, so conv2d runs on module 09's im2col + matmul: " + why;
+    }
+    return why.empty();
+  }();
+  if (!works) {
+    native::set_conv2d_kernel(nullptr);  // out of the slot: conv2d runs module 09's composition from now on
+    return nn::functional::conv2d(input, weight, bias, stride, padding);
+  }
+  return conv2d(input, weight, bias, stride, padding);
+}
+
+}  // namespace
+
+std::string fast_conv2d_problem() {
+  const std::lock_guard<std::mutex> lock(conv_problem_mutex);
+  return conv_problem;
+}
+
+void set_fast_conv2d(bool enabled) noexcept { native::set_conv2d_kernel(enabled ? &fast_conv2d_kernel : nullptr); }
+bool fast_conv2d_enabled() noexcept { return native::conv2d_kernel() == &fast_conv2d_kernel; }
+
+FastConv2dGuard::FastConv2dGuard(bool enabled) noexcept : saved_(native::conv2d_kernel()) { set_fast_conv2d(enabled); }
+FastConv2dGuard::~FastConv2dGuard() { native::set_conv2d_kernel(saved_); }
+
+}  // namespace tinytorch::accel
+
+// Installs the convolution in module 09's slot when the program starts, next to part 9's GEMM (this
+// object file is kept by -Wl,--undefined=tinytorch_acceleration_installed).
+namespace {
+const bool conv2d_installed = (tinytorch::accel::set_fast_conv2d(true), true);
+}  // namespace
+
+// %%
+//| test
+TEST(UnitConv2dByImage, ForwardGivesModule09sNumbers) {
+  const Tensor x = randn({5, 3, 9, 7}, 1), w = randn({4, 3, 3, 3}, 2), b = randn({4}, 3);
+  Tensor reference, reference_no_bias;
+  {
+    accel::FastConv2dGuard off(false);
+    reference = nn::functional::conv2d(x, w, b, 2, 1);
+    reference_no_bias = nn::functional::conv2d(x, w, Tensor(), 1, 0);
+  }
+  const Tensor got = accel::conv2d_forward(x, w, b, 2, 1);
+  EXPECT_EQ(got.shape(), (Shape{5, 4, 5, 4}));
+  EXPECT_TRUE(allclose(got, reference, 1e-4f, 1e-5f)) << "stride 2, padding 1, with a bias";
+  EXPECT_TRUE(allclose(accel::conv2d_forward(x, w, Tensor(), 1, 0), reference_no_bias, 1e-4f, 1e-5f))
+      << "stride 1, no padding, no bias";
+}
+
+// %% [markdown]
 // ## Measuring every step
 //
 // Now the steps of this module, one after the other, on square products of 256, 512 and 1024
@@ -2867,14 +3266,57 @@ for (const std::string step : {"naive", "module 01", "tiled", "packed portable",
 }
 
 // %% [markdown]
+// ### A convolution without the big matrix
+//
+// The CNN milestone's second layer, `Conv2d(16, 32, 5, padding 2)` on a batch of 64 maps of
+// 14×14, forward and backward, as module 09's im2col + matmul (on this module's GEMM) and image by
+// image (part 10), each the median of 5 runs; and the largest tensor each forward pass makes,
+// counted by module 01's allocation hook.
+
+// %%
+//| demo
+{
+  using timing::median_seconds;
+  static std::atomic<std::size_t> largest{0};
+  static const memory::AllocationObserver watch{[](std::size_t bytes) noexcept {
+                                                  std::size_t seen = largest.load();
+                                                  while (bytes > seen && !largest.compare_exchange_weak(seen, bytes)) {
+                                                  }
+                                                },
+                                                [](std::size_t) noexcept {}};
+  nn::Conv2d conv(16, 32, 5, 1, 2, true, 5);
+  const Tensor x = randn({64, 16, 14, 14}, 6).requires_grad_();
+  const Tensor g = randn({64, 32, 14, 14}, 7);
+  auto measure = [&](bool by_image) {
+    accel::FastConv2dGuard kernel(by_image);
+    largest = 0;
+    memory::set_allocation_observer(&watch);
+    (void)conv(x);
+    memory::set_allocation_observer(nullptr);
+    const double forward = median_seconds(5, [&] { (void)conv(x); });
+    const double step = median_seconds(5, [&] { (conv(x) * g).sum().backward(); });
+    std::printf("  %-34s forward %6.2f ms, forward + backward %6.2f ms, largest tensor %5.1f MB\n",
+                by_image ? "image by image (part 10)" : "im2col + matmul (module 09)", forward * 1e3, step * 1e3,
+                largest.load() / 1e6);
+    return step;
+  };
+  std::printf("Conv2d(16, 32, 5, padding 2) on [64, 16, 14, 14], %d thread%s (median of 5):\n", get_num_threads(),
+              get_num_threads() == 1 ? "" : "s");
+  const double composed = measure(false);
+  const double by_image = measure(true);
+  std::printf("  image by image: %.2fx the speed of im2col + matmul\n", composed / by_image);
+}
+
+// %% [markdown]
 // ### The CNN milestone's network, before and after
 //
 // Module 09's last demo timed a training step of the CNN milestone's network (conv(1, 16, 5, p2)
 // → ReLU → pool, conv(16, 32, 5, p2) → ReLU → pool, flatten, Linear(1568, 10), Adam, batch of
-// 64). Here is the same step with `Tensor::matmul` on module 01's kernel (`FastMatmulGuard
-// off(false)`) and on this module's, with no other change: the layers, im2col, autograd and Adam
-// are the code of modules 01–09. The losses of the two runs are printed side by side: the same
-// network from the same seeds, so they agree to float rounding.
+// 64). Here is the same step with `Tensor::matmul` on module 01's kernel and conv2d as module
+// 09's composition (`FastMatmulGuard off(false)`, `FastConv2dGuard`), then with this module's GEMM
+// behind the composition, then with part 10's convolution as well, with no other change: the
+// layers, autograd and Adam are the code of modules 01–09. The losses of the runs are printed side
+// by side: the same network from the same seeds, so they agree to float rounding.
 
 // %%
 //| demo
@@ -2888,8 +3330,9 @@ for (const std::string step : {"naive", "module 01", "tiled", "packed portable",
   std::vector<float> classes(64);
   for (std::size_t i = 0; i < classes.size(); ++i) classes[i] = static_cast<float>(i % 10);
   const Tensor labels(classes, {64});
-  auto time_steps = [&](bool fast, int steps, std::vector<float>& losses) {
+  auto time_steps = [&](bool fast, int steps, std::vector<float>& losses, bool fast_conv = true) {
     accel::FastMatmulGuard kernel(fast);
+    accel::FastConv2dGuard convolution(fast && fast_conv);
     nn::Sequential cnn = make_cnn();
     optim::Adam adam(cnn.parameters(), optim::AdamOptions(1e-3));
     std::vector<double> times;
@@ -2905,15 +3348,18 @@ for (const std::string step : {"naive", "module 01", "tiled", "packed portable",
     std::sort(times.begin(), times.end());
     return times[times.size() / 2];
   };
-  std::vector<float> slow_losses, fast_losses, one_thread_losses;
+  std::vector<float> slow_losses, fast_losses, one_thread_losses, composed_losses;
   const double before = time_steps(false, 5, slow_losses);
   const double after = time_steps(true, 5, fast_losses);
   const int saved = get_num_threads();
   set_num_threads(1);
+  const double composed_one = time_steps(true, 5, composed_losses, false);
   const double after_one = time_steps(true, 5, one_thread_losses);
   set_num_threads(saved);
   std::printf("CNN training step, batch 64 (median of 5):\n");
   std::printf("  module 01's matmul:           %6.1f ms  (%4.0f images/s)\n", before * 1e3, 64 / before);
+  std::printf("  GEMM, im2col + matmul, 1 thread: %6.1f ms  (%4.0f images/s)  %.2fx\n", composed_one * 1e3,
+              64 / composed_one, before / composed_one);
   std::printf("  this module's GEMM, 1 thread: %6.1f ms  (%4.0f images/s)  %.2fx\n", after_one * 1e3, 64 / after_one,
               before / after_one);
   std::printf("  this module's GEMM, %d threads:%6.1f ms  (%4.0f images/s)  %.2fx: an epoch of 60,000 in %.0f s instead of %.0f s\n",
@@ -2943,7 +3389,11 @@ for (const std::string step : {"naive", "module 01", "tiled", "packed portable",
 // - **partitioning** C into rectangles that never synchronize;
 // - **run-time dispatch** that picks the fastest kernel the CPU has and never one it lacks;
 // - a kernel installed behind `Tensor::matmul` before `main`, and kept by the linker, so `Linear`,
-//   `Conv2d` and every backward pass run on it.
+//   `Conv2d` and every backward pass run on it;
+// - **a convolution image by image**, in module 09's slot: the columns of one image at a time in
+//   the cache instead of a matrix of the whole batch in memory, the bias fused as the epilogue,
+//   the columns computed again in the backward pass instead of kept, and the images shared out
+//   among the threads.
 //
 // The CNN milestone now trains in a fraction of the time: **CNN, fast**.
 //
@@ -2964,9 +3414,9 @@ for (const std::string step : {"naive", "module 01", "tiled", "packed portable",
 // 5. The CNN's `Linear(1568, 10)` multiplies `[64, 1568]` by `[1568, 10]`. Estimate the share of
 //    the kernel's FMAs that multiply zero padding with NR = 32. How would you write a kernel for
 //    `n = 10`? (Look at the packed-B layout: what if B were the "A" side?)
-// 6. Predict the speed-up of the CNN step on 2 threads over 1 thread before demo 7 prints it.
+// 6. Predict the speed-up of the CNN step on 2 threads over 1 thread before demo 8 prints it.
 //    Then look at which part of the step does *not* run on the GEMM (im2col, col2im, pooling,
-//    Adam, the bias adds): by Amdahl's law, what is the best speed-up you can get from the GEMM
+//    Adam, ReLU): by Amdahl's law, what is the best speed-up you can get from the GEMM
 //    alone? Module 10's profiler shows the split.
 //
 // Next: module 12, tokenization. From here on every matrix product runs on this kernel: the

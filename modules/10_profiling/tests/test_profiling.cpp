@@ -268,6 +268,20 @@ TEST(ProfilingOpCost, WindowOpsAndTheirBackwardNodes) {
   EXPECT_EQ(P::op_cost(EventKind::backward, "max_pool2d", xs, pool, &pooled), (Cost{0, 12.0 * 96 + 4.0 * 384}));
 }
 
+TEST(ProfilingOpCost, Module11sConvolutionIsOneOpAndItsBackwardOneOrTwoProducts) {
+  const Tensor x = randn({2, 3, 8, 8}, 1), w = randn({4, 3, 3, 3}, 2);
+  const Tensor out = F::conv2d(x, w, Tensor(), 1, 1);  // [2, 4, 8, 8]
+  const std::vector<int64_t> args{1, 1};               // stride, padding
+  const Cost forward = P::conv2d_cost({2, 3, 8, 8}, 4, 3, 1, 1);
+  EXPECT_EQ(P::op_cost(EventKind::op, "conv2d", std::vector<Tensor>{x, w}, args, &out), forward);
+  EXPECT_EQ(P::op_cost(EventKind::backward, "conv2d", std::vector<Tensor>{x, w}, args, &out), forward)
+      << "data that needs no gradient: only the weight's gradient, im2col and a product as large as the forward's";
+  const Tensor leaf_x = x.detach().clone().requires_grad_();
+  EXPECT_EQ(P::op_cost(EventKind::backward, "conv2d", std::vector<Tensor>{leaf_x, w}, args, &out),
+            forward + P::matmul_cost(27, 4, 128) + P::col2im_cost({2, 3, 8, 8}, 3, 1, 1))
+      << "and the input's gradient: weight^T [27, 4] @ grad [4, 128], then col2im";
+}
+
 TEST(ProfilingOpCost, NodesMadeOfOpsRangesAndFailuresCostNothing) {
   const Tensor a = randn({6, 4}, 1), b = randn({4, 3}, 2), y = a.matmul(b);
   const std::vector<Tensor> ab{a, b};

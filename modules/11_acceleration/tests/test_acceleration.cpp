@@ -696,10 +696,13 @@ void expect_same_pass(nn::Module& module, const Tensor& input, const std::string
   Pass slow;
   {
     accel::FastMatmulGuard off(false);
+    accel::FastConv2dGuard composed(false);  // module 09's im2col + module 01's matmul
     EXPECT_FALSE(accel::fast_matmul_enabled());
+    EXPECT_FALSE(accel::fast_conv2d_enabled());
     slow = run_pass(module, input, 5);
   }
   EXPECT_TRUE(accel::fast_matmul_enabled()) << "the guard must restore the kernel";
+  EXPECT_TRUE(accel::fast_conv2d_enabled()) << "the guard must restore the convolution";
   EXPECT_TRUE(allclose(fast.out, slow.out, 1e-4f, 1e-5f)) << what << ": forward";
   ASSERT_EQ(fast.grads.size(), slow.grads.size());
   for (std::size_t i = 0; i < fast.grads.size(); ++i) {
@@ -753,6 +756,155 @@ TEST(AccelGradcheck, MatmulLinearAndConvAgainstFiniteDifferencesOnTheFastKernel)
         {leaf(randn({5, 8}, 7)), leaf(randn({3, 8}, 8)), leaf(randn({3}, 9))});
   check("conv2d, stride 2, padding 1", [](const auto& v) { return F::conv2d(v[0], v[1], v[2], 2, 1); },
         {leaf(randn({2, 2, 5, 4}, 10)), leaf(randn({3, 2, 3, 3}, 11)), leaf(randn({3}, 12))});
+  check("conv2d, no bias, three images", [](const auto& v) { return F::conv2d(v[0], v[1], Tensor(), 1, 0); },
+        {leaf(randn({3, 2, 4, 4}, 13)), leaf(randn({2, 2, 2, 2}, 14))});
+}
+
+// ---------------------------------------------------------------------------------------
+// Part 10: the convolution image by image
+
+struct ConvCase {
+  int64_t batch, channels, height, width, out_channels, kernel, stride, padding;
+  bool bias;
+};
+
+std::string describe(const ConvCase& c) {
+  std::ostringstream out;
+  out << "input [" << c.batch << ", " << c.channels << ", " << c.height << ", " << c.width << "], weight ["
+      << c.out_channels << ", " << c.channels << ", " << c.kernel << ", " << c.kernel << "], stride " << c.stride
+      << ", padding " << c.padding << (c.bias ? ", bias" : ", no bias");
+  return out.str();
+}
+
+// The output and the gradients of input, weight and bias (undefined without one) of conv2d for a
+// sum weighted by fixed random numbers, on whatever is in module 09's slot.
+std::vector<Tensor> conv_pass(const ConvCase& c, uint64_t seed) {
+  Tensor x = leaf(randn({c.batch, c.channels, c.height, c.width}, seed));
+  Tensor w = leaf(randn({c.out_channels, c.channels, c.kernel, c.kernel}, seed + 1));
+  Tensor b = c.bias ? leaf(randn({c.out_channels}, seed + 2)) : Tensor();
+  const Tensor out = F::conv2d(x, w, b, c.stride, c.padding);
+  (out * randn(out.shape(), seed + 3)).sum().backward();
+  return {out.detach(), x.grad(), w.grad(), c.bias ? b.grad() : Tensor()};
+}
+
+const std::vector<ConvCase>& conv_cases() {
+  static const std::vector<ConvCase> cases = {
+      {1, 3, 8, 8, 4, 3, 1, 1, true},      // one image: the products on gemm and its threads
+      {5, 3, 9, 7, 4, 3, 2, 1, true},      // an odd batch over the threads, a stride and padding
+      {3, 2, 6, 6, 5, 1, 1, 0, false},     // a 1x1 kernel, no bias
+      {4, 1, 28, 28, 8, 5, 1, 2, true},    // the milestone's first layer, smaller
+      {2, 4, 5, 5, 3, 5, 1, 0, true},      // a 1x1 output: one position per image
+      {7, 16, 14, 14, 32, 5, 1, 2, true},  // the milestone's second layer: k = 400, several k blocks
+  };
+  return cases;
+}
+
+TEST(AccelConv2d, EveryShapeAndThreadCountGivesModule09sNumbersAndGradients) {
+  ASSERT_TRUE(accel::fast_conv2d_enabled()) << "the convolution is installed before main";
+  for (const ConvCase& c : conv_cases()) {
+    std::vector<Tensor> expected;
+    {
+      accel::FastConv2dGuard composed(false);
+      expected = conv_pass(c, 40);
+    }
+    for (int threads : {1, 2, 3}) {
+      ThreadCount count(threads);
+      const std::vector<Tensor> got = conv_pass(c, 40);
+      const char* names[] = {"the output", "the input's gradient", "the weight's gradient", "the bias's gradient"};
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        if (!expected[i].defined()) {
+          EXPECT_FALSE(got[i].defined()) << describe(c) << ": " << names[i];
+          continue;
+        }
+        ASSERT_EQ(got[i].shape(), expected[i].shape()) << describe(c) << ": " << names[i];
+        EXPECT_TRUE(allclose(got[i], expected[i], 1e-4f, 1e-4f))
+            << describe(c) << ", " << threads << " threads: " << names[i]
+            << " differs from module 09's im2col + matmul";
+      }
+    }
+  }
+}
+
+TEST(AccelConv2d, TheSameThreadCountGivesTheSameNumbersEveryTime) {
+  const ConvCase c{9, 3, 10, 10, 6, 3, 1, 1, true};
+  ThreadCount count(2);
+  const std::vector<Tensor> first = conv_pass(c, 50), second = conv_pass(c, 50);
+  for (std::size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(first[i].to_vector(), second[i].to_vector())
+        << "result " << i << ": the partial sums of the threads are added in a fixed order";
+  }
+}
+
+TEST(AccelConv2d, AnInputThatNeedsNoGradientGetsNone) {
+  nn::Conv2d conv(2, 4, 3, 1, 1, true, 60);
+  const Tensor images = randn({3, 2, 6, 6}, 61);  // data: no gradient wanted
+  conv(images).sum().backward();
+  EXPECT_FALSE(images.grad().defined());
+  ASSERT_TRUE(conv.weight.grad().defined());
+  Tensor expected;
+  {
+    accel::FastConv2dGuard composed(false);
+    Tensor w = leaf(conv.weight);
+    F::conv2d(images, w, conv.bias.detach(), 1, 1).sum().backward();
+    expected = w.grad();
+  }
+  EXPECT_TRUE(allclose(conv.weight.grad(), expected, 1e-4f, 1e-4f));
+  EXPECT_TRUE(allclose(conv.bias.grad(), full({4}, 3 * 36), 1e-4f, 1e-4f)) << "d sum / d bias = N * OH * OW";
+}
+
+// The largest tensor made while the observer is installed.
+std::atomic<std::size_t> largest_made{0};
+void note_made(std::size_t bytes) noexcept {
+  std::size_t seen = largest_made.load();
+  while (bytes > seen && !largest_made.compare_exchange_weak(seen, bytes)) {
+  }
+}
+void note_freed(std::size_t) noexcept {}
+const memory::AllocationObserver largest_observer{&note_made, &note_freed};
+
+TEST(AccelConv2d, NoTensorAsLargeAsTheColumnsOfTheWholeBatchIsMade) {
+  Tensor x = leaf(randn({16, 8, 16, 16}, 70));
+  nn::Conv2d conv(8, 16, 3, 1, 1, true, 71);
+  const std::size_t batch_columns = 8 * 3 * 3 * 16 * 16 * 16 * sizeof(float);  // im2col of the batch: 1.2 MB
+  largest_made = 0;
+  memory::set_allocation_observer(&largest_observer);
+  conv(x).sum().backward();
+  memory::set_allocation_observer(nullptr);
+  EXPECT_LT(largest_made.load(), batch_columns / 2)
+      << "forward and backward must work on the columns of one image at a time (the largest tensors here are the "
+         "output and its gradient, 0.26 MB)";
+  EXPECT_TRUE(x.grad().defined());
+}
+
+TEST(AccelConv2d, IsInModule09sSlotAndRecordedAsOneOp) {
+  EXPECT_TRUE(accel::fast_conv2d_enabled());
+  EXPECT_EQ(accel::fast_conv2d_problem(), "") << "the convolution passed its start-up check";
+  nn::Conv2d conv(2, 3, 3, 1, 0, true, 80);
+  const Tensor out = conv(randn({2, 2, 5, 5}, 81));
+  ASSERT_NE(autograd::grad_fn(out), nullptr);
+  EXPECT_EQ(autograd::grad_fn(out)->name, "conv2d");
+  {
+    accel::FastConv2dGuard composed(false);
+    EXPECT_EQ(native::conv2d_kernel(), nullptr);
+    EXPECT_NE(autograd::grad_fn(conv(randn({2, 2, 5, 5}, 81)))->name, "conv2d") << "module 09's composition";
+  }
+}
+
+TEST(AccelConv2d, TheStartUpCheckRefusesAWrongOrUnfinishedConvolution) {
+  EXPECT_EQ(accel::check_conv2d_kernel(&accel::conv2d_forward), "");
+  EXPECT_THAT(accel::check_conv2d_kernel([](const Tensor& x, const Tensor& w, const Tensor& b, int64_t s, int64_t p) {
+                return accel::conv2d_forward(x, w, b, s, p) * 1.01f;
+              }),
+              HasSubstr("wrong numbers"));
+  EXPECT_THAT(accel::check_conv2d_kernel([](const Tensor& x, const Tensor& w, const Tensor&, int64_t s, int64_t p) {
+                return accel::conv2d_forward(x, w, Tensor(), s, p);
+              }),
+              HasSubstr("wrong numbers"))
+      << "a forward that forgets the bias";
+  EXPECT_THAT(accel::check_conv2d_kernel([](const Tensor&, const Tensor&, const Tensor&, int64_t, int64_t) -> Tensor {
+                throw NotImplemented();
+              }),
+              HasSubstr(NotImplemented::kPrefix));
 }
 
 // ---------------------------------------------------------------------------------------

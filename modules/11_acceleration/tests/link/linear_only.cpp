@@ -12,7 +12,7 @@ namespace {
 
 using namespace tinytorch;
 
-TEST(AccelerationLink, AProgramThatOnlyUsesLinearAndConv2dRunsOnTheFastKernel) {
+TEST(AccelerationLink, AProgramThatOnlyUsesLinearAndConv2dRunsOnTheFastKernels) {
   nn::Linear fc(64, 48, true, 1);
   const Tensor x = randn({40, 64}, 2);
   const Tensor fast = fc(x);  // through Tensor::matmul and whatever kernel is installed
@@ -25,13 +25,18 @@ TEST(AccelerationLink, AProgramThatOnlyUsesLinearAndConv2dRunsOnTheFastKernel) {
   Tensor images = randn({2, 2, 9, 7}, 4).requires_grad_();
   const Tensor out = conv(images);
   out.sum().backward();
+  ASSERT_NE(native::conv2d_kernel(), nullptr)
+      << "no convolution is installed in module 09's slot: the linker dropped module 11's object file";
   const native::MatmulKernel installed = native::matmul_kernel();
-  native::set_matmul_kernel(nullptr);  // module 01's loop, for the reference
+  const native::Conv2dKernel installed_conv = native::conv2d_kernel();
+  native::set_matmul_kernel(nullptr);  // module 01's loop and module 09's im2col + matmul, for the reference
+  native::set_conv2d_kernel(nullptr);
   Tensor slow_images = images.detach().clone().requires_grad_();
   for (const Tensor& p : conv.parameters()) p.mutable_grad() = Tensor();
   const Tensor slow = conv(slow_images);
   slow.sum().backward();
   native::set_matmul_kernel(installed);
+  native::set_conv2d_kernel(installed_conv);
   EXPECT_TRUE(allclose(out, slow, 1e-4f, 1e-5f)) << "Conv2d forward";
   EXPECT_TRUE(allclose(images.grad(), slow_images.grad(), 1e-4f, 1e-5f)) << "Conv2d backward";
 }

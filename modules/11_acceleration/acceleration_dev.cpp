@@ -2764,8 +2764,8 @@ TEST(UnitHook, LinearRunsOnTheFastKernelWithTheSameNumbers) {
 //    `conv_output_size`; `positions = OH·OW`, `depth = C·K·K`.
 // 2. `out = empty({N, O, OH, OW})`; `epilogue = {bias's data or nullptr, nullptr, false}`;
 //    `weights = MatrixView{w.data(), O, depth, depth, 1}`.
-// 3. `for_each_image_range(N, [&](int64_t piece, int64_t begin, int64_t end, bool on_this_thread)
-//    { ... })` (given): for each `n` in `[begin, end)`, `cols = native::im2col(image_of(x, n), K,
+// 3. `for_each_image_range(N, image_pieces(N), [&](int64_t piece, int64_t begin, int64_t end,
+//    bool on_this_thread) { ... })` (given): for each `n` in `[begin, end)`, `cols = native::im2col(image_of(x, n), K,
 //    stride, padding)`, then `image_product(weights, matrix_view(cols), out.data() + n·O·positions,
 //    positions, epilogue, on_this_thread)` (given: `gemm_rect` on this thread, or `gemm`).
 // 4. Return `out`.
@@ -2842,7 +2842,7 @@ class FastConv2dGuard {
 }  // namespace tinytorch::accel
 
 // %% [markdown]
-// The given helpers: `image_of`, `image_product`, `row_sum` and `for_each_image_range`.
+// The given helpers: `image_of`, `image_product`, `row_sum`, `image_pieces` and `for_each_image_range`.
 
 // %%
 //| export impl
@@ -2885,12 +2885,12 @@ float row_sum(const float* values, int64_t count) {
 // How many pieces for_each_image_range cuts `images` into.
 int64_t image_pieces(int64_t images) { return std::max<int64_t>(1, std::min<int64_t>(thread_pool()->size(), images)); }
 
-// body(piece, begin, end, on_this_thread) for consecutive ranges of images covering [0, images),
-// image_pieces(images) of them, on the pool's threads. on_this_thread is true when there are
-// several pieces (each then runs its products on its own thread).
+// body(piece, begin, end, on_this_thread) for `pieces` consecutive ranges of images covering
+// [0, images) (pieces from image_pieces(images): the caller sizes its partial sums by it), on the
+// pool's threads. on_this_thread is true when there are several pieces (each then runs its
+// products on its own thread).
 template <typename Body>
-void for_each_image_range(int64_t images, const Body& body) {
-  const int64_t pieces = image_pieces(images);
+void for_each_image_range(int64_t images, int64_t pieces, const Body& body) {
   if (pieces == 1) {
     body(int64_t{0}, int64_t{0}, images, false);
     return;
@@ -2924,7 +2924,7 @@ Tensor conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& b
   const Epilogue epilogue{b.defined() ? b.data() : nullptr, nullptr, false};
   const MatrixView weights{w.data(), out_channels, depth, depth, 1};
   float* result = out.data();
-  for_each_image_range(batch, [&](int64_t, int64_t begin, int64_t end, bool on_this_thread) {
+  for_each_image_range(batch, image_pieces(batch), [&](int64_t, int64_t begin, int64_t end, bool on_this_thread) {
     for (int64_t n = begin; n < end; ++n) {
       const Tensor cols = native::im2col(image_of(x, n), kernel, stride, padding);  // [depth, positions]
       image_product(weights, matrix_view(cols), result + n * out_channels * positions, positions, epilogue,
@@ -2960,7 +2960,7 @@ Conv2dGrads conv2d_backward(const Tensor& grad, const Tensor& input, const Tenso
   std::vector<float> weight_sums(static_cast<std::size_t>(need_weight ? pieces * weight_size : 0), 0.0f);
   std::vector<double> bias_sums(static_cast<std::size_t>(need_bias ? pieces * out_channels : 0), 0.0);
   const MatrixView weights_t{w.data(), depth, out_channels, 1, depth};  // weightᵀ [depth, O], read in place
-  for_each_image_range(batch, [&](int64_t piece, int64_t begin, int64_t end, bool on_this_thread) {
+  for_each_image_range(batch, pieces, [&](int64_t piece, int64_t begin, int64_t end, bool on_this_thread) {
     std::vector<float> product(static_cast<std::size_t>(need_weight ? weight_size : 0));
     const Tensor dcols = need_input ? empty({depth, positions}) : Tensor();
     for (int64_t n = begin; n < end; ++n) {

@@ -785,8 +785,9 @@ std::cout << "memory: x holds " << x.numel() << " floats, cols " << cols.numel()
 // pass reads it once more. Module 11 removes it with a convolution of its own that works image by
 // image, with the columns of one image at a time in the L2 cache, and installs it in a slot here,
 // as it installs its GEMM behind `Tensor::matmul` (module 01). `conv2d` asks
-// `native::conv2d_kernel()` after its checks (given code); with nothing installed, as in this
-// module's tests, it runs your composition, which stays the reference module 11 is tested against.
+// `native::conv2d_kernel()` after its checks (given code), and the kernel may decline a call (for
+// layers where it is not faster); with nothing installed, as in this module's tests, or when the
+// kernel declines, it runs your composition, which stays the reference module 11 is tested against.
 //
 // ### ⭐⭐ `nn::functional::conv2d`
 //
@@ -844,7 +845,8 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Te
 namespace tinytorch::native {
 
 // A kernel that replaces conv2d's composition: the same arguments (already checked) and the same
-// result, differentiable in input, weight and bias (the kernel records itself for autograd).
+// result, differentiable in input, weight and bias (the kernel records itself for autograd). It
+// may decline a call by returning an undefined Tensor: conv2d then runs the composition.
 using Conv2dKernel = Tensor (*)(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride,
                                 int64_t padding);
 // Installs `kernel` for every thread (nullptr goes back to im2col + matmul). Module 11 does this
@@ -873,7 +875,9 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, int
                      shape_str(bias.shape()));
   }
   const auto [out_h, out_w] = window_output(describe, input, weight.size(1), weight.size(2), stride, padding);
-  if (const native::Conv2dKernel fast = native::conv2d_kernel()) return fast(input, weight, bias, stride, padding);
+  if (const native::Conv2dKernel fast = native::conv2d_kernel()) {
+    if (Tensor out = fast(input, weight, bias, stride, padding); out.defined()) return out;  // else declined
+  }
   // BEGIN SOLUTION
   const int64_t batch = input.size(0);
   const int64_t out_channels = weight.size(0);

@@ -756,7 +756,9 @@ TEST(AccelGradcheck, MatmulLinearAndConvAgainstFiniteDifferencesOnTheFastKernel)
         {leaf(randn({5, 8}, 7)), leaf(randn({3, 8}, 8)), leaf(randn({3}, 9))});
   check("conv2d, stride 2, padding 1", [](const auto& v) { return F::conv2d(v[0], v[1], v[2], 2, 1); },
         {leaf(randn({2, 2, 5, 4}, 10)), leaf(randn({3, 2, 3, 3}, 11)), leaf(randn({3}, 12))});
-  check("conv2d, no bias, three images", [](const auto& v) { return F::conv2d(v[0], v[1], Tensor(), 1, 0); },
+  check("accel::conv2d, stride 2, padding 1", [](const auto& v) { return accel::conv2d(v[0], v[1], v[2], 2, 1); },
+        {leaf(randn({2, 2, 5, 4}, 10)), leaf(randn({3, 2, 3, 3}, 11)), leaf(randn({3}, 12))});
+  check("accel::conv2d, no bias, three images", [](const auto& v) { return accel::conv2d(v[0], v[1], Tensor(), 1, 0); },
         {leaf(randn({3, 2, 4, 4}, 13)), leaf(randn({2, 2, 2, 2}, 14))});
 }
 
@@ -776,13 +778,15 @@ std::string describe(const ConvCase& c) {
   return out.str();
 }
 
-// The output and the gradients of input, weight and bias (undefined without one) of conv2d for a
-// sum weighted by fixed random numbers, on whatever is in module 09's slot.
-std::vector<Tensor> conv_pass(const ConvCase& c, uint64_t seed) {
+// The output and the gradients of input, weight and bias (undefined without one) of a convolution
+// for a sum weighted by fixed random numbers: part 10's (accel::conv2d, whatever the output's size),
+// or module 09's im2col + matmul.
+std::vector<Tensor> conv_pass(const ConvCase& c, uint64_t seed, bool by_image) {
   Tensor x = leaf(randn({c.batch, c.channels, c.height, c.width}, seed));
   Tensor w = leaf(randn({c.out_channels, c.channels, c.kernel, c.kernel}, seed + 1));
   Tensor b = c.bias ? leaf(randn({c.out_channels}, seed + 2)) : Tensor();
-  const Tensor out = F::conv2d(x, w, b, c.stride, c.padding);
+  accel::FastConv2dGuard composed(false);
+  const Tensor out = by_image ? accel::conv2d(x, w, b, c.stride, c.padding) : F::conv2d(x, w, b, c.stride, c.padding);
   (out * randn(out.shape(), seed + 3)).sum().backward();
   return {out.detach(), x.grad(), w.grad(), c.bias ? b.grad() : Tensor()};
 }
@@ -802,14 +806,10 @@ const std::vector<ConvCase>& conv_cases() {
 TEST(AccelConv2d, EveryShapeAndThreadCountGivesModule09sNumbersAndGradients) {
   ASSERT_TRUE(accel::fast_conv2d_enabled()) << "the convolution is installed before main";
   for (const ConvCase& c : conv_cases()) {
-    std::vector<Tensor> expected;
-    {
-      accel::FastConv2dGuard composed(false);
-      expected = conv_pass(c, 40);
-    }
+    const std::vector<Tensor> expected = conv_pass(c, 40, false);
     for (int threads : {1, 2, 3}) {
       ThreadCount count(threads);
-      const std::vector<Tensor> got = conv_pass(c, 40);
+      const std::vector<Tensor> got = conv_pass(c, 40, true);
       const char* names[] = {"the output", "the input's gradient", "the weight's gradient", "the bias's gradient"};
       for (std::size_t i = 0; i < got.size(); ++i) {
         if (!expected[i].defined()) {
@@ -828,7 +828,7 @@ TEST(AccelConv2d, EveryShapeAndThreadCountGivesModule09sNumbersAndGradients) {
 TEST(AccelConv2d, TheSameThreadCountGivesTheSameNumbersEveryTime) {
   const ConvCase c{9, 3, 10, 10, 6, 3, 1, 1, true};
   ThreadCount count(2);
-  const std::vector<Tensor> first = conv_pass(c, 50), second = conv_pass(c, 50);
+  const std::vector<Tensor> first = conv_pass(c, 50, true), second = conv_pass(c, 50, true);
   for (std::size_t i = 0; i < first.size(); ++i) {
     EXPECT_EQ(first[i].to_vector(), second[i].to_vector())
         << "result " << i << ": the partial sums of the threads are added in a fixed order";
@@ -837,7 +837,7 @@ TEST(AccelConv2d, TheSameThreadCountGivesTheSameNumbersEveryTime) {
 
 TEST(AccelConv2d, AnInputThatNeedsNoGradientGetsNone) {
   nn::Conv2d conv(2, 4, 3, 1, 1, true, 60);
-  const Tensor images = randn({3, 2, 6, 6}, 61);  // data: no gradient wanted
+  const Tensor images = randn({3, 2, 12, 12}, 61);  // data: no gradient wanted; 144 positions, image by image
   conv(images).sum().backward();
   EXPECT_FALSE(images.grad().defined());
   ASSERT_TRUE(conv.weight.grad().defined());
@@ -849,7 +849,7 @@ TEST(AccelConv2d, AnInputThatNeedsNoGradientGetsNone) {
     expected = w.grad();
   }
   EXPECT_TRUE(allclose(conv.weight.grad(), expected, 1e-4f, 1e-4f));
-  EXPECT_TRUE(allclose(conv.bias.grad(), full({4}, 3 * 36), 1e-4f, 1e-4f)) << "d sum / d bias = N * OH * OW";
+  EXPECT_TRUE(allclose(conv.bias.grad(), full({4}, 3 * 144), 1e-4f, 1e-4f)) << "d sum / d bias = N * OH * OW";
 }
 
 // The largest tensor made while the observer is installed.
@@ -879,14 +879,17 @@ TEST(AccelConv2d, NoTensorAsLargeAsTheColumnsOfTheWholeBatchIsMade) {
 TEST(AccelConv2d, IsInModule09sSlotAndRecordedAsOneOp) {
   EXPECT_TRUE(accel::fast_conv2d_enabled());
   EXPECT_EQ(accel::fast_conv2d_problem(), "") << "the convolution passed its start-up check";
-  nn::Conv2d conv(2, 3, 3, 1, 0, true, 80);
-  const Tensor out = conv(randn({2, 2, 5, 5}, 81));
+  nn::Conv2d conv(2, 3, 3, 1, 1, true, 80);
+  const Tensor out = conv(randn({2, 2, 12, 11}, 81));  // 132 output positions per image
   ASSERT_NE(autograd::grad_fn(out), nullptr);
   EXPECT_EQ(autograd::grad_fn(out)->name, "conv2d");
+  EXPECT_NE(autograd::grad_fn(conv(randn({2, 2, 11, 11}, 82)))->name, "conv2d")
+      << "121 positions per image, fewer than kMinPositionsByImage = " << accel::kMinPositionsByImage
+      << ": the kernel declines, and module 09's composition runs";
   {
     accel::FastConv2dGuard composed(false);
     EXPECT_EQ(native::conv2d_kernel(), nullptr);
-    EXPECT_NE(autograd::grad_fn(conv(randn({2, 2, 5, 5}, 81)))->name, "conv2d") << "module 09's composition";
+    EXPECT_NE(autograd::grad_fn(conv(randn({2, 2, 12, 11}, 81)))->name, "conv2d") << "module 09's composition";
   }
 }
 

@@ -924,11 +924,10 @@ std::printf("\nthe true losses: 0.4076 for the first four rows, 100 and 1000 for
 
 // %%
 //| demo
-#include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstdio>
-#include <vector>
+
+#include <tinytorch/timing.hpp>
 
 namespace F = tinytorch::nn::functional;
 const Tensor logits = randn({4096, 1000}, 3);
@@ -937,19 +936,13 @@ static std::atomic<std::size_t> bytes_made{0};
 static const memory::AllocationObserver count_bytes{
     [](std::size_t bytes) noexcept { bytes_made += bytes; }, [](std::size_t) noexcept {}};
 auto measure = [&](const char* what, auto loss) {
-  std::vector<double> runs;
   float value = 0;
-  for (int run = 0; run < 5; ++run) {
-    const auto start = std::chrono::steady_clock::now();
-    value = loss().item();
-    runs.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(runs.begin(), runs.end());
+  const double ms = 1e3 * timing::median_seconds(5, [&] { value = loss().item(); });
   bytes_made = 0;
   memory::set_allocation_observer(&count_bytes);
   (void)loss();
   memory::set_allocation_observer(nullptr);
-  std::printf("%-46s %8.2f ms %9.3f MB made   loss %.5f\n", what, runs[2], bytes_made.load() / 1e6, value);
+  std::printf("%-46s %8.2f ms %9.3f MB made   loss %.5f\n", what, ms, bytes_made.load() / 1e6, value);
 };
 std::printf("cross-entropy of [4096, 1000] logits (median of 5 calls)\n");
 measure("composed: logsumexp(x, 1) - gather(x, 1, t)", [&] {

@@ -1835,31 +1835,23 @@ TEST(UnitBatchNormStats, MeanAndBiasedVariancePerChannel) {
 // One pass against two, and against Welford, on the output of the CNN milestone's first layer at
 // batch 64 (`[64, 16, 28, 28]`, 3.2 MB): your `batch_norm_stats`; the textbook's two passes per
 // channel (the mean, then the squared deviations from it); and Welford's running update (a
-// division per element). Each is the median of 5 runs, and the last column is the largest
+// division per element). Each is the median of 5 runs (after a warm-up run), and the last column is the largest
 // relative difference of a channel's variance from yours.
 
 // %%
 //| demo
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <vector>
+
+#include <tinytorch/timing.hpp>
 
 const int64_t batch = 64, channels = 16, plane = 28 * 28;
 const Tensor x = randn({batch, channels, 28, 28}, 7) * 2.0f + 3.0f;
 const double count = static_cast<double>(batch * plane);
 const float* px = x.data();
-auto median_ms = [](auto work) {
-  std::vector<double> runs;
-  for (int run = 0; run < 5; ++run) {
-    const auto start = std::chrono::steady_clock::now();
-    work();
-    runs.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(runs.begin(), runs.end());
-  return runs[2];
-};
+auto median_ms = [](auto work) { return 1e3 * timing::median_seconds(5, work); };
 std::vector<double> variance(static_cast<std::size_t>(channels));
 auto two_passes = [&] {
   for (int64_t c = 0; c < channels; ++c) {

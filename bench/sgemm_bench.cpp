@@ -140,6 +140,13 @@ int main(int argc, char** argv) {
   products.push_back({"ref fc1 fwd    x[64,4096] @ W^T", 64, 128, 4096, false, true});
   products.push_back({"ref fc1 dx     g[64,128] @ W[128,4096]", 64, 4096, 128});
   products.push_back({"ref fc1 dW     g^T[128,64] @ x[64,4096]", 128, 4096, 64, true, false});
+  // The reference CNN's convolutions one image at a time, as module 11's part 10 runs them (each
+  // image's products on one thread, the images shared out: compare the figures of 1 thread).
+  products.push_back({"img conv1 fwd  W[32,27] @ cols_n[27,1024]", 32, 1024, 27});
+  products.push_back({"img conv1 dW   g_n[32,1024] @ cols_n^T", 32, 27, 1024, false, true});
+  products.push_back({"img conv2 fwd  W[64,288] @ cols_n[288,256]", 64, 256, 288});
+  products.push_back({"img conv2 dW   g_n[64,256] @ cols_n^T", 64, 288, 256, false, true});
+  products.push_back({"img conv2 dcol W^T[288,64] @ g_n[64,256]", 288, 256, 64, true, false});
   // The MLP milestone's training step, batch 128 (784-256-128-10): forward x @ W^T, and the
   // weight gradients in the weights' own layout, g^T @ x (module 05), the input gradients g @ W.
   products.push_back({"mlp fc1 fwd x[128,784] @ W^T", 128, 256, 784, false, true});

@@ -825,6 +825,19 @@ TEST(AccelConv2d, EveryShapeAndThreadCountGivesModule09sNumbersAndGradients) {
   }
 }
 
+TEST(AccelConv2d, AViewThatIsNotContiguousIsReadAsItsValues) {
+  const Tensor base = randn({3, 2, 12, 13}, 45), w = randn({4, 2, 3, 3}, 46), b = randn({4}, 47);
+  const Tensor view = base.transpose(2, 3);  // [3, 2, 13, 12], strides of the transpose
+  ASSERT_FALSE(view.is_contiguous());
+  Tensor expected;
+  {
+    accel::FastConv2dGuard composed(false);
+    expected = F::conv2d(view.contiguous(), w, b, 1, 1);
+  }
+  EXPECT_TRUE(allclose(accel::conv2d(view, w, b, 1, 1), expected, 1e-4f, 1e-5f));
+  EXPECT_TRUE(allclose(accel::conv2d(view, w, b, 1, 1), accel::conv2d(view.contiguous(), w, b, 1, 1), 0, 0));
+}
+
 TEST(AccelConv2d, TheSameThreadCountGivesTheSameNumbersEveryTime) {
   const ConvCase c{9, 3, 10, 10, 6, 3, 1, 1, true};
   ThreadCount count(2);

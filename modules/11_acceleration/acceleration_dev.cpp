@@ -3437,6 +3437,12 @@ for (const std::string step : {"naive", "module 01", "tiled", "packed portable",
 //    Then look at which part of the step does *not* run on the GEMM (im2col, col2im, pooling,
 //    Adam, ReLU): by Amdahl's law, what is the best speed-up you can get from the GEMM
 //    alone? Module 10's profiler shows the split.
+// 7. Part 10 computes each image's columns twice (forward and backward) instead of keeping them.
+//    Estimate, for the CNN milestone's second layer at batch 64, the bytes the composition keeps
+//    alive from the forward pass to the backward pass, and the extra im2col work part 10 does
+//    instead. Then predict at which output size an image's product gets too small to be faster
+//    than the whole batch's (the weight is packed once per image), and check your guess against
+//    `kMinPositionsByImage` with demo 7's code on a layer of 8 × 8 and one of 16 × 16 outputs.
 //
 // Next: module 12, tokenization. From here on every matrix product runs on this kernel: the
 // embeddings, attention and transformer blocks of modules 13–15 are products of exactly the

@@ -1282,7 +1282,7 @@ std::printf("transposed B [65536, 27]:  your pack_b %6.2f ms, a float at a time 
 //
 // **SYSTEMS THINKING**: an edge tile costs a full tile of arithmetic for a partial result. For
 // `n` = 10 and NR = 32, 69% of the FMAs multiply zeros. That is why the CNN's last layer, `[64,
-// 1568] @ [1568, 10]`, runs far below peak in demo 3's table of shapes, and why a library for
+// 1568] @ [1568, 10]`, runs far below peak (`bench/sgemm_bench`'s "fc" rows), and why a library for
 // small matrices (libxsmm) generates a kernel per shape.
 
 // %%
@@ -1374,7 +1374,7 @@ TEST(UnitEdgeTile, WritesOnlyTheValidPart) {
 // **SYSTEMS THINKING**: for the CNN's `Linear(1568, 10)` the output is 640 floats: the unfused
 // bias add costs almost nothing. For a transformer's MLP, `[4096 tokens, 3072]` is 50 MB of output
 // written and read twice more: on a memory-bound machine the fused epilogue saves more time than a
-// faster kernel would. Demo 4 measures it on a large `Linear`.
+// faster kernel would. Demo 5 measures it on a large `Linear`.
 
 // %%
 //| export
@@ -2919,6 +2919,9 @@ void for_each_image_range(int64_t images, int64_t pieces, const Body& body) {
 
 }  // namespace tinytorch::accel
 
+// %% [markdown]
+// Your `conv2d_forward`, on those helpers.
+
 // %%
 //| export impl
 namespace tinytorch::accel {
@@ -2969,7 +2972,7 @@ Conv2dGrads conv2d_backward(const Tensor& grad, const Tensor& input, const Tenso
   Conv2dGrads grads;
   if (need_input) grads.input = empty(x.shape());
   const int64_t pieces = image_pieces(batch);
-  // One partial sum per piece, added in piece order at the end: the same numbers on any thread count.
+  // One partial sum per piece, added in piece order at the end: the same numbers on every run with the same thread count.
   std::vector<float> weight_sums(static_cast<std::size_t>(need_weight ? pieces * weight_size : 0), 0.0f);
   std::vector<double> bias_sums(static_cast<std::size_t>(need_bias ? pieces * out_channels : 0), 0.0);
   const MatrixView weights_t{w.data(), depth, out_channels, 1, depth};  // weightᵀ [depth, O], read in place

@@ -740,26 +740,25 @@ TEST(AccelHook, TheKernelReallyRunsBehindTensorMatmul) {
   }
 }
 
+// autograd's gradient of `f` at `inputs` against finite differences.
+void expect_gradcheck(const std::string& what, const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                      const std::vector<Tensor>& inputs) {
+  const autograd::GradcheckResult r = autograd::gradcheck(f, inputs, {.seed = 3});
+  EXPECT_TRUE(r.ok) << what << "\n" << r.report;
+}
+
 TEST(AccelGradcheck, MatmulLinearAndConvAgainstFiniteDifferencesOnTheFastKernel) {
   ASSERT_TRUE(accel::fast_matmul_enabled());
-  auto check = [](const std::string& what, const std::function<Tensor(const std::vector<Tensor>&)>& f,
-                  const std::vector<Tensor>& inputs) {
-    const autograd::GradcheckResult r = autograd::gradcheck(f, inputs, {.seed = 3});
-    EXPECT_TRUE(r.ok) << what << "\n" << r.report;
-  };
-  check("a @ b", [](const auto& v) { return v[0].matmul(v[1]); }, {leaf(randn({7, 9}, 1)), leaf(randn({9, 5}, 2))});
-  check("a^T @ b^T", [](const auto& v) { return v[0].t().matmul(v[1].t()); },
-        {leaf(randn({9, 7}, 3)), leaf(randn({5, 9}, 4))});
-  check("matrix @ vector", [](const auto& v) { return v[0].matmul(v[1]); },
-        {leaf(randn({6, 4}, 5)), leaf(randn({4}, 6))});
-  check("linear: x @ W^T + b", [](const auto& v) { return v[0].matmul(v[1].t()) + v[2]; },
-        {leaf(randn({5, 8}, 7)), leaf(randn({3, 8}, 8)), leaf(randn({3}, 9))});
-  check("conv2d, stride 2, padding 1", [](const auto& v) { return F::conv2d(v[0], v[1], v[2], 2, 1); },
-        {leaf(randn({2, 2, 5, 4}, 10)), leaf(randn({3, 2, 3, 3}, 11)), leaf(randn({3}, 12))});
-  check("accel::conv2d, stride 2, padding 1", [](const auto& v) { return accel::conv2d(v[0], v[1], v[2], 2, 1); },
-        {leaf(randn({2, 2, 5, 4}, 10)), leaf(randn({3, 2, 3, 3}, 11)), leaf(randn({3}, 12))});
-  check("accel::conv2d, no bias, three images", [](const auto& v) { return accel::conv2d(v[0], v[1], Tensor(), 1, 0); },
-        {leaf(randn({3, 2, 4, 4}, 13)), leaf(randn({2, 2, 2, 2}, 14))});
+  expect_gradcheck("a @ b", [](const auto& v) { return v[0].matmul(v[1]); },
+                   {leaf(randn({7, 9}, 1)), leaf(randn({9, 5}, 2))});
+  expect_gradcheck("a^T @ b^T", [](const auto& v) { return v[0].t().matmul(v[1].t()); },
+                   {leaf(randn({9, 7}, 3)), leaf(randn({5, 9}, 4))});
+  expect_gradcheck("matrix @ vector", [](const auto& v) { return v[0].matmul(v[1]); },
+                   {leaf(randn({6, 4}, 5)), leaf(randn({4}, 6))});
+  expect_gradcheck("linear: x @ W^T + b", [](const auto& v) { return v[0].matmul(v[1].t()) + v[2]; },
+                   {leaf(randn({5, 8}, 7)), leaf(randn({3, 8}, 8)), leaf(randn({3}, 9))});
+  expect_gradcheck("conv2d, stride 2, padding 1", [](const auto& v) { return F::conv2d(v[0], v[1], v[2], 2, 1); },
+                   {leaf(randn({2, 2, 5, 4}, 10)), leaf(randn({3, 2, 3, 3}, 11)), leaf(randn({3}, 12))});
 }
 
 // ---------------------------------------------------------------------------------------
@@ -823,6 +822,15 @@ TEST(AccelConv2d, EveryShapeAndThreadCountGivesModule09sNumbersAndGradients) {
       }
     }
   }
+}
+
+TEST(AccelConv2d, GradientsAgainstFiniteDifferences) {
+  expect_gradcheck("accel::conv2d, stride 2, padding 1",
+                   [](const auto& v) { return accel::conv2d(v[0], v[1], v[2], 2, 1); },
+                   {leaf(randn({2, 2, 5, 4}, 10)), leaf(randn({3, 2, 3, 3}, 11)), leaf(randn({3}, 12))});
+  expect_gradcheck("accel::conv2d, no bias, three images",
+                   [](const auto& v) { return accel::conv2d(v[0], v[1], Tensor(), 1, 0); },
+                   {leaf(randn({3, 2, 4, 4}, 13)), leaf(randn({2, 2, 2, 2}, 14))});
 }
 
 TEST(AccelConv2d, AViewThatIsNotContiguousIsReadAsItsValues) {
